@@ -1,0 +1,41 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/client.js';
+import type { Policy } from '../domain/policy.js';
+import type { ApiKey } from '../service.config.js';
+import { authenticate, type AppEnv } from './auth.js';
+import { docsRoutes } from './docs.js';
+import { toHttpError } from './errors.js';
+import { leadRoutes } from './leads.js';
+
+export interface AppDependencies {
+  client: Client;
+  db: Database;
+  apiKeys: readonly ApiKey[];
+  /** The policy new leads start under. */
+  currentPolicy: () => Promise<Policy>;
+}
+
+export function createApp(deps: AppDependencies) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.onError(toHttpError);
+  app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'RevOps Orchestrator',
+      version: '0.1.0',
+      description: 'Leads and closed-won deals as durable Temporal workflows. Every route but /health and the docs needs `Authorization: Bearer <token>`.',
+    },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.route('/docs', docsRoutes('/openapi.json'));
+
+  app.use('/leads/*', authenticate(deps.apiKeys));
+  app.use('/leads', authenticate(deps.apiKeys));
+  app.route('/leads', leadRoutes(deps));
+  return app;
+}

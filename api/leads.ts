@@ -1,0 +1,218 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { asc, eq } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { leadEvents, leads } from '../db/schema.js';
+import { contactOutcomes, leadStages, rejectionReasons } from '../domain/lead-lifecycle.js';
+import { contactChannels, type Policy } from '../domain/policy.js';
+import { scoreBand } from '../domain/scoring.js';
+import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
+import {
+  acceptLeadUpdate,
+  leadStateQuery,
+  logContactAttemptUpdate,
+  qualifyLeadUpdate,
+  rejectLeadUpdate,
+  type LeadState,
+} from '../workflows/lead-definitions.js';
+import { leadWorkflow } from '../workflows/lead-workflow.js';
+import { requireRole, type AppEnv } from './auth.js';
+import { ApiError, validationFailed } from './errors.js';
+import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+
+export interface LeadRoutesDependencies {
+  client: Client;
+  db: Database;
+  currentPolicy: () => Promise<Policy>;
+}
+
+const leadIdParam = z.object({
+  leadId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-", at most 100')
+    .openapi({ param: { name: 'leadId', in: 'path' }, example: 'L-1001' }),
+});
+
+const scoreComponent = z.number().min(0).max(1000);
+
+const intakeSchema = z
+  .object({
+    leadId: leadIdParam.shape.leadId,
+    email: z.email(),
+    company: z.string().trim().min(1).max(200),
+    icpTier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+    segment: z.string().min(1).max(50).optional(),
+    country: z.string().length(2).optional(),
+    source: z.string().min(1).max(100).optional(),
+    score: z.object({ fit: scoreComponent, behavior: scoreComponent, intent: scoreComponent, negative: scoreComponent.default(0) }),
+  })
+  .openapi('LeadIntake');
+
+const stageSchema = z.enum(leadStages);
+
+const leadStateSchema = z
+  .object({
+    leadId: z.string(),
+    stage: stageSchema,
+    ownerId: z.string().nullable(),
+    policyVersion: z.string(),
+    score: z.object({ fit: z.number(), behavior: z.number(), intent: z.number(), negative: z.number(), total: z.number(), band: z.string() }),
+    deadlines: z.array(z.object({ kind: z.string(), label: z.string(), dueAt: z.string() })),
+    attempts: z.array(z.object({ number: z.number(), channel: z.string(), outcome: z.string(), at: z.string(), actor: z.string() })),
+    nurtureReason: z.string().nullable(),
+    enteredStageAt: z.string(),
+    lastEventSeq: z.number(),
+  })
+  .passthrough()
+  .openapi('LeadState');
+
+const intakeResponse = z.object({ leadId: z.string(), workflowId: z.string(), stage: stageSchema }).openapi('LeadIntakeResult');
+
+const timelineSchema = z
+  .object({
+    leadId: z.string(),
+    events: z.array(
+      z.object({ seq: z.number(), type: z.string(), at: z.string(), actor: z.string(), payload: z.record(z.string(), z.unknown()) }),
+    ),
+  })
+  .openapi('LeadTimeline');
+
+const intakeRoute = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['leads'],
+  summary: 'Bring a lead in (idempotent on leadId)',
+  middleware: [requireRole('sales', 'ops')] as const,
+  request: { body: jsonBody(intakeSchema) },
+  responses: {
+    201: jsonResponse(intakeResponse, 'Lead workflow started'),
+    200: jsonResponse(intakeResponse, 'A workflow for this leadId already exists; nothing new was started'),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{leadId}',
+  tags: ['leads'],
+  summary: 'Live state of the lead, from its workflow',
+  middleware: [requireRole('sales', 'ops', 'manager')] as const,
+  request: { params: leadIdParam },
+  responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const timelineRoute = createRoute({
+  method: 'get',
+  path: '/{leadId}/timeline',
+  tags: ['leads'],
+  summary: 'Audit trail of the lead, from Postgres',
+  middleware: [requireRole('sales', 'ops', 'manager')] as const,
+  request: { params: leadIdParam },
+  responses: { 200: jsonResponse(timelineSchema, 'Audit events in order'), ...errorResponses(400, 401, 403, 404) },
+});
+
+function stepRoute<S extends z.ZodType>(path: string, summary: string, body: S) {
+  return createRoute({
+    method: 'post',
+    path: `/{leadId}/${path}`,
+    tags: ['lead steps'],
+    summary,
+    middleware: [requireRole('sales')] as const,
+    request: { params: leadIdParam, body: jsonBody(body) },
+    responses: { 200: jsonResponse(leadStateSchema, 'The lead after the step'), ...errorResponses(400, 401, 403, 404, 409) },
+  });
+}
+
+const mustConfirm = (field: string) =>
+  z.literal(true, { error: `${field} must be confirmed (true) to qualify a lead` });
+
+const acceptRoute = stepRoute('accept', 'Accept an MQL (→ SAL)', z.object({}).strict());
+const attemptRoute = stepRoute(
+  'contact-attempts',
+  'Log a contact attempt',
+  z.object({ channel: z.enum(contactChannels), outcome: z.enum(contactOutcomes), notes: z.string().max(2000).optional() }).strict(),
+);
+const qualifyRoute = stepRoute(
+  'qualify',
+  'Qualify a SAL: need, budget and timing confirmed (→ SQL)',
+  z.object({ need: mustConfirm('need'), budget: mustConfirm('budget'), timing: mustConfirm('timing'), notes: z.string().max(2000).optional() }).strict(),
+);
+const rejectRoute = stepRoute(
+  'reject',
+  'Return the lead to nurture with a mandatory reason',
+  z.object({ reason: z.enum(rejectionReasons), notes: z.string().max(2000).optional() }).strict(),
+);
+
+export function leadRoutes({ client, db, currentPolicy }: LeadRoutesDependencies) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
+  const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
+  const toStateBody = (state: LeadState) => state as unknown as z.infer<typeof leadStateSchema>;
+
+  app.openapi(intakeRoute, async (c) => {
+    const { score, ...profile } = c.req.valid('json');
+    const workflowId = leadWorkflowId(profile.leadId);
+    const policy = await currentPolicy();
+    try {
+      await client.workflow.start(leadWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUE,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [{ profile, score, policy, actor: c.get('caller').actorId }],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const existing = await handleFor(profile.leadId).query(leadStateQuery);
+      return c.json({ leadId: existing.leadId, workflowId, stage: existing.stage }, 200);
+    }
+    // The workflow derives its entry stage with this same function and policy.
+    const stage = scoreBand(policy.scoring, score) === 'cold' ? 'LEAD' : 'MQL';
+    return c.json({ leadId: profile.leadId, workflowId, stage } as const, 201);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const state = await handleFor(c.req.valid('param').leadId).query(leadStateQuery);
+    return c.json(toStateBody(state), 200);
+  });
+
+  app.openapi(timelineRoute, async (c) => {
+    const { leadId } = c.req.valid('param');
+    const [lead] = await db.select({ leadId: leads.leadId }).from(leads).where(eq(leads.leadId, leadId));
+    if (!lead) throw new ApiError(404, 'not-found', `no lead ${leadId}`);
+    const rows = await db
+      .select({ seq: leadEvents.seq, type: leadEvents.type, at: leadEvents.at, actor: leadEvents.actor, payload: leadEvents.payload })
+      .from(leadEvents)
+      .where(eq(leadEvents.leadId, leadId))
+      .orderBy(asc(leadEvents.seq));
+    return c.json({ leadId, events: rows.map((row) => ({ ...row, at: row.at.toISOString() })) }, 200);
+  });
+
+  app.openapi(acceptRoute, async (c) => {
+    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(acceptLeadUpdate, {
+      args: [{ actor: c.get('caller').actorId }],
+    });
+    return c.json(toStateBody(state), 200);
+  });
+
+  app.openapi(attemptRoute, async (c) => {
+    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(logContactAttemptUpdate, {
+      args: [{ actor: c.get('caller').actorId, ...c.req.valid('json') }],
+    });
+    return c.json(toStateBody(state), 200);
+  });
+
+  app.openapi(qualifyRoute, async (c) => {
+    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(qualifyLeadUpdate, {
+      args: [{ actor: c.get('caller').actorId, ...c.req.valid('json') }],
+    });
+    return c.json(toStateBody(state), 200);
+  });
+
+  app.openapi(rejectRoute, async (c) => {
+    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(rejectLeadUpdate, {
+      args: [{ actor: c.get('caller').actorId, ...c.req.valid('json') }],
+    });
+    return c.json(toStateBody(state), 200);
+  });
+
+  return app;
+}

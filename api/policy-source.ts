@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { publicHolidayDates } from '../domain/holidays.js';
+import { parsePolicy, PolicyValidationError, type Policy } from '../domain/policy.js';
+
+/** Years of holidays a policy snapshot carries: long enough for any lead or deal clock started under it. */
+const HOLIDAY_YEARS_BEHIND = 1;
+const HOLIDAY_YEARS_AHEAD = 3;
+
+/**
+ * Validates a policy document and resolves each calendar's public holidays into dates, so the snapshot a
+ * workflow receives is self-contained and replays identically whatever the holiday library later says.
+ */
+export function resolvePolicy(document: unknown, today: Date): Policy {
+  const policy = parsePolicy(document);
+  const year = today.getUTCFullYear();
+  for (const calendar of Object.values(policy.calendars)) {
+    const publicHolidays = calendar.publicHolidays
+      ? publicHolidayDates(calendar.publicHolidays.country, calendar.publicHolidays.region, year - HOLIDAY_YEARS_BEHIND, year + HOLIDAY_YEARS_AHEAD)
+      : [];
+    calendar.holidays = [...new Set([...calendar.holidays, ...publicHolidays, ...calendar.closures])].sort();
+  }
+  return policy;
+}
+
+export async function loadPolicyFile(path: string, today: Date): Promise<Policy> {
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new PolicyValidationError([`${path}: ${(error as Error).message}`]);
+  }
+  return resolvePolicy(document, today);
+}

@@ -1,0 +1,84 @@
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** Projection of each lead's latest state, for lists and reports; the workflow stays the source of truth. */
+export const leads = pgTable(
+  'leads',
+  {
+    leadId: text('lead_id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    email: text('email').notNull(),
+    company: text('company').notNull(),
+    icpTier: integer('icp_tier').notNull(),
+    stage: text('stage').notNull(),
+    ownerId: text('owner_id'),
+    score: integer('score').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    /** Sequence number of the event this row reflects; a late or replayed event never rolls it back. */
+    lastEventSeq: integer('last_event_seq').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('leads_stage_idx').on(table.stage), index('leads_company_idx').on(table.company)],
+);
+
+/** Append-only audit of everything that happened to a lead. */
+export const leadEvents = pgTable(
+  'lead_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    leadId: text('lead_id').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    /** Workflow ID + step key: a retried activity finds its row and writes nothing. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    actor: text('actor').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('lead_events_lead_seq_idx').on(table.leadId, table.seq), index('lead_events_type_at_idx').on(table.type, table.at)],
+);
+
+export const reps = pgTable('reps', {
+  repId: text('rep_id').primaryKey(),
+  name: text('name').notNull(),
+  email: text('email'),
+  seniority: text('seniority').notNull(),
+  active: boolean('active').notNull().default(true),
+  managerId: text('manager_id'),
+  outOfOffice: jsonb('out_of_office').$type<Array<{ from: string; to: string }>>().notNull().default([]),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const queues = pgTable('queues', {
+  queueId: text('queue_id').primaryKey(),
+  name: text('name').notNull(),
+  strategy: text('strategy').notNull(),
+  managerId: text('manager_id'),
+  lastAssignedRepId: text('last_assigned_rep_id'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const queueMembers = pgTable(
+  'queue_members',
+  {
+    queueId: text('queue_id')
+      .notNull()
+      .references(() => queues.queueId, { onDelete: 'cascade' }),
+    repId: text('rep_id')
+      .notNull()
+      .references(() => reps.repId, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.queueId, table.repId] })],
+);
+
+/** Every published policy version, with who published it and why: the framework's changelog. */
+export const policies = pgTable('policies', {
+  version: text('version').primaryKey(),
+  document: jsonb('document').notNull(),
+  author: text('author').notNull(),
+  note: text('note').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,76 @@
+import type { ContactChannel, IcpTier } from './policy.js';
+import type { ScoreBand, ScoreComponents } from './scoring.js';
+
+/** The rules of a lead's stages: which step is allowed when, and why not. Pure, so workflows and tests share them. */
+
+export const leadStages = ['LEAD', 'MQL', 'SAL', 'SQL', 'NURTURE', 'WON', 'LOST'] as const;
+export type LeadStage = (typeof leadStages)[number];
+
+export const rejectionReasons = ['wrong-icp', 'no-budget', 'too-early', 'wrong-contact'] as const;
+export type RejectionReason = (typeof rejectionReasons)[number];
+/** Reasons the system itself gives when it returns a lead to marketing. */
+export type NurtureReason = RejectionReason | 'unresponsive' | 'sla-expired' | 'cold-score';
+
+export const contactOutcomes = ['no-answer', 'left-voicemail', 'replied', 'connected', 'bounced', 'not-interested'] as const;
+export type ContactOutcome = (typeof contactOutcomes)[number];
+
+export interface LeadProfile {
+  leadId: string;
+  email: string;
+  company: string;
+  icpTier: IcpTier;
+  segment?: string;
+  country?: string;
+  source?: string;
+}
+
+export interface ContactAttempt {
+  number: number;
+  channel: ContactChannel;
+  outcome: ContactOutcome;
+  at: string;
+  actor: string;
+  notes?: string;
+}
+
+export interface LeadScore extends ScoreComponents {
+  total: number;
+  band: ScoreBand;
+}
+
+export type LeadStep = 'accept' | 'contact-attempt' | 'qualify' | 'reject' | 'engagement' | 'pause' | 'resume' | 'reassign' | 'close';
+
+const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
+  accept: ['MQL'],
+  'contact-attempt': ['SAL'],
+  qualify: ['SAL'],
+  reject: ['MQL', 'SAL'],
+  engagement: ['LEAD', 'MQL', 'SAL', 'NURTURE'],
+  pause: ['MQL', 'SAL'],
+  resume: ['MQL', 'SAL'],
+  reassign: ['MQL', 'SAL', 'SQL'],
+  close: ['SQL'],
+};
+
+const stepDescription: Record<LeadStep, string> = {
+  accept: 'accept',
+  'contact-attempt': 'log a contact attempt on',
+  qualify: 'qualify',
+  reject: 'reject',
+  engagement: 'record engagement on',
+  pause: 'pause',
+  resume: 'resume',
+  reassign: 'reassign',
+  close: 'close',
+};
+
+/** Why `step` cannot happen in `stage`, or null when it can. */
+export function stepRefusal(step: LeadStep, stage: LeadStage): string | null {
+  const allowed = stepAllowedIn[step];
+  if (allowed.includes(stage)) return null;
+  return `cannot ${stepDescription[step]} a lead in stage ${stage}; allowed in ${allowed.join(', ')}`;
+}
+
+export function isTerminal(stage: LeadStage): boolean {
+  return stage === 'WON' || stage === 'LOST';
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * The versioned policy: every rule and number a lead or deal runs under. Workflows receive a resolved
+ * snapshot of it as input, so a running workflow never changes behaviour when ops publishes a new version.
+ */
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected HH:MM');
+
+export const durationSchema = z.object({
+  amount: z.number().nonnegative(),
+  unit: z.enum(['seconds', 'minutes', 'hours', 'days']),
+  clock: z.enum(['wall', 'business']).default('wall'),
+});
+
+const workingIntervalSchema = z.object({ start: hhmm, end: hhmm }).refine((i) => i.start < i.end, {
+  message: 'start must be before end',
+});
+
+const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+export const calendarSchema = z.object({
+  id: z.string().min(1),
+  timeZone: z.string().min(1),
+  workingHours: z.partialRecord(z.enum(weekdays), z.array(workingIntervalSchema)),
+  /** Public holidays are resolved into `holidays` when the policy is loaded, so replay never depends on a library's data. */
+  publicHolidays: z.object({ country: z.string().length(2), region: z.string().optional() }).optional(),
+  closures: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).default([]),
+  holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).default([]),
+});
+
+export const contactChannels = ['phone', 'email', 'linkedin'] as const;
+export const icpTiers = [1, 2, 3] as const;
+
+export const escalationActions = ['remind-owner', 'alert-manager', 'reassign', 'return-to-marketing'] as const;
+
+export const policySchema = z
+  .object({
+    version: z.string().min(1),
+    scoring: z.object({
+      mqlThreshold: z.number(),
+      hotThreshold: z.number(),
+      /** Points an engagement signal adds to a score component. */
+      signals: z.record(
+        z.string(),
+        z.object({ behavior: z.number().optional(), intent: z.number().optional() }),
+      ),
+    }),
+    calendars: z.record(z.string(), calendarSchema),
+    defaultCalendarId: z.string(),
+    speedToLead: z.object({
+      /** What stops the clock: the rep accepting the lead, or the first contact attempt after it. */
+      metBy: z.enum(['acceptance', 'first-attempt']),
+      tier1: durationSchema,
+      tier2: durationSchema,
+      tier3: durationSchema,
+      hot: durationSchema.optional(),
+    }),
+    cadence: z.object({
+      /** Due time of each attempt, measured from acceptance (SAL). */
+      attempts: z
+        .array(z.object({ channel: z.enum(contactChannels), dueAfter: durationSchema }))
+        .min(1),
+      /** Time from acceptance after which an unanswered cadence returns the lead to nurture. */
+      window: durationSchema,
+      endingOutcomes: z.array(z.string()).min(1),
+    }),
+    escalation: z.object({
+      /** Level n fires `after` the previous level; after a reassignment, `after` counts from the fresh deadline. */
+      levels: z.array(z.object({ action: z.enum(escalationActions), after: durationSchema })).min(1),
+    }),
+  })
+  .superRefine((policy, ctx) => {
+    if (policy.scoring.hotThreshold < policy.scoring.mqlThreshold) {
+      ctx.addIssue({ code: 'custom', path: ['scoring', 'hotThreshold'], message: 'must be at or above mqlThreshold' });
+    }
+    if (!policy.calendars[policy.defaultCalendarId]) {
+      ctx.addIssue({ code: 'custom', path: ['defaultCalendarId'], message: 'names no calendar in calendars' });
+    }
+    for (const [key, calendar] of Object.entries(policy.calendars)) {
+      if (calendar.id !== key) {
+        ctx.addIssue({ code: 'custom', path: ['calendars', key, 'id'], message: `must equal its key "${key}"` });
+      }
+    }
+  });
+
+export type Policy = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type IcpTier = (typeof icpTiers)[number];
+export type ContactChannel = (typeof contactChannels)[number];
+export type EscalationAction = (typeof escalationActions)[number];
+export type Duration = z.infer<typeof durationSchema>;
+
+export class PolicyValidationError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid policy: ${issues.join('; ')}`);
+    this.name = 'PolicyValidationError';
+  }
+}
+
+/** Parses a policy document, reporting every problem with its path. */
+export function parsePolicy(document: unknown): Policy {
+  const result = policySchema.safeParse(document);
+  if (!result.success) {
+    throw new PolicyValidationError(
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+export function speedToLeadDeadline(policy: Policy, tier: IcpTier, hot: boolean): Duration {
+  if (hot && policy.speedToLead.hot) return policy.speedToLead.hot;
+  return policy.speedToLead[`tier${tier}`];
+}

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The one home for the service's own environment (Temporal's lives in temporal.config.ts). */
+
+export type Role = 'sales' | 'cs' | 'ops' | 'manager';
+export const roles: readonly Role[] = ['sales', 'cs', 'ops', 'manager'];
+
+export interface ApiKey {
+  token: string;
+  actorId: string;
+  role: Role;
+}
+
+export interface ServiceSettings {
+  dataDir: string;
+  port: number;
+  temporalPort: number;
+  temporalUiPort: number;
+  databaseUrl: string | undefined;
+  policyFile: string;
+  apiKeys: ApiKey[] | undefined;
+}
+
+export const defaultPolicyFile = fileURLToPath(new URL('./policies/default.json', import.meta.url));
+
+export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {
+  return {
+    dataDir: resolve(env.DATA_DIR || '.data'),
+    port: parsePort(env.PORT, 3000, 'PORT'),
+    temporalPort: parsePort(env.TEMPORAL_PORT, 7233, 'TEMPORAL_PORT'),
+    temporalUiPort: parsePort(env.TEMPORAL_UI_PORT, 8233, 'TEMPORAL_UI_PORT'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    policyFile: env.POLICY_FILE ? resolve(env.POLICY_FILE) : defaultPolicyFile,
+    apiKeys: env.API_KEYS ? parseApiKeys(env.API_KEYS) : undefined,
+  };
+}
+
+function parsePort(value: string | undefined, fallback: number, name: string): number {
+  if (!value) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name}=${value} is not a port number`);
+  return port;
+}
+
+/** `token:actorId:role` entries, comma-separated. */
+export function parseApiKeys(value: string): ApiKey[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [token, actorId, role, ...rest] = entry.split(':');
+      if (!token || !actorId || !role || rest.length > 0) {
+        throw new Error(`API_KEYS entry "${entry.slice(0, 4)}…" must be token:actorId:role`);
+      }
+      if (!roles.includes(role as Role)) {
+        throw new Error(`API_KEYS entry for ${actorId} has role "${role}"; expected one of ${roles.join(', ')}`);
+      }
+      return { token, actorId, role: role as Role };
+    });
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { resolvePolicy } from '../../api/policy-source.js';
+import type { Policy, PolicyInput } from '../../domain/policy.js';
+import { defaultPolicyFile } from '../../service.config.js';
+
+export function defaultPolicyDocument(): PolicyInput {
+  return JSON.parse(readFileSync(defaultPolicyFile, 'utf8')) as PolicyInput;
+}
+
+export function defaultPolicy(today = new Date()): Policy {
+  return resolvePolicy(defaultPolicyDocument(), today);
+}
+
+const allDay = [{ start: '00:00', end: '24:00' }];
+
+/**
+ * The default rules on a calendar open around the clock: timer tests then do not depend on the weekday
+ * or hour the test happens to run at. Business-hour behaviour has tests of its own.
+ */
+export function alwaysOpenPolicy(version = 'test-always-open'): Policy {
+  const document = defaultPolicyDocument();
+  return resolvePolicy(
+    {
+      ...document,
+      version,
+      calendars: {
+        'always-open': {
+          id: 'always-open',
+          timeZone: 'UTC',
+          workingHours: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay },
+        },
+      },
+      defaultCalendarId: 'always-open',
+    },
+    new Date(),
+  );
+}

@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { Database } from '../db/client.js';
+import { TASK_QUEUE } from '../temporal.config.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerDependencies {
+  connection: NativeConnection;
+  namespace: string;
+  db: Database;
+  taskQueue?: string;
+  /** Tests pass a prebuilt bundle so each file bundles the workflows once. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createWorker(deps: WorkerDependencies): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue ?? TASK_QUEUE,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    activities: createActivities({ db: deps.db }),
+  });
+}

@@ -1,0 +1,1 @@
+export { leadWorkflow } from './lead-workflow.js';

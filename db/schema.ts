@@ -82,3 +82,31 @@ export const policies = pgTable('policies', {
   note: text('note').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Which rep a routing step chose; keyed like audit events so a retried routing activity returns the same rep. */
+export const leadAssignments = pgTable('lead_assignments', {
+  idempotencyKey: text('idempotency_key').primaryKey(),
+  leadId: text('lead_id').notNull(),
+  queueId: text('queue_id').notNull(),
+  repId: text('rep_id').notNull(),
+  reason: text('reason').notNull(),
+  managerId: text('manager_id'),
+  assignedAt: timestamp('assigned_at', { withTimezone: true }).notNull(),
+});
+
+/** Every notification the notifier sent or logged, once per idempotency key. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    idempotencyKey: text('idempotency_key').primaryKey(),
+    type: text('type').notNull(),
+    subjectId: text('subject_id').notNull(),
+    recipients: jsonb('recipients').$type<string[]>().notNull(),
+    body: jsonb('body').$type<Record<string, unknown>>().notNull(),
+    /** 'delivered' after a 2xx from the webhook, 'logged' when no webhook is configured. */
+    status: text('status').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (table) => [index('notifications_subject_idx').on(table.subjectId)],
+);

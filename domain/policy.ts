@@ -65,6 +65,22 @@ export const policySchema = z
       window: durationSchema,
       endingOutcomes: z.array(z.string()).min(1),
     }),
+    routing: z.object({
+      /** First matching rule picks the queue; a rule without a criterion matches any lead. */
+      rules: z.array(
+        z.object({
+          queueId: z.string().min(1),
+          tiers: z.array(z.union([z.literal(1), z.literal(2), z.literal(3)])).optional(),
+          segments: z.array(z.string()).optional(),
+          countries: z.array(z.string()).optional(),
+        }),
+      ),
+      fallbackQueueId: z.string().min(1),
+    }),
+    sla: z.object({
+      /** How long before a deadline the lead counts as due soon (SlaState="due-soon"). */
+      dueSoonBefore: durationSchema,
+    }),
     escalation: z.object({
       /** Level n fires `after` the previous level; after a reassignment, `after` counts from the fresh deadline. */
       levels: z.array(z.object({ action: z.enum(escalationActions), after: durationSchema })).min(1),

@@ -1,15 +1,25 @@
 import type { Database } from '../db/client.js';
 import { recordLeadEvent, type LeadAuditEvent } from './lead-audit.js';
+import type { Notification, Notifier } from './notifier.js';
+import { routeLead, type RouteLeadInput, type RouteLeadResult } from './routing.js';
 
 export interface ActivityDependencies {
   db: Database;
+  notifier: Notifier;
 }
 
-/** Every side effect a workflow may cause; workflows proxy `ReturnType<typeof createActivities>` by type only. */
-export function createActivities({ db }: ActivityDependencies) {
+/** Every side effect a workflow may cause; workflows proxy `Activities` by type only. */
+export function createActivities({ db, notifier }: ActivityDependencies) {
   return {
-    async recordLeadEvent(event: LeadAuditEvent): Promise<void> {
-      await recordLeadEvent(db, event);
+    /** Appends a batch of audit events in order; each one is written once however often this runs. */
+    async recordLeadEvents(events: LeadAuditEvent[]): Promise<void> {
+      for (const event of events) await recordLeadEvent(db, event);
+    },
+    routeLead(input: RouteLeadInput): Promise<RouteLeadResult> {
+      return routeLead(db, input);
+    },
+    async notify(notification: Notification): Promise<void> {
+      await notifier.send(notification);
     },
   };
 }

@@ -7,6 +7,7 @@ import { authenticate, type AppEnv } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { toHttpError } from './errors.js';
 import { leadRoutes } from './leads.js';
+import { queueRoutes, repRoutes } from './reps.js';
 
 export interface AppDependencies {
   client: Client;
@@ -34,8 +35,10 @@ export function createApp(deps: AppDependencies) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.route('/docs', docsRoutes('/openapi.json'));
 
-  app.use('/leads/*', authenticate(deps.apiKeys));
-  app.use('/leads', authenticate(deps.apiKeys));
+  const authenticated = authenticate(deps.apiKeys);
+  for (const resource of ['/leads', '/reps', '/queues']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
   app.route('/leads', leadRoutes(deps));
+  app.route('/reps', repRoutes(deps));
+  app.route('/queues', queueRoutes(deps));
   return app;
 }

@@ -1,6 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { STEP_REFUSED } from '../workflows/lead-definitions.js';
@@ -41,8 +42,8 @@ export function toHttpError(error: unknown, c: Context) {
   if (error instanceof WorkflowNotFoundError) {
     return c.json<ErrorBody>({ error: 'not-found', message: 'no such record' }, 404);
   }
-  if (error instanceof SyntaxError && /JSON/.test(error.message)) {
-    return c.json<ErrorBody>({ error: 'invalid-request', message: 'body is not valid JSON' }, 400);
+  if (error instanceof HTTPException && error.status < 500) {
+    return c.json<ErrorBody>({ error: 'invalid-request', message: error.message }, error.status as ContentfulStatusCode);
   }
   console.error('unhandled API error', error);
   return c.json<ErrorBody>({ error: 'internal', message: 'internal error; the request may be retried safely' }, 500);

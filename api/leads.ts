@@ -13,7 +13,7 @@ import {
   logContactAttemptUpdate,
   qualifyLeadUpdate,
   rejectLeadUpdate,
-  type LeadState,
+  type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
 import { requireRole, type AppEnv } from './auth.js';
@@ -146,7 +146,7 @@ const rejectRoute = stepRoute(
 export function leadRoutes({ client, db, currentPolicy }: LeadRoutesDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
   const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
-  const toStateBody = (state: LeadState) => state as unknown as z.infer<typeof leadStateSchema>;
+  const toStateBody = (state: LeadView) => state as unknown as z.infer<typeof leadStateSchema>;
 
   app.openapi(intakeRoute, async (c) => {
     const { score, ...profile } = c.req.valid('json');

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { createNotifier, notifierSettingsFromEnv, type NotifierSettings } from '../activities/notifier.js';
 import type { Database } from '../db/client.js';
 import { TASK_QUEUE } from '../temporal.config.js';
 
@@ -11,6 +12,8 @@ export interface WorkerDependencies {
   namespace: string;
   db: Database;
   taskQueue?: string;
+  /** Where notifications go; defaults to NOTIFY_WEBHOOK_URL / NOTIFY_WEBHOOK_SECRET from the environment. */
+  notifierSettings?: NotifierSettings;
   /** Tests pass a prebuilt bundle so each file bundles the workflows once. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -21,6 +24,9 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
-    activities: createActivities({ db: deps.db }),
+    activities: createActivities({
+      db: deps.db,
+      notifier: createNotifier(deps.db, deps.notifierSettings ?? notifierSettingsFromEnv()),
+    }),
   });
 }

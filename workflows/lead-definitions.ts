@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { CadenceClock, PauseState, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
 import type {
   ContactAttempt,
   ContactOutcome,
@@ -19,10 +20,12 @@ export interface LeadWorkflowInput {
   policy: Policy;
   /** Who brought the lead in (API token's actor, or an integration). */
   actor: string;
+  /** Set when a run continues as new: the previous run's state, carried over whole. */
+  carried?: LeadState;
 }
 
 export interface PendingDeadline {
-  kind: 'speed-to-lead';
+  kind: string;
   label: string;
   dueAt: string;
 }
@@ -32,19 +35,39 @@ export interface LeadState {
   stage: LeadStage;
   profile: LeadProfile;
   ownerId: string | null;
+  queueId: string | null;
+  managerId: string | null;
   score: LeadScore;
   policyVersion: string;
-  deadlines: PendingDeadline[];
+  calendarId: string;
   attempts: ContactAttempt[];
+  speedToLead: SpeedToLeadClock | null;
+  cadence: CadenceClock | null;
+  paused: PauseState | null;
+  slaState: SlaState;
+  /** Highest escalation level reached in this SLA episode (0 = none). */
+  escalationLevel: number;
   nurtureReason: NurtureReason | null;
+  flags: string[];
   enteredStageAt: string;
+  /** How many times the lead has come back from nurture; each cycle is one workflow run. */
+  cycle: number;
+  dealId: string | null;
   /** Sequence number of the last audit event; the timeline in Postgres ends at the same number. */
   lastEventSeq: number;
+  /** Numbers each notification, so its idempotency key is unique and stable across retries and replays. */
+  notificationsSent: number;
+}
+
+/** What the query answers: the state plus its pending deadlines, derived rather than stored. */
+export interface LeadView extends LeadState {
+  deadlines: PendingDeadline[];
 }
 
 export interface LeadResult {
   leadId: string;
   stage: LeadStage;
+  dealId: string | null;
 }
 
 export interface StepActor {
@@ -67,12 +90,37 @@ export interface RejectLeadInput extends StepActor {
   reason: RejectionReason;
   notes?: string;
 }
+export interface EngagementInput extends StepActor {
+  behavior?: number;
+  intent?: number;
+  negative?: number;
+  signal?: string;
+}
+export interface PauseLeadInput extends StepActor {
+  until?: string;
+  reason: string;
+}
+export type ResumeLeadInput = StepActor;
+export interface ReassignLeadInput extends StepActor {
+  toRepId?: string;
+  reason: string;
+}
+export interface CloseLeadInput extends StepActor {
+  outcome: 'won' | 'lost';
+  reason?: string;
+  dealId?: string;
+}
 
-export const leadStateQuery = defineQuery<LeadState>('leadState');
-export const acceptLeadUpdate = defineUpdate<LeadState, [AcceptLeadInput]>('acceptLead');
-export const logContactAttemptUpdate = defineUpdate<LeadState, [ContactAttemptInput]>('logContactAttempt');
-export const qualifyLeadUpdate = defineUpdate<LeadState, [QualifyLeadInput]>('qualifyLead');
-export const rejectLeadUpdate = defineUpdate<LeadState, [RejectLeadInput]>('rejectLead');
+export const leadStateQuery = defineQuery<LeadView>('leadState');
+export const acceptLeadUpdate = defineUpdate<LeadView, [AcceptLeadInput]>('acceptLead');
+export const logContactAttemptUpdate = defineUpdate<LeadView, [ContactAttemptInput]>('logContactAttempt');
+export const qualifyLeadUpdate = defineUpdate<LeadView, [QualifyLeadInput]>('qualifyLead');
+export const rejectLeadUpdate = defineUpdate<LeadView, [RejectLeadInput]>('rejectLead');
+export const recordEngagementUpdate = defineUpdate<LeadView, [EngagementInput]>('recordEngagement');
+export const pauseLeadUpdate = defineUpdate<LeadView, [PauseLeadInput]>('pauseLead');
+export const resumeLeadUpdate = defineUpdate<LeadView, [ResumeLeadInput]>('resumeLead');
+export const reassignLeadUpdate = defineUpdate<LeadView, [ReassignLeadInput]>('reassignLead');
+export const closeLeadUpdate = defineUpdate<LeadView, [CloseLeadInput]>('closeLead');
 
 /** The failure type a refused step carries, so callers can tell "not now" from a crash. */
 export const STEP_REFUSED = 'StepRefused';

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { createActivities } from '../../activities/index.js';
+import { createNotifier } from '../../activities/notifier.js';
 import type { LeadAuditEvent } from '../../activities/lead-audit.js';
 import { leadEvents, leads } from '../../db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -22,7 +23,7 @@ function auditEvent(leadId: string, seq: number, stage: string): LeadAuditEvent 
   };
 }
 
-describe('recordLeadEvent against real Postgres', () => {
+describe('recordLeadEvents against real Postgres', () => {
   let database: TestDatabase;
   before(async () => {
     database = await createTestDatabase();
@@ -32,23 +33,23 @@ describe('recordLeadEvent against real Postgres', () => {
   });
 
   test('an activity run twice (a retry) writes its event once', async () => {
-    const activities = createActivities({ db: database.db });
+    const activities = createActivities({ db: database.db, notifier: createNotifier(database.db, {}) });
     const env = new MockActivityEnvironment();
     const leadId = uniqueId('L');
     const event = auditEvent(leadId, 1, 'MQL');
-    await env.run(activities.recordLeadEvent, event);
-    await env.run(activities.recordLeadEvent, event);
+    await env.run(activities.recordLeadEvents, [event]);
+    await env.run(activities.recordLeadEvents, [event]);
     const rows = await database.db.select().from(leadEvents).where(eq(leadEvents.leadId, leadId));
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.idempotencyKey, `lead-${leadId}:1-step`);
   });
 
   test('a late or replayed older event never rolls the projection back', async () => {
-    const activities = createActivities({ db: database.db });
+    const activities = createActivities({ db: database.db, notifier: createNotifier(database.db, {}) });
     const env = new MockActivityEnvironment();
     const leadId = uniqueId('L');
-    await env.run(activities.recordLeadEvent, auditEvent(leadId, 2, 'SAL'));
-    await env.run(activities.recordLeadEvent, auditEvent(leadId, 1, 'MQL'));
+    await env.run(activities.recordLeadEvents, [auditEvent(leadId, 2, 'SAL')]);
+    await env.run(activities.recordLeadEvents, [auditEvent(leadId, 1, 'MQL')]);
     const [projection] = await database.db.select().from(leads).where(eq(leads.leadId, leadId));
     assert.equal(projection!.stage, 'SAL');
     assert.equal(projection!.lastEventSeq, 2);

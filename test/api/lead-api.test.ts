@@ -18,15 +18,30 @@ describe('lead API on a real Temporal dev server and Postgres', () => {
   let service: RunningService;
   before(async () => {
     service = await startService(alwaysOpenPolicy());
+    for (const repId of ['rep-anna', 'rep-bartek']) {
+      const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-ola' } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+    }
+    const queue = await service.request('POST', '/queues', {
+      role: 'ops',
+      body: { queueId: 'inbound', name: 'Inbound', strategy: 'round-robin', managerId: 'mgr-ola', members: ['rep-anna', 'rep-bartek'] },
+    });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
   });
   after(async () => {
     await service?.stop();
   });
 
+  /** A new MQL, once routing has given it an owner (as a rep would first see it). */
   async function newMql(): Promise<string> {
     const leadId = uniqueId('L');
     const intake = await service.request('POST', '/leads', { body: intakeBody(leadId) });
     assert.equal(intake.status, 201, JSON.stringify(intake.body));
+    const deadline = Date.now() + 10_000;
+    while ((await service.request('GET', `/leads/${leadId}`)).body.ownerId === null) {
+      assert.ok(Date.now() < deadline, 'the lead was never routed');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return leadId;
   }
 
@@ -78,13 +93,18 @@ describe('lead API on a real Temporal dev server and Postgres', () => {
       timeline.body.events.map((event: { type: string; actor: string }) => [event.type, event.actor]),
       [
         ['received', 'sales-actor'],
+        ['routed', 'system'],
         ['accepted', 'sales-actor'],
         ['contact-attempted', 'sales-actor'],
+        ['speed-to-lead-met', 'system'],
+        ['cadence-ended', 'sales-actor'],
         ['qualified', 'sales-actor'],
       ],
     );
-    assert.deepEqual(timeline.body.events.map((event: { seq: number }) => event.seq), [1, 2, 3, 4]);
-    const qualifiedEvent = timeline.body.events[3];
+    assert.deepEqual(timeline.body.events.map((event: { seq: number }) => event.seq), [1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(['rep-anna', 'rep-bartek'].includes(timeline.body.events[1].payload.repId));
+    assert.equal(timeline.body.events[4].payload.breached, false);
+    const qualifiedEvent = timeline.body.events[6];
     assert.deepEqual([qualifiedEvent.payload.from, qualifiedEvent.payload.to], ['SAL', 'SQL']);
   });
 
@@ -150,19 +170,26 @@ describe('lead API on a real Temporal dev server and Postgres', () => {
     const qualifyMql = await service.request('POST', `/leads/${leadId}/qualify`, { body: { need: true, budget: true, timing: true } });
     assert.equal(qualifyMql.status, 409);
     assert.match(qualifyMql.body.message, /cannot qualify a lead in stage MQL/);
+    const attemptMql = await service.request('POST', `/leads/${leadId}/contact-attempts`, { body: { channel: 'email', outcome: 'no-answer' } });
+    assert.equal(attemptMql.status, 409);
 
+    const state = await service.request('GET', `/leads/${leadId}`);
+    assert.equal(state.body.stage, 'MQL');
+    assert.equal(state.body.attempts.length, 0);
+    const history = await service.temporal.client.workflow.getHandle(leadWorkflowId(leadId)).fetchHistory();
+    const updates = history.events!.filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes);
+    assert.equal(updates.length, 0, 'a refused step never enters the history');
+    const events = await service.database.db.select().from(leadEvents).where(eq(leadEvents.leadId, leadId));
+    assert.deepEqual(events.map((event) => event.type).sort(), ['received', 'routed']);
+  });
+
+  test('409 for accepting a lead in nurture', async () => {
+    const leadId = await newMql();
     await service.request('POST', `/leads/${leadId}/reject`, { body: { reason: 'too-early' } });
     const acceptNurture = await service.request('POST', `/leads/${leadId}/accept`, { body: {} });
     assert.equal(acceptNurture.status, 409);
-    assert.match(acceptNurture.body.message, /NURTURE/);
-
-    const state = await service.request('GET', `/leads/${leadId}`);
-    assert.equal(state.body.stage, 'NURTURE');
-    const events = await service.database.db.select().from(leadEvents).where(eq(leadEvents.leadId, leadId));
-    assert.deepEqual(events.map((event) => event.type).sort(), ['received', 'rejected']);
-    const history = await service.temporal.client.workflow.getHandle(leadWorkflowId(leadId)).fetchHistory();
-    const updates = history.events!.filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes);
-    assert.equal(updates.length, 1, 'a refused step never enters the history');
+    assert.match(acceptNurture.body.message, /cannot accept a lead in stage NURTURE/);
+    assert.equal((await service.request('GET', `/leads/${leadId}`)).body.stage, 'NURTURE');
   });
 
   test('ops find leads by stage through the LeadStage search attribute', async () => {

@@ -4,7 +4,7 @@ import type { Policy } from '../../domain/policy.js';
 import type { ApiKey, Role } from '../../service.config.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { createDevServerEnvironment, workflowBundle, type DevServerEnvironment } from './temporal.js';
+import { createDevServerEnvironment, quietWorkerLogs, workflowBundle, type DevServerEnvironment } from './temporal.js';
 
 export const testApiKeys: ApiKey[] = (['sales', 'cs', 'ops', 'manager'] as const).map((role) => ({
   token: `token-${role}`,
@@ -25,6 +25,7 @@ export interface RunningService {
 
 /** The whole service on real parts: a dev server, a worker, a fresh Postgres database and the API. */
 export async function startService(policy: Policy): Promise<RunningService> {
+  quietWorkerLogs();
   const [temporal, database] = await Promise.all([createDevServerEnvironment(), createTestDatabase()]);
   const worker = await createWorker({
     connection: temporal.workerConnection,

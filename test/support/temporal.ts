@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { workflowsPath } from '../../worker/create-worker.js';
 import { startDevServer, type DevServer } from '../../worker/dev-server.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
@@ -80,4 +80,9 @@ let counter = 0;
 export function uniqueId(prefix: string): string {
   counter += 1;
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+/** Worker logs only what is wrong: activity failures the tests provoke on purpose are expected. */
+export function quietWorkerLogs(): void {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 }

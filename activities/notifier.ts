@@ -1,0 +1,201 @@
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, eq, inArray, notInArray } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { notifications } from '../db/schema.js';
+
+/** One thing a rep or manager should hear about; sent to the webhook, or logged when there is none. */
+export interface Notification {
+  /** Workflow ID + step key; receivers drop duplicates by it. */
+  idempotencyKey: string;
+  /** e.g. 'speed-to-lead.reminder', 'speed-to-lead.manager-alert', 'lead.reassigned', 'cadence.attempt-due', 'deal.dossier-overdue'. */
+  type: string;
+  /** Lead or deal workflow ID. */
+  subjectId: string;
+  /** Rep / manager ids. */
+  recipients: string[];
+  /** ISO instant the event happened (workflow time). */
+  at: string;
+  /** One human line. */
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+export interface NotifierSettings {
+  webhookUrl?: string;
+  webhookSecret?: string;
+  timeoutMs?: number;
+}
+
+export type SendResult = { status: 'delivered' | 'logged' | 'already-delivered' };
+
+export interface Notifier {
+  send(notification: Notification): Promise<SendResult>;
+}
+
+/** Value: `sha256=<hex HMAC-SHA256 of the exact body bytes, keyed with the shared secret>`. */
+export const SIGNATURE_HEADER = 'x-revops-signature';
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** The failure type of a webhook that refused the payload; retrying would not change its answer. */
+export const NOTIFICATION_REJECTED = 'NotificationRejected';
+
+const FINAL_STATUSES = ['delivered', 'logged'];
+
+/** NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_SECRET, NOTIFY_WEBHOOK_TIMEOUT_MS; a URL without a secret is refused. */
+export function notifierSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NotifierSettings {
+  const webhookUrl = env.NOTIFY_WEBHOOK_URL || undefined;
+  const webhookSecret = env.NOTIFY_WEBHOOK_SECRET || undefined;
+  const timeoutMs = parseTimeout(env.NOTIFY_WEBHOOK_TIMEOUT_MS);
+  if (webhookUrl) {
+    checkWebhookUrl(webhookUrl, 'NOTIFY_WEBHOOK_URL');
+    if (!webhookSecret) {
+      throw new Error('NOTIFY_WEBHOOK_URL is set but NOTIFY_WEBHOOK_SECRET is not: the webhook needs a secret to sign notifications with');
+    }
+  }
+  return { webhookUrl, webhookSecret, timeoutMs };
+}
+
+function parseTimeout(value: string | undefined): number {
+  if (!value) return DEFAULT_TIMEOUT_MS;
+  const timeout = Number(value);
+  if (!Number.isInteger(timeout) || timeout <= 0) {
+    throw new Error(`NOTIFY_WEBHOOK_TIMEOUT_MS=${value} is not a positive whole number of milliseconds`);
+  }
+  return timeout;
+}
+
+function checkWebhookUrl(value: string, name: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} is not a valid URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL, not ${url.protocol}`);
+}
+
+/** The signature header's value for `body`: `sha256=` and the hex HMAC-SHA256 of its UTF-8 bytes. */
+export function signBody(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Sends each notification at most once per idempotency key as far as this service can tell: a key already
+ * 'delivered' or 'logged' is never sent again. An attempt is recorded as 'pending' before the POST, so a
+ * crash between the receiver's 2xx and our update can repeat it; receivers drop repeats by the idempotency header.
+ */
+export function createNotifier(db: Database, settings: NotifierSettings): Notifier {
+  const { webhookUrl, webhookSecret } = settings;
+  const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (webhookUrl) {
+    checkWebhookUrl(webhookUrl, 'webhookUrl');
+    if (!webhookSecret) throw new Error('The notification webhook needs a secret to sign notifications with');
+  }
+
+  async function alreadyDone(idempotencyKey: string): Promise<boolean> {
+    const rows = await db
+      .select({ status: notifications.status })
+      .from(notifications)
+      .where(and(eq(notifications.idempotencyKey, idempotencyKey), inArray(notifications.status, FINAL_STATUSES)));
+    return rows.length > 0;
+  }
+
+  return {
+    async send(notification) {
+      if (await alreadyDone(notification.idempotencyKey)) return { status: 'already-delivered' };
+
+      const payload = {
+        idempotencyKey: notification.idempotencyKey,
+        type: notification.type,
+        subjectId: notification.subjectId,
+        recipients: notification.recipients,
+        at: notification.at,
+        summary: notification.summary,
+        details: notification.details,
+      };
+      const row = {
+        type: notification.type,
+        subjectId: notification.subjectId,
+        recipients: notification.recipients,
+        body: payload,
+      };
+
+      if (!webhookUrl || !webhookSecret) {
+        // A 'pending' row left by an earlier attempt made while a webhook was configured becomes 'logged'.
+        const written = await db
+          .insert(notifications)
+          .values({ idempotencyKey: notification.idempotencyKey, ...row, status: 'logged' })
+          .onConflictDoUpdate({ target: notifications.idempotencyKey, set: { ...row, status: 'logged' }, setWhere: eq(notifications.status, 'pending') })
+          .returning({ key: notifications.idempotencyKey });
+        if (written.length === 0) return { status: 'already-delivered' };
+        console.log(
+          `[notify] ${notification.type} ${notification.subjectId} -> ${notification.recipients.join(',') || '(no recipients)'}: ${notification.summary} (${notification.idempotencyKey})`,
+        );
+        return { status: 'logged' };
+      }
+
+      // On record before the POST; a row another attempt finished meanwhile is left alone.
+      const pending = await db
+        .insert(notifications)
+        .values({ idempotencyKey: notification.idempotencyKey, ...row, status: 'pending' })
+        .onConflictDoUpdate({ target: notifications.idempotencyKey, set: { ...row, status: 'pending' }, setWhere: notInArray(notifications.status, FINAL_STATUSES) })
+        .returning({ key: notifications.idempotencyKey });
+      if (pending.length === 0) return { status: 'already-delivered' };
+
+      const body = JSON.stringify(payload);
+      const signal = AbortSignal.timeout(timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(webhookUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            [SIGNATURE_HEADER]: signBody(body, webhookSecret),
+            [IDEMPOTENCY_HEADER]: notification.idempotencyKey,
+          },
+          body,
+          redirect: 'manual',
+          signal,
+        });
+      } catch (error) {
+        const reason = signal.aborted ? `timed out after ${timeoutMs} ms` : `failed: ${describeError(error)}`;
+        throw new Error(`Notification ${notification.idempotencyKey}: webhook request ${reason}`, { cause: error });
+      }
+
+      if (response.ok) {
+        await response.body?.cancel().catch(() => {});
+        await db
+          .update(notifications)
+          .set({ status: 'delivered', deliveredAt: new Date() })
+          .where(and(eq(notifications.idempotencyKey, notification.idempotencyKey), eq(notifications.status, 'pending')));
+        return { status: 'delivered' };
+      }
+
+      const excerpt = await responseExcerpt(response);
+      const message = `Notification ${notification.idempotencyKey}: webhook answered HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`;
+      if (isTransient(response.status)) throw new Error(message);
+      throw ApplicationFailure.nonRetryable(message, NOTIFICATION_REJECTED);
+    },
+  };
+}
+
+/** Statuses worth another attempt; every other non-2xx answer (4xx, and a redirect we do not follow) is a refusal. */
+function isTransient(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+async function responseExcerpt(response: Response): Promise<string> {
+  try {
+    const text = await response.text();
+    return text.slice(0, 200);
+  } catch {
+    return '';
+  }
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}

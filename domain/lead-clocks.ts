@@ -1,0 +1,147 @@
+import { addBusinessMinutes, addDuration, businessMinutesBetween, durationToMs, type BusinessCalendar } from './business-time.js';
+import type { Duration, Policy } from './policy.js';
+
+/**
+ * The clocks a lead runs under, as plain data the workflow carries (across continue-as-new too):
+ * the speed-to-lead deadline with its escalation ladder, and the contact cadence. Every instant here
+ * comes from business-time.ts; the workflow only sleeps until `nextWakeUp` and reacts.
+ */
+
+/** An instant plus the clock it was measured on, so a pause can shift it the right way. */
+export interface DueInstant {
+  at: string;
+  clock: Duration['clock'];
+}
+
+export interface SpeedToLeadClock {
+  startedAt: string;
+  /** The tier's (or hot class's) allowance; a reassignment gives the new owner this much again. */
+  allowance: Duration;
+  due: DueInstant;
+  breached: boolean;
+  /** Index into policy.escalation.levels of the level that fires next. */
+  nextLevel: number;
+  nextEscalation: DueInstant | null;
+}
+
+export interface CadenceClock {
+  startedAt: string;
+  attemptsDue: DueInstant[];
+  /** How many attempts' due-time reminders have gone out. */
+  remindedThrough: number;
+  windowEnds: DueInstant;
+}
+
+export interface PauseState {
+  since: string;
+  until: string | null;
+  reason: string;
+}
+
+export type SlaState = 'on-track' | 'due-soon' | 'breached' | 'none';
+
+export function dueAfter(calendar: BusinessCalendar, from: Date, duration: Duration): DueInstant {
+  return { at: addDuration(calendar, from, duration).toISOString(), clock: duration.clock };
+}
+
+export function startSpeedToLead(calendar: BusinessCalendar, now: Date, allowance: Duration): SpeedToLeadClock {
+  return {
+    startedAt: now.toISOString(),
+    allowance,
+    due: dueAfter(calendar, now, allowance),
+    breached: false,
+    nextLevel: 0,
+    nextEscalation: null,
+  };
+}
+
+export function startCadence(policy: Policy, calendar: BusinessCalendar, now: Date): CadenceClock {
+  return {
+    startedAt: now.toISOString(),
+    attemptsDue: policy.cadence.attempts.map((attempt) => dueAfter(calendar, now, attempt.dueAfter)),
+    remindedThrough: 0,
+    windowEnds: dueAfter(calendar, now, policy.cadence.window),
+  };
+}
+
+/**
+ * Moves an instant that was still ahead when the pause began by the time the pause lasted, measured on
+ * the instant's own clock: paused business time never counts against a business deadline.
+ */
+export function shiftForPause(calendar: BusinessCalendar, due: DueInstant, pausedAt: Date, resumedAt: Date): DueInstant {
+  const at = new Date(due.at);
+  if (at <= pausedAt) return due;
+  if (due.clock === 'wall') return { ...due, at: new Date(at.getTime() + (resumedAt.getTime() - pausedAt.getTime())).toISOString() };
+  const remaining = businessMinutesBetween(calendar, pausedAt, at);
+  return { ...due, at: addBusinessMinutes(calendar, resumedAt, remaining).toISOString() };
+}
+
+export function shiftSpeedToLead(calendar: BusinessCalendar, clock: SpeedToLeadClock, pausedAt: Date, resumedAt: Date): SpeedToLeadClock {
+  return {
+    ...clock,
+    due: shiftForPause(calendar, clock.due, pausedAt, resumedAt),
+    nextEscalation: clock.nextEscalation && shiftForPause(calendar, clock.nextEscalation, pausedAt, resumedAt),
+  };
+}
+
+export function shiftCadence(calendar: BusinessCalendar, clock: CadenceClock, pausedAt: Date, resumedAt: Date): CadenceClock {
+  return {
+    ...clock,
+    attemptsDue: clock.attemptsDue.map((due) => shiftForPause(calendar, due, pausedAt, resumedAt)),
+    windowEnds: shiftForPause(calendar, clock.windowEnds, pausedAt, resumedAt),
+  };
+}
+
+export interface ClockView {
+  speedToLead: SpeedToLeadClock | null;
+  cadence: CadenceClock | null;
+  attemptsMade: number;
+  paused: PauseState | null;
+}
+
+export interface WakeUp {
+  at: string;
+  /** Reads well as a timer summary in the Temporal UI. */
+  label: string;
+  kind: 'speed-to-lead' | 'due-soon' | 'escalation' | 'cadence-attempt' | 'cadence-window' | 'pause-ends';
+  /** For cadence-attempt: which attempt (0-based) comes due. */
+  attemptIndex?: number;
+}
+
+/**
+ * Everything the lead is still waiting for, soonest first; the workflow sleeps until the first. A due-soon
+ * mark already reached is left out: it only changes how the lead is shown, never what happens next.
+ */
+export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: string, now: Date): WakeUp[] {
+  if (view.paused) return view.paused.until ? [{ at: view.paused.until, label: 'Pause ends', kind: 'pause-ends' }] : [];
+  const wakeUps: WakeUp[] = [];
+  const speed = view.speedToLead;
+  if (speed && !speed.breached) {
+    const dueSoonAt = new Date(new Date(speed.due.at).getTime() - durationToMs(policy.sla.dueSoonBefore)).toISOString();
+    if (dueSoonAt > speed.startedAt && dueSoonAt > now.toISOString()) wakeUps.push({ at: dueSoonAt, label: `${tierLabel} response deadline due soon`, kind: 'due-soon' });
+    wakeUps.push({ at: speed.due.at, label: `${tierLabel} response deadline`, kind: 'speed-to-lead' });
+  }
+  if (speed?.nextEscalation) {
+    const level = policy.escalation.levels[speed.nextLevel];
+    if (level) wakeUps.push({ at: speed.nextEscalation.at, label: `Escalation ${speed.nextLevel + 1}: ${level.action}`, kind: 'escalation' });
+  }
+  const cadence = view.cadence;
+  if (cadence) {
+    const total = cadence.attemptsDue.length;
+    cadence.attemptsDue.forEach((due, index) => {
+      if (index >= cadence.remindedThrough && index >= view.attemptsMade) {
+        wakeUps.push({ at: due.at, label: `Attempt ${index + 1} of ${total} due`, kind: 'cadence-attempt', attemptIndex: index });
+      }
+    });
+    wakeUps.push({ at: cadence.windowEnds.at, label: 'Contact cadence window ends', kind: 'cadence-window' });
+  }
+  return wakeUps.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+export function slaStateAt(view: ClockView, policy: Policy, now: Date): SlaState {
+  const speed = view.speedToLead;
+  if (!speed) return 'none';
+  if (speed.breached) return 'breached';
+  const dueSoonAt = new Date(speed.due.at).getTime() - durationToMs(policy.sla.dueSoonBefore);
+  return now.getTime() >= dueSoonAt ? 'due-soon' : 'on-track';
+}

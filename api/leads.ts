@@ -9,13 +9,19 @@ import { scoreBand } from '../domain/scoring.js';
 import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   acceptLeadUpdate,
+  closeLeadUpdate,
   leadStateQuery,
+  pauseLeadUpdate,
+  reassignLeadUpdate,
+  recordEngagementUpdate,
+  resumeLeadUpdate,
   logContactAttemptUpdate,
   qualifyLeadUpdate,
   rejectLeadUpdate,
   type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
+import type { Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -111,13 +117,13 @@ const timelineRoute = createRoute({
   responses: { 200: jsonResponse(timelineSchema, 'Audit events in order'), ...errorResponses(400, 401, 403, 404) },
 });
 
-function stepRoute<S extends z.ZodType>(path: string, summary: string, body: S) {
+function stepRoute<S extends z.ZodType>(path: string, summary: string, body: S, roles: Role[] = ['sales']) {
   return createRoute({
     method: 'post',
     path: `/{leadId}/${path}`,
     tags: ['lead steps'],
     summary,
-    middleware: [requireRole('sales')] as const,
+    middleware: [requireRole(...roles)] as const,
     request: { params: leadIdParam, body: jsonBody(body) },
     responses: { 200: jsonResponse(leadStateSchema, 'The lead after the step'), ...errorResponses(400, 401, 403, 404, 409) },
   });
@@ -137,6 +143,36 @@ const qualifyRoute = stepRoute(
   'Qualify a SAL: need, budget and timing confirmed (→ SQL)',
   z.object({ need: mustConfirm('need'), budget: mustConfirm('budget'), timing: mustConfirm('timing'), notes: z.string().max(2000).optional() }).strict(),
 );
+const isoInstant = z.iso.datetime({ offset: true });
+const scoreDelta = z.number().min(-1000).max(1000);
+
+const engagementRoute = stepRoute(
+  'engagement',
+  'Record engagement that changes the score; crossing a threshold moves the stage',
+  z
+    .object({ behavior: scoreDelta.optional(), intent: scoreDelta.optional(), negative: scoreDelta.optional(), signal: z.string().min(1).max(100).optional() })
+    .strict()
+    .refine((body) => Object.keys(body).length > 0, 'give at least one of behavior, intent, negative, signal'),
+  ['sales', 'ops'],
+);
+const pauseRoute = stepRoute(
+  'pause',
+  'Pause the SLA clock and the cadence (rep away, prospect asked for later); paused time does not count',
+  z.object({ until: isoInstant.optional(), reason: z.string().trim().min(1).max(500) }).strict(),
+);
+const resumeRoute = stepRoute('resume', 'Resume a paused lead; pending due times move by the time paused', z.object({}).strict());
+const reassignRoute = stepRoute(
+  'reassign',
+  'Move the lead to another rep (a named one, or the next in its queue) with a fresh deadline',
+  z.object({ toRepId: z.string().min(1).max(100).optional(), reason: z.string().trim().min(1).max(500) }).strict(),
+  ['manager', 'ops'],
+);
+const closeRoute = stepRoute(
+  'close',
+  'Close an SQL as won or lost; this ends the lead workflow',
+  z.object({ outcome: z.enum(['won', 'lost']), reason: z.string().max(500).optional(), dealId: leadIdParam.shape.leadId.optional() }).strict(),
+);
+
 const rejectRoute = stepRoute(
   'reject',
   'Return the lead to nurture with a mandatory reason',
@@ -186,33 +222,27 @@ export function leadRoutes({ client, db, currentPolicy }: LeadRoutesDependencies
     return c.json({ leadId, events: rows.map((row) => ({ ...row, at: row.at.toISOString() })) }, 200);
   });
 
-  app.openapi(acceptRoute, async (c) => {
-    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(acceptLeadUpdate, {
-      args: [{ actor: c.get('caller').actorId }],
+  const steps = [
+    [acceptRoute, acceptLeadUpdate],
+    [attemptRoute, logContactAttemptUpdate],
+    [qualifyRoute, qualifyLeadUpdate],
+    [rejectRoute, rejectLeadUpdate],
+    [engagementRoute, recordEngagementUpdate],
+    [pauseRoute, pauseLeadUpdate],
+    [resumeRoute, resumeLeadUpdate],
+    [reassignRoute, reassignLeadUpdate],
+    [closeRoute, closeLeadUpdate],
+  ] as const;
+  for (const [route, update] of steps) {
+    // Each step is a Workflow Update: its validator refuses a step the stage does not allow before it reaches history.
+    app.openapi(route as typeof acceptRoute, async (c) => {
+      const body = c.req.valid('json') as object;
+      const state = await handleFor(c.req.valid('param').leadId).executeUpdate(update as typeof acceptLeadUpdate, {
+        args: [{ ...body, actor: c.get('caller').actorId }],
+      });
+      return c.json(toStateBody(state), 200);
     });
-    return c.json(toStateBody(state), 200);
-  });
-
-  app.openapi(attemptRoute, async (c) => {
-    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(logContactAttemptUpdate, {
-      args: [{ actor: c.get('caller').actorId, ...c.req.valid('json') }],
-    });
-    return c.json(toStateBody(state), 200);
-  });
-
-  app.openapi(qualifyRoute, async (c) => {
-    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(qualifyLeadUpdate, {
-      args: [{ actor: c.get('caller').actorId, ...c.req.valid('json') }],
-    });
-    return c.json(toStateBody(state), 200);
-  });
-
-  app.openapi(rejectRoute, async (c) => {
-    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(rejectLeadUpdate, {
-      args: [{ actor: c.get('caller').actorId, ...c.req.valid('json') }],
-    });
-    return c.json(toStateBody(state), 200);
-  });
+  }
 
   return app;
 }

@@ -90,9 +90,7 @@ export function isWorkingInstant(cal: BusinessCalendar, at: Date): boolean {
 
 /** The first working instant at or after `at`. */
 export function nextWorkingInstant(cal: BusinessCalendar, at: Date): Date {
-  const calendar = compileCalendar(cal);
-  for (const span of workingSpans(calendar, at.getTime())) return new Date(span.start);
-  throw new Error('unreachable: an unbounded working-span search either yields or throws');
+  return new Date(firstWorkingMs(compileCalendar(cal), at.getTime()));
 }
 
 /**
@@ -123,8 +121,7 @@ export function addBusinessDays(cal: BusinessCalendar, start: Date, days: number
   if (!Number.isInteger(days) || days < 0) throw new RangeError(`business days must be a whole number ≥ 0, got ${days}`);
   if (days === 0) return new Date(start.getTime());
   const calendar = compileCalendar(cal);
-  const begin = nextWorkingInstant(cal, start).getTime();
-  const beginWall = wallClockMs(calendar.timeZone, begin);
+  const beginWall = wallClockMs(calendar.timeZone, firstWorkingMs(calendar, start.getTime()));
   const beginDay = Math.floor(beginWall / DAY_MS);
   const timeOfDay = beginWall - beginDay * DAY_MS;
 
@@ -322,6 +319,11 @@ function* workingSpans(calendar: CompiledCalendar, fromMs: number, untilMs = Inf
       throw noWorkingTimeWithinHorizon(calendar, new Date(lastWorkingMs).toISOString());
     }
   }
+}
+
+function firstWorkingMs(calendar: CompiledCalendar, fromMs: number): number {
+  for (const span of workingSpans(calendar, fromMs)) return span.start;
+  throw new Error('unreachable: an unbounded working-span search either yields or throws');
 }
 
 function noWorkingTimeWithinHorizon(calendar: CompiledCalendar, after: string): NoWorkingTimeError {

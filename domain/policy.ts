@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validateCalendar } from './business-time.js';
 
 /**
  * The versioned policy: every rule and number a lead or deal runs under. Workflows receive a resolved
@@ -7,11 +8,15 @@ import { z } from 'zod';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected HH:MM');
 
-export const durationSchema = z.object({
-  amount: z.number().nonnegative(),
-  unit: z.enum(['seconds', 'minutes', 'hours', 'days']),
-  clock: z.enum(['wall', 'business']).default('wall'),
-});
+export const durationSchema = z
+  .object({
+    amount: z.number().nonnegative(),
+    unit: z.enum(['seconds', 'minutes', 'hours', 'days']),
+    clock: z.enum(['wall', 'business']).default('wall'),
+  })
+  .refine((d) => !(d.clock === 'business' && d.unit === 'days') || Number.isInteger(d.amount), {
+    message: 'business days must be a whole number (use hours for part of a day)',
+  });
 
 const workingIntervalSchema = z.object({ start: hhmm, end: hhmm }).refine((i) => i.start < i.end, {
   message: 'start must be before end',
@@ -96,6 +101,9 @@ export const policySchema = z
     for (const [key, calendar] of Object.entries(policy.calendars)) {
       if (calendar.id !== key) {
         ctx.addIssue({ code: 'custom', path: ['calendars', key, 'id'], message: `must equal its key "${key}"` });
+      }
+      for (const problem of validateCalendar(calendar)) {
+        ctx.addIssue({ code: 'custom', path: ['calendars', key], message: problem });
       }
     }
   });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { resolvePolicy } from '../../api/policy-source.js';
 import type { Policy, PolicyInput } from '../../domain/policy.js';
 import { defaultPolicyFile } from '../../service.config.js';
@@ -34,4 +35,11 @@ export function alwaysOpenPolicy(version = 'test-always-open'): Policy {
     },
     new Date(),
   );
+}
+
+export const secondsScalePolicyFile = fileURLToPath(new URL('../../policies/seconds-scale.json', import.meta.url));
+
+/** The shipped demo policy whose deadlines are seconds: whole lifecycles run on a real dev server in moments. */
+export function secondsScalePolicy(): Policy {
+  return resolvePolicy(JSON.parse(readFileSync(secondsScalePolicyFile, 'utf8')), new Date());
 }

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import type { RunningService } from './service.js';
+
+/** Lifecycles driven through the HTTP API exactly as sales and ops would, shared by e2e tests and history recording. */
+
+export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value).slice(0, 2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function seedInboundQueue(service: RunningService, repIds = ['rep-anna', 'rep-bartek']): Promise<void> {
+  for (const repId of repIds) {
+    const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-ola' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  const queue = await service.request('POST', '/queues', {
+    role: 'ops',
+    body: { queueId: 'inbound', name: 'Inbound', strategy: 'round-robin', managerId: 'mgr-ola', members: repIds },
+  });
+  assert.equal(queue.status, 201, JSON.stringify(queue.body));
+}
+
+export async function intakeRoutedLead(service: RunningService, leadId: string, icpTier: 1 | 2 | 3 = 1): Promise<string> {
+  const intake = await service.request('POST', '/leads', {
+    body: { leadId, email: `${leadId.toLowerCase()}@example.com`, company: `Company ${leadId}`, icpTier, score: { fit: 30, behavior: 10, intent: 5 } },
+  });
+  assert.equal(intake.status, 201, JSON.stringify(intake.body));
+  const routed = await eventually(() => service.request('GET', `/leads/${leadId}`), (r) => r.body.ownerId !== null, 'routing');
+  return routed.body.ownerId as string;
+}
+
+async function step(service: RunningService, leadId: string, path: string, body: object, role: 'sales' | 'manager' = 'sales') {
+  const response = await service.request('POST', `/leads/${leadId}/${path}`, { role, body });
+  assert.equal(response.status, 200, `${path}: ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** The standard lead: MQL → SAL → five attempts (the fifth connects) → SQL → won. */
+export async function runStandardLead(service: RunningService, leadId: string): Promise<void> {
+  await intakeRoutedLead(service, leadId);
+  await step(service, leadId, 'accept', {});
+  const outcomes = ['no-answer', 'left-voicemail', 'no-answer', 'no-answer', 'connected'] as const;
+  const channels = ['phone', 'email', 'linkedin', 'phone', 'email'] as const;
+  for (let i = 0; i < 5; i += 1) await step(service, leadId, 'contact-attempts', { channel: channels[i], outcome: outcomes[i] });
+  await step(service, leadId, 'qualify', { need: true, budget: true, timing: true });
+  await step(service, leadId, 'close', { outcome: 'won' });
+}
+
+/**
+ * On the seconds-scale policy: nobody answers the Tier 1 lead, so it escalates through reminder, manager
+ * alert and reassignment; the new owner then works it through the cadence to SQL and a win.
+ */
+export async function runEscalatedLead(service: RunningService, leadId: string): Promise<void> {
+  const firstOwner = await intakeRoutedLead(service, leadId, 1);
+  const reassigned = await eventually(
+    () => service.request('GET', `/leads/${leadId}`),
+    (r) => r.body.ownerId !== firstOwner && r.body.ownerId !== null,
+    'the escalation to reassign the lead',
+  );
+  assert.equal(reassigned.body.escalationLevel, 3);
+  await step(service, leadId, 'accept', {});
+  await step(service, leadId, 'contact-attempts', { channel: 'phone', outcome: 'no-answer' });
+  await eventually(
+    () => service.request('GET', `/leads/${leadId}`),
+    (r) => r.body.cadence?.remindedThrough >= 2,
+    'the reminder for the second attempt',
+  );
+  await step(service, leadId, 'contact-attempts', { channel: 'email', outcome: 'replied' });
+  await step(service, leadId, 'qualify', { need: true, budget: true, timing: true });
+  await step(service, leadId, 'close', { outcome: 'won' });
+}

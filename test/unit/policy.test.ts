@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { resolvePolicy } from '../../api/policy-source.js';
+import { parsePolicy, PolicyValidationError } from '../../domain/policy.js';
+import { defaultPolicyDocument } from '../support/policies.js';
+
+describe('policy documents', () => {
+  test('the shipped default policy is valid and carries the DOMAIN.md numbers', () => {
+    const policy = parsePolicy(defaultPolicyDocument());
+    assert.equal(policy.scoring.mqlThreshold, 40);
+    assert.equal(policy.scoring.hotThreshold, 70);
+    assert.deepEqual(policy.speedToLead.tier1, { amount: 15, unit: 'minutes', clock: 'business' });
+    assert.deepEqual(policy.speedToLead.tier2, { amount: 4, unit: 'hours', clock: 'business' });
+    assert.equal(policy.cadence.attempts.length, 5);
+  });
+
+  test('resolving a policy snapshots the public holidays of each calendar', () => {
+    const policy = resolvePolicy(defaultPolicyDocument(), new Date('2026-06-01T00:00:00Z'));
+    const holidays = policy.calendars['pl-sales']!.holidays;
+    assert.ok(holidays.includes('2026-11-11'), 'Polish Independence Day');
+    assert.ok(holidays.includes('2027-01-06'), 'Epiphany of the following year');
+    assert.ok(!holidays.includes('2026-11-12'));
+  });
+
+  test('every problem is reported with its path', () => {
+    const document = defaultPolicyDocument() as any;
+    document.scoring.hotThreshold = 10;
+    document.defaultCalendarId = 'nowhere';
+    document.speedToLead.tier3 = { amount: 1.5, unit: 'days', clock: 'business' };
+    assert.throws(
+      () => parsePolicy(document),
+      (error: unknown) => {
+        assert.ok(error instanceof PolicyValidationError);
+        const paths = error.issues.join('\n');
+        assert.match(paths, /scoring\.hotThreshold: must be at or above mqlThreshold/);
+        assert.match(paths, /defaultCalendarId: names no calendar/);
+        assert.match(paths, /speedToLead\.tier3: business days must be a whole number/);
+        return true;
+      },
+    );
+  });
+
+  test('a calendar with no working time is refused rather than looping at run time', () => {
+    const document = defaultPolicyDocument() as any;
+    document.calendars['pl-sales'].workingHours = {};
+    assert.throws(() => parsePolicy(document), /calendars\.pl-sales/);
+  });
+});

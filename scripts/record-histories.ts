@@ -2,7 +2,7 @@
 // writes every run of each workflow to test/histories/. Re-run after a deliberate, patched() workflow change:
 //   npx tsx scripts/record-histories.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import type { Client } from '@temporalio/client';
 import { secondsScalePolicy } from '../test/support/policies.js';
 import { runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
@@ -14,12 +14,12 @@ async function saveAllRuns(client: Client, workflowId: string, name: string): Pr
   let runId: string | undefined = undefined;
   let index = 0;
   for (;;) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const file = new URL(`${name}${index === 0 ? '' : `.run${index + 1}`}.json`, directory);
     writeFileSync(file, historyToJSON(history) + '\n');
     console.log(`wrote ${file.pathname} (${history.events?.length} events)`);
     const last = history.events?.at(-1);
-    const next = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    const next: string | null | undefined = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
     if (!next) return;
     runId = next;
     index += 1;

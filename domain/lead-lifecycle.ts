@@ -38,7 +38,17 @@ export interface LeadScore extends ScoreComponents {
   band: ScoreBand;
 }
 
-export type LeadStep = 'accept' | 'contact-attempt' | 'qualify' | 'reject' | 'engagement' | 'pause' | 'resume' | 'reassign' | 'close';
+export type LeadStep =
+  | 'accept'
+  | 'contact-attempt'
+  | 'qualify'
+  | 'reject'
+  | 'engagement'
+  | 'pause'
+  | 'resume'
+  | 'reassign'
+  | 'close'
+  | 'migrate-policy';
 
 const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
   accept: ['MQL'],
@@ -50,6 +60,7 @@ const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
   resume: ['MQL', 'SAL'],
   reassign: ['MQL', 'SAL', 'SQL'],
   close: ['SQL'],
+  'migrate-policy': ['LEAD', 'MQL', 'SAL', 'SQL', 'NURTURE'],
 };
 
 const stepDescription: Record<LeadStep, string> = {
@@ -62,6 +73,7 @@ const stepDescription: Record<LeadStep, string> = {
   resume: 'resume',
   reassign: 'reassign',
   close: 'close',
+  'migrate-policy': 'migrate the policy of',
 };
 
 /** Why `step` cannot happen in `stage`, or null when it can. */

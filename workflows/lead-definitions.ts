@@ -120,6 +120,11 @@ export const recordEngagementUpdate = defineUpdate<LeadView, [EngagementInput]>(
 export const pauseLeadUpdate = defineUpdate<LeadView, [PauseLeadInput]>('pauseLead');
 export const resumeLeadUpdate = defineUpdate<LeadView, [ResumeLeadInput]>('resumeLead');
 export const reassignLeadUpdate = defineUpdate<LeadView, [ReassignLeadInput]>('reassignLead');
+export interface MigrateLeadPolicyInput extends StepActor {
+  policy: Policy;
+  note?: string;
+}
+export const migrateLeadPolicyUpdate = defineUpdate<LeadView, [MigrateLeadPolicyInput]>('migrateLeadPolicy');
 export const closeLeadUpdate = defineUpdate<LeadView, [CloseLeadInput]>('closeLead');
 
 /** The failure type a refused step carries, so callers can tell "not now" from a crash. */

@@ -12,6 +12,7 @@ import {
 
 export interface LeadVisibility {
   stage: string;
+  policyVersion: string;
   ownerId: string | null;
   slaState: string;
   escalationLevel: number;
@@ -22,11 +23,8 @@ export interface LeadVisibility {
 export class LeadSearchAttributes {
   private shown: Partial<Record<keyof LeadVisibility, string>> = {};
 
-  applyStatic(values: { tier: number; policyVersion: string }): void {
-    upsertSearchAttributes([
-      { key: LeadTierKey, value: values.tier },
-      { key: PolicyVersionKey, value: values.policyVersion },
-    ]);
+  applyTier(tier: number): void {
+    upsertSearchAttributes([{ key: LeadTierKey, value: tier }]);
   }
 
   apply(values: LeadVisibility): void {
@@ -38,6 +36,7 @@ export class LeadSearchAttributes {
       return true;
     };
     if (changed('stage', values.stage)) changes.push({ key: LeadStageKey, value: values.stage });
+    if (changed('policyVersion', values.policyVersion)) changes.push({ key: PolicyVersionKey, value: values.policyVersion });
     if (changed('ownerId', values.ownerId)) changes.push({ key: OwnerIdKey, value: values.ownerId });
     if (changed('slaState', values.slaState)) changes.push({ key: SlaStateKey, value: values.slaState });
     if (changed('escalationLevel', values.escalationLevel)) changes.push({ key: EscalationLevelKey, value: values.escalationLevel });

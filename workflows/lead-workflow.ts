@@ -33,6 +33,7 @@ import {
   acceptLeadUpdate,
   closeLeadUpdate,
   leadStateQuery,
+  migrateLeadPolicyUpdate,
   logContactAttemptUpdate,
   pauseLeadUpdate,
   qualifyLeadUpdate,
@@ -71,10 +72,12 @@ const { notify } = proxyActivities<Activities>({
  * the policy snapshot the lead started under. Each return to nurture starts a fresh run.
  */
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult> {
-  const { policy, profile } = input;
+  const { profile } = input;
+  // Ops may migrate a running lead to a newer policy version; until then it keeps the one it started under.
+  let policy = input.policy;
+  let calendar = policy.calendars[policy.defaultCalendarId]!;
   const workflowId = workflowInfo().workflowId;
   const now = () => new Date(); // the workflow sandbox makes Date deterministic: it is the current task's time
-  const calendar = policy.calendars[policy.defaultCalendarId]!;
   const tierLabel = `Tier ${profile.icpTier}`;
 
   const state: LeadState = input.carried ?? initialState(input, now(), calendar);
@@ -261,6 +264,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     const next = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon');
     searchAttributes.apply({
       stage: state.stage,
+      policyVersion: state.policyVersion,
       ownerId: state.ownerId,
       slaState: state.slaState,
       escalationLevel: state.escalationLevel,
@@ -516,6 +520,24 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   );
 
   setHandler(
+    migrateLeadPolicyUpdate,
+    ({ actor, policy: next, note }) =>
+      step(() => {
+        const from = policy.version;
+        policy = next;
+        calendar = next.calendars[next.defaultCalendarId]!;
+        state.policyVersion = next.version;
+        state.calendarId = next.defaultCalendarId;
+        // Deadlines already promised keep their due times; clocks started from now on follow the new rules.
+        audit('policy-migrated', actor, { from, to: next.version, note });
+      }),
+    {
+      validator: ({ policy: next }) =>
+        refuseUnless('migrate-policy', () => (next.version === policy.version ? `the lead already runs under policy ${next.version}` : null)),
+    },
+  );
+
+  setHandler(
     closeLeadUpdate,
     ({ actor, outcome, reason, dealId }) =>
       step(() => {
@@ -528,7 +550,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   // ---- the run ----------------------------------------------------------------------------------
 
-  searchAttributes.applyStatic({ tier: profile.icpTier, policyVersion: policy.version });
+  searchAttributes.applyTier(profile.icpTier);
   if (!input.carried) {
     audit('received', input.actor, { stage: state.stage, score: state.score, profile });
     if (state.stage === 'MQL') await routeToOwner();
@@ -572,7 +594,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   await flush();
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
-    await continueAsNew<typeof leadWorkflow>({ ...input, carried: state });
+    await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });
   }
   return { leadId: state.leadId, stage: state.stage, dealId: state.dealId };
 }

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { roles, type ApiKey } from '../service.config.js';
+
+const logLevels: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/** LOG_LEVEL (TRACE…ERROR) for the Temporal worker's own logs; each entry point picks its default. */
+export function installWorkerLogging(fallback: LogLevel): void {
+  const requested = (process.env.LOG_LEVEL ?? fallback).toUpperCase() as LogLevel;
+  if (!logLevels.includes(requested)) throw new Error(`LOG_LEVEL=${process.env.LOG_LEVEL} is not one of ${logLevels.join(', ')}`);
+  Runtime.install({ logger: new DefaultLogger(requested) });
+}
 
 /** Start-up steps shared by `npm start`, `npm run worker` and `npm run api`. */
 

@@ -60,7 +60,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.headless || options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
 
+  if (await canConnect(options.port)) {
+    throw new Error(
+      `port ${options.port} is already in use, perhaps by another Temporal server: set TEMPORAL_ADDRESS=127.0.0.1:${options.port} to use it, or TEMPORAL_PORT to start one elsewhere`,
+    );
+  }
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // However this process ends, the server it started must not outlive it and keep the port.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     const text = chunk.toString();

@@ -1,7 +1,7 @@
 import { openDatabase } from '../db/client.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
-import { onShutdown } from './boot.js';
+import { installWorkerLogging, onShutdown } from './boot.js';
 import { createWorker } from './create-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient, connectWorker } from './temporal-connection.js';
@@ -10,6 +10,7 @@ import { connectClient, connectWorker } from './temporal-connection.js';
 async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
+  installWorkerLogging('INFO');
   if (!settings.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: separate processes cannot share the embedded database');
   const address = temporal.address ?? '127.0.0.1:7233';
 
@@ -24,7 +25,8 @@ async function main() {
   const worker = await createWorker({ connection, namespace: temporal.namespace, db: database.db });
   console.log(`Worker polling ${address} namespace ${temporal.namespace}; database ${database.description}`);
   onShutdown(async () => {
-    worker.shutdown();
+    // The SDK's runtime also stops workers on SIGINT/SIGTERM; only ask if it has not already.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   await worker.run();
   await connection.close();

@@ -7,6 +7,8 @@ import { authenticate, type AppEnv } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { toHttpError } from './errors.js';
 import { leadRoutes } from './leads.js';
+import { policyRoutes } from './policies.js';
+import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
 
 export interface AppDependencies {
@@ -15,6 +17,8 @@ export interface AppDependencies {
   apiKeys: readonly ApiKey[];
   /** The policy new leads start under. */
   currentPolicy: () => Promise<Policy>;
+  /** Every published policy version: published through /policies, used by lead migrations. */
+  policyStore: PolicyStore;
 }
 
 export function createApp(deps: AppDependencies) {
@@ -36,9 +40,10 @@ export function createApp(deps: AppDependencies) {
   app.route('/docs', docsRoutes('/openapi.json'));
 
   const authenticated = authenticate(deps.apiKeys);
-  for (const resource of ['/leads', '/reps', '/queues']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
+  for (const resource of ['/leads', '/reps', '/queues', '/policies']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
   app.route('/leads', leadRoutes(deps));
   app.route('/reps', repRoutes(deps));
   app.route('/queues', queueRoutes(deps));
+  app.route('/policies', policyRoutes({ store: deps.policyStore }));
   return app;
 }

@@ -16,6 +16,7 @@ import {
   recordEngagementUpdate,
   resumeLeadUpdate,
   logContactAttemptUpdate,
+  migrateLeadPolicyUpdate,
   qualifyLeadUpdate,
   rejectLeadUpdate,
   type LeadView,
@@ -25,11 +26,13 @@ import type { Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+import type { PolicyStore } from './policy-store.js';
 
 export interface LeadRoutesDependencies {
   client: Client;
   db: Database;
   currentPolicy: () => Promise<Policy>;
+  policyStore: Pick<PolicyStore, 'resolve'>;
 }
 
 const leadIdParam = z.object({
@@ -179,7 +182,14 @@ const rejectRoute = stepRoute(
   z.object({ reason: z.enum(rejectionReasons), notes: z.string().max(2000).optional() }).strict(),
 );
 
-export function leadRoutes({ client, db, currentPolicy }: LeadRoutesDependencies) {
+const migratePolicyRoute = stepRoute(
+  'policy',
+  'Move a running lead to another stored policy version; deadlines already set keep their due times',
+  z.object({ version: z.string().min(1).max(200), note: z.string().trim().min(1).max(1000).optional() }).strict(),
+  ['ops'],
+);
+
+export function leadRoutes({ client, db, currentPolicy, policyStore }: LeadRoutesDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
   const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
   const toStateBody = (state: LeadView) => state as unknown as z.infer<typeof leadStateSchema>;
@@ -243,6 +253,16 @@ export function leadRoutes({ client, db, currentPolicy }: LeadRoutesDependencies
       return c.json(toStateBody(state), 200);
     });
   }
+
+  app.openapi(migratePolicyRoute, async (c) => {
+    const { version, note } = c.req.valid('json');
+    const policy = await policyStore.resolve(version);
+    if (!policy) throw new ApiError(404, 'not-found', `no policy version ${version}`);
+    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(migrateLeadPolicyUpdate, {
+      args: [{ actor: c.get('caller').actorId, policy, note }],
+    });
+    return c.json(toStateBody(state), 200);
+  });
 
   return app;
 }

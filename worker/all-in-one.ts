@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../api/app.js';
-import { loadPolicyFile } from '../api/policy-source.js';
+import { createPolicyStore } from '../api/policy-store.js';
 import { closeServer, listen } from '../api/server.js';
 import { openDatabase } from '../db/client.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
-import { describeApiKeys, developmentApiKeys, onShutdown } from './boot.js';
+import { describeApiKeys, developmentApiKeys, installWorkerLogging, onShutdown } from './boot.js';
 import { createWorker } from './create-worker.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -16,9 +16,8 @@ import { connectClient, connectWorker } from './temporal-connection.js';
 async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
+  installWorkerLogging('WARN'); // keep the start-up banner readable; LOG_LEVEL=INFO shows the worker's own logs
   mkdirSync(settings.dataDir, { recursive: true });
-
-  const policy = await loadPolicyFile(settings.policyFile, new Date());
 
   let devServer: DevServer | undefined;
   if (!temporal.address) {
@@ -32,6 +31,9 @@ async function main() {
   const address = temporal.address ?? devServer!.address;
 
   const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  const policyStore = createPolicyStore(database.db);
+  const seeded = await policyStore.seedFromFile(settings.policyFile);
+  const policy = await policyStore.current();
   const client = await connectClient({ ...temporal, address });
   const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
     console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
@@ -44,7 +46,7 @@ async function main() {
   const workerRun = worker.run();
 
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
-  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: async () => policy });
+  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore });
   const { server, port } = await listen(app, settings.port);
 
   console.log(`
@@ -53,13 +55,14 @@ RevOps Orchestrator is running
   API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
   Temporal     ${address} (namespace ${temporal.namespace})${devServer?.uiUrl ? `\n  Temporal UI  ${devServer.uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
   Database     ${database.description}
-  Policy       ${policy.version} (${settings.policyFile})
+  Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})
 ${settings.apiKeys ? `  API keys     ${apiKeys.length} from API_KEYS` : `  Development API tokens (set API_KEYS to replace them):\n${describeApiKeys(apiKeys)}`}
 `);
 
   onShutdown(async () => {
     await closeServer(server);
-    worker.shutdown();
+    // The SDK's runtime also stops workers on SIGINT/SIGTERM; only ask if it has not already.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun;
     await client.connection.close();
     await workerConnection.close();

@@ -1,5 +1,6 @@
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
+import { createPolicyStore } from '../../api/policy-store.js';
 import type { Policy } from '../../domain/policy.js';
 import type { ApiKey, Role } from '../../service.config.js';
 import { createWorker } from '../../worker/create-worker.js';
@@ -27,6 +28,9 @@ export interface RunningService {
 export async function startService(policy: Policy): Promise<RunningService> {
   quietWorkerLogs();
   const [temporal, database] = await Promise.all([createDevServerEnvironment(), createTestDatabase()]);
+  // The given policy is published first, so it is the current one new leads start under.
+  const policyStore = createPolicyStore(database.db);
+  await policyStore.publish({ document: policy, author: 'test', note: `startService(${policy.version})` });
   const worker = await createWorker({
     connection: temporal.workerConnection,
     namespace: temporal.namespace,
@@ -34,7 +38,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
     workflowBundle: await workflowBundle(),
   });
   const workerRun = worker.run();
-  const app = createApp({ client: temporal.client, db: database.db, apiKeys: testApiKeys, currentPolicy: async () => policy });
+  const app = createApp({ client: temporal.client, db: database.db, apiKeys: testApiKeys, currentPolicy: () => policyStore.current(), policyStore });
 
   return {
     temporal,

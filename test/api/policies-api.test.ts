@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Policy } from '../../domain/policy.js';
+import { alwaysOpenPolicy } from '../support/policies.js';
+import { eventually } from '../support/scenarios.js';
+import { startService, type RunningService } from '../support/service.js';
+import { uniqueId } from '../support/temporal.js';
+
+/** Total 15: cold under the default MQL threshold of 40, MQL under a threshold of 10. */
+const coldScore = { fit: 10, behavior: 5, intent: 0 };
+
+function intakeBody(leadId: string) {
+  return { leadId, email: `${leadId.toLowerCase()}@example.com`, company: 'Acme', icpTier: 2, score: coldScore };
+}
+
+/** The always-open rules under a fresh version, with `changes` applied. */
+function policyDocument(changes: (policy: Policy) => void = () => {}): Policy {
+  const policy = alwaysOpenPolicy(uniqueId('policy'));
+  changes(policy);
+  return policy;
+}
+
+describe('policy API on a real Temporal dev server and Postgres', () => {
+  const startVersion = 'test-always-open';
+  let service: RunningService;
+  before(async () => {
+    service = await startService(alwaysOpenPolicy(startVersion));
+    for (const repId of ['rep-anna', 'rep-bartek']) {
+      const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-ola' } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+    }
+    const queue = await service.request('POST', '/queues', {
+      role: 'ops',
+      body: { queueId: 'inbound', name: 'Inbound', strategy: 'round-robin', managerId: 'mgr-ola', members: ['rep-anna', 'rep-bartek'] },
+    });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+  });
+  after(async () => {
+    await service?.stop();
+  });
+
+  async function intake(leadId: string): Promise<{ status: number; body: any }> {
+    const response = await service.request('POST', '/leads', { body: intakeBody(leadId) });
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+    return response;
+  }
+
+  test('ops publishes a version; list (newest first) and get show it with its author and note', async () => {
+    const policy = policyDocument((p) => (p.scoring.hotThreshold = 75));
+    const published = await service.request('POST', '/policies', { role: 'ops', body: { note: 'hot threshold to 75', policy } });
+    assert.equal(published.status, 201, JSON.stringify(published.body));
+    assert.equal(published.body.version, policy.version);
+    assert.equal(published.body.author, 'ops-actor');
+    assert.equal(published.body.note, 'hot threshold to 75');
+    assert.ok(!Number.isNaN(Date.parse(published.body.createdAt)));
+
+    const list = await service.request('GET', '/policies', { role: 'manager' });
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    assert.equal(list.body.current, policy.version);
+    const versions = list.body.policies.map((row: { version: string }) => row.version);
+    assert.equal(versions[0], policy.version, 'newest first');
+    assert.ok(versions.indexOf(startVersion) > 0, 'the version the service started under is listed after it');
+    assert.deepEqual(list.body.policies[0], { version: policy.version, author: 'ops-actor', note: 'hot threshold to 75', createdAt: published.body.createdAt });
+    assert.equal(list.body.policies.find((row: { version: string }) => row.version === startVersion).author, 'test');
+
+    const one = await service.request('GET', `/policies/${encodeURIComponent(policy.version)}`, { role: 'ops' });
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal(one.body.author, 'ops-actor');
+    assert.deepEqual(one.body.policy, JSON.parse(JSON.stringify(policy)), 'the document as published');
+
+    const missing = await service.request('GET', '/policies/no-such-version', { role: 'ops' });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error, 'not-found');
+  });
+
+  test('only ops may publish; sales may not read the changelog', async () => {
+    const policy = policyDocument();
+    for (const role of ['sales', 'manager', 'cs'] as const) {
+      const refused = await service.request('POST', '/policies', { role, body: { note: 'not mine to change', policy } });
+      assert.equal(refused.status, 403, `${role}: ${JSON.stringify(refused.body)}`);
+    }
+    assert.equal((await service.request('POST', '/policies', { role: null, body: { note: 'anonymous', policy } })).status, 401);
+    assert.equal((await service.request('GET', '/policies', { role: 'sales' })).status, 403);
+    assert.equal((await service.request('GET', `/policies/${startVersion}`, { role: 'sales' })).status, 403);
+    assert.equal((await service.request('GET', `/policies/${policy.version}`, { role: 'ops' })).status, 404, 'nothing was published');
+  });
+
+  test('an invalid policy is refused with 400 naming each path, and nothing is stored', async () => {
+    const policy = policyDocument((p) => {
+      p.scoring.hotThreshold = 10;
+      p.defaultCalendarId = 'nowhere';
+    });
+    const refused = await service.request('POST', '/policies', { role: 'ops', body: { note: 'broken', policy } });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error, 'invalid-request');
+    const paths = refused.body.issues.map((issue: { path: string }) => issue.path);
+    assert.ok(paths.includes('policy.scoring.hotThreshold'), paths.join(', '));
+    assert.ok(paths.includes('policy.defaultCalendarId'), paths.join(', '));
+    assert.match(refused.body.message, /scoring\.hotThreshold: must be at or above mqlThreshold/);
+    assert.equal((await service.request('GET', `/policies/${policy.version}`, { role: 'ops' })).status, 404);
+
+    const noNote = await service.request('POST', '/policies', { role: 'ops', body: { policy: policyDocument() } });
+    assert.equal(noNote.status, 400);
+    assert.deepEqual(noNote.body.issues.map((issue: { path: string }) => issue.path), ['note']);
+
+    const noVersion = await service.request('POST', '/policies', { role: 'ops', body: { note: 'no version', policy: { scoring: {} } } });
+    assert.equal(noVersion.status, 400);
+    assert.ok(noVersion.body.issues.some((issue: { path: string }) => issue.path === 'policy.version'), JSON.stringify(noVersion.body));
+  });
+
+  test('a version that exists already is refused with 409 and the stored document stays', async () => {
+    const policy = policyDocument();
+    assert.equal((await service.request('POST', '/policies', { role: 'ops', body: { note: 'first', policy } })).status, 201);
+    const changed = { ...policy, scoring: { ...policy.scoring, mqlThreshold: 20 } };
+    const again = await service.request('POST', '/policies', { role: 'ops', body: { note: 'second', policy: changed } });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body.error, 'conflict');
+    const stored = await service.request('GET', `/policies/${policy.version}`, { role: 'ops' });
+    assert.equal(stored.body.note, 'first');
+    assert.equal(stored.body.policy.scoring.mqlThreshold, 40);
+  });
+
+  test('leads keep the version they started under; ops migrates a running lead, once', async () => {
+    const before = (await service.request('GET', '/policies', { role: 'ops' })).body.current as string;
+    const oldLead = uniqueId('L');
+    assert.equal((await intake(oldLead)).body.stage, 'LEAD', 'cold under the MQL threshold of 40');
+
+    // The new rules lower the MQL threshold, so the same score now enters as an MQL.
+    const policy = policyDocument((p) => (p.scoring.mqlThreshold = 10));
+    const published = await service.request('POST', '/policies', { role: 'ops', body: { note: 'MQL threshold to 10', policy } });
+    assert.equal(published.status, 201, JSON.stringify(published.body));
+
+    const newLead = uniqueId('L');
+    assert.equal((await intake(newLead)).body.stage, 'MQL', 'the new lead runs the new rules');
+    assert.equal((await service.request('GET', `/leads/${newLead}`)).body.policyVersion, policy.version);
+    const old = await service.request('GET', `/leads/${oldLead}`);
+    assert.equal(old.body.policyVersion, before, 'a running lead keeps its version');
+    assert.notEqual(before, policy.version);
+
+    const bySales = await service.request('POST', `/leads/${oldLead}/policy`, { body: { version: policy.version } });
+    assert.equal(bySales.status, 403);
+
+    const migrated = await service.request('POST', `/leads/${oldLead}/policy`, {
+      role: 'ops',
+      body: { version: policy.version, note: 'move to the new thresholds' },
+    });
+    assert.equal(migrated.status, 200, JSON.stringify(migrated.body));
+    assert.equal(migrated.body.policyVersion, policy.version);
+    assert.equal(migrated.body.leadId, oldLead);
+    assert.equal((await service.request('GET', `/leads/${oldLead}`)).body.policyVersion, policy.version);
+
+    const timeline = await eventually(
+      () => service.request('GET', `/leads/${oldLead}/timeline`, { role: 'ops' }),
+      (r) => r.status === 200 && r.body.events.some((event: { type: string }) => event.type === 'policy-migrated'),
+      'the policy-migrated audit event',
+    );
+    const event = timeline.body.events.find((e: { type: string }) => e.type === 'policy-migrated');
+    assert.equal(event.actor, 'ops-actor');
+    assert.equal(event.payload.from, before);
+    assert.equal(event.payload.to, policy.version);
+    assert.equal(event.payload.note, 'move to the new thresholds');
+
+    const again = await service.request('POST', `/leads/${oldLead}/policy`, { role: 'ops', body: { version: policy.version } });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.match(again.body.message, /already runs under policy/);
+
+    const unknownVersion = await service.request('POST', `/leads/${oldLead}/policy`, { role: 'ops', body: { version: 'no-such-version' } });
+    assert.equal(unknownVersion.status, 404, JSON.stringify(unknownVersion.body));
+    assert.match(unknownVersion.body.message, /no-such-version/);
+    assert.equal((await service.request('GET', `/leads/${oldLead}`)).body.policyVersion, policy.version, 'refusals changed nothing');
+
+    const unknownLead = await service.request('POST', `/leads/${uniqueId('L')}/policy`, { role: 'ops', body: { version: policy.version } });
+    assert.equal(unknownLead.status, 404);
+
+    const noVersion = await service.request('POST', `/leads/${oldLead}/policy`, { role: 'ops', body: {} });
+    assert.equal(noVersion.status, 400);
+    assert.deepEqual(noVersion.body.issues.map((issue: { path: string }) => issue.path), ['version']);
+  });
+
+  test('the OpenAPI document describes the policy routes', async () => {
+    const response = await service.app.request('/openapi.json');
+    const document = (await response.json()) as any;
+    assert.ok(document.paths['/policies'].get && document.paths['/policies'].post);
+    assert.ok(document.paths['/policies/{version}'].get);
+    assert.ok(document.paths['/leads/{leadId}/policy'].post);
+    assert.ok(document.components.schemas.PolicyPublish);
+  });
+});

@@ -30,6 +30,8 @@ export interface CadenceClock {
   /** How many attempts' due-time reminders have gone out. */
   remindedThrough: number;
   windowEnds: DueInstant;
+  /** Cadences started before workflows stopped reminding of an attempt due at once keep doing so on replay. */
+  remindsAttemptDueAtStart?: boolean;
 }
 
 export interface PauseState {
@@ -55,12 +57,13 @@ export function startSpeedToLead(calendar: BusinessCalendar, now: Date, allowanc
   };
 }
 
-export function startCadence(policy: Policy, calendar: BusinessCalendar, now: Date): CadenceClock {
+export function startCadence(policy: Policy, calendar: BusinessCalendar, now: Date, remindsAttemptDueAtStart = false): CadenceClock {
   return {
     startedAt: now.toISOString(),
     attemptsDue: policy.cadence.attempts.map((attempt) => dueAfter(calendar, now, attempt.dueAfter)),
     remindedThrough: 0,
     windowEnds: dueAfter(calendar, now, policy.cadence.window),
+    ...(remindsAttemptDueAtStart ? { remindsAttemptDueAtStart } : {}),
   };
 }
 
@@ -129,7 +132,9 @@ export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: strin
   if (cadence) {
     const total = cadence.attemptsDue.length;
     cadence.attemptsDue.forEach((due, index) => {
-      if (index >= cadence.remindedThrough && index >= view.attemptsMade) {
+      // An attempt due the moment the cadence starts needs no reminder: the speed-to-lead clock already asks for it.
+      const dueLater = due.at > cadence.startedAt || cadence.remindsAttemptDueAtStart === true;
+      if (dueLater && index >= cadence.remindedThrough && index >= view.attemptsMade) {
         wakeUps.push({ at: due.at, label: `Attempt ${index + 1} of ${total} due`, kind: 'cadence-attempt', attemptIndex: index });
       }
     });
@@ -144,4 +149,23 @@ export function slaStateAt(view: ClockView, policy: Policy, now: Date): SlaState
   if (speed.breached) return 'breached';
   const dueSoonAt = new Date(speed.due.at).getTime() - durationToMs(policy.sla.dueSoonBefore);
   return now.getTime() >= dueSoonAt ? 'due-soon' : 'on-track';
+}
+
+export interface SlaBudget {
+  calendarId: string;
+  timeZone: string;
+  dueAt: string | null;
+  /** Time left before the speed-to-lead deadline on the deadline's own clock; negative once breached. */
+  remainingMinutes: number | null;
+  clock: Duration['clock'] | null;
+}
+
+/** What ops see of the running SLA: the deadline, the time left on its clock, and the calendar it counts in. */
+export function slaBudget(speed: SpeedToLeadClock | null, calendar: BusinessCalendar, now: Date): SlaBudget {
+  const base = { calendarId: calendar.id, timeZone: calendar.timeZone };
+  if (!speed) return { ...base, dueAt: null, remainingMinutes: null, clock: null };
+  const due = new Date(speed.due.at);
+  const remainingMinutes =
+    speed.due.clock === 'business' ? businessMinutesBetween(calendar, now, due) : (due.getTime() - now.getTime()) / 60_000;
+  return { ...base, dueAt: speed.due.at, remainingMinutes: Math.round(remainingMinutes * 100) / 100, clock: speed.due.clock };
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CadenceClock, PauseState, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
+import type { CadenceClock, PauseState, SlaBudget, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
 import type {
   ContactAttempt,
   ContactOutcome,
@@ -62,6 +62,7 @@ export interface LeadState {
 /** What the query answers: the state plus its pending deadlines, derived rather than stored. */
 export interface LeadView extends LeadState {
   deadlines: PendingDeadline[];
+  sla: SlaBudget;
 }
 
 export interface LeadResult {

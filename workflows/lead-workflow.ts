@@ -5,6 +5,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -18,6 +19,7 @@ import { businessMinutesBetween, type BusinessCalendar } from '../domain/busines
 import {
   dueAfter,
   pendingWakeUps,
+  slaBudget,
   shiftCadence,
   shiftSpeedToLead,
   slaStateAt,
@@ -186,7 +188,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       state.paused = null;
     }
     if (stage !== 'SAL') state.cadence = null;
-    if (stage === 'SAL') state.cadence = startCadence(policy, calendar, now());
+    if (stage === 'SAL') {
+      const remindsAttemptDueAtStart = !patched('no-reminder-for-attempt-due-at-cadence-start');
+      state.cadence = startCadence(policy, calendar, now(), remindsAttemptDueAtStart);
+    }
     if (stage === 'NURTURE') {
       state.cycle += 1;
       nurturedThisRun = true;
@@ -253,6 +258,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   function view(): LeadView {
     return {
       ...state,
+      sla: slaBudget(state.speedToLead, calendar, now()),
       deadlines: pendingWakeUps(clockView(), policy, tierLabel, now())
         .filter((wake) => wake.kind !== 'due-soon')
         .map((wake) => ({ kind: wake.kind, label: wake.label, dueAt: wake.at })),

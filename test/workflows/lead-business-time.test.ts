@@ -34,6 +34,11 @@ describe('speed-to-lead deadlines on the Warsaw business calendar', () => {
     const { deadline, state } = await startTier2At('2027-01-15T16:30:00Z'); // Friday 17:30 CET
     assert.equal(state.calendarId, 'pl-sales');
     assert.equal(deadline.dueAt, '2027-01-18T12:00:00.000Z'); // Monday 13:00 CET
+    // Friday evening is outside working hours: the whole budget of 240 business minutes is left, in Warsaw time.
+    assert.deepEqual(
+      { remaining: state.sla.remainingMinutes, clock: state.sla.clock, zone: state.sla.timeZone },
+      { remaining: 240, clock: 'business', zone: 'Europe/Warsaw' },
+    );
   });
 
   test('a deadline across the spring DST change and Easter Monday is the same local hour, and its history replays to the same timers', async () => {

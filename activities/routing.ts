@@ -5,6 +5,7 @@ import { leadAssignments, leads, queueMembers, queues, reps } from '../db/schema
 import {
   chooseOwner,
   chooseQueue,
+  NO_AVAILABLE_REP,
   NoAvailableRepError,
   type OwnerChoice,
   type RoutingLead,
@@ -13,8 +14,7 @@ import {
   type RoutingStrategy,
 } from '../domain/routing.js';
 
-/** Failure type a workflow sees when nobody can take the lead; retrying would not change the answer. */
-export const NO_AVAILABLE_REP = 'NoAvailableRep';
+export { NO_AVAILABLE_REP };
 
 /** Stages in which a lead counts towards its owner's load and marks its company as owned. */
 export const openLeadStages = ['MQL', 'SAL', 'SQL'] as const;

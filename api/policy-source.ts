@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { publicHolidayDates } from '../domain/holidays.js';
-import { parsePolicy, PolicyValidationError, type Policy } from '../domain/policy.js';
+import { parsePolicy, type Policy } from '../domain/policy.js';
 
 /** Years of holidays a policy snapshot carries: long enough for any lead or deal clock started under it. */
 const HOLIDAY_YEARS_BEHIND = 1;
@@ -20,14 +19,4 @@ export function resolvePolicy(document: unknown, today: Date): Policy {
     calendar.holidays = [...new Set([...calendar.holidays, ...publicHolidays, ...calendar.closures])].sort();
   }
   return policy;
-}
-
-export async function loadPolicyFile(path: string, today: Date): Promise<Policy> {
-  let document: unknown;
-  try {
-    document = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new PolicyValidationError([`${path}: ${(error as Error).message}`]);
-  }
-  return resolvePolicy(document, today);
 }

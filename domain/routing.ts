@@ -52,6 +52,9 @@ export interface OwnerChoice {
   reason: 'account-owner' | 'round-robin' | 'tier-priority';
 }
 
+/** The failure type a workflow sees when nobody can take the lead; retrying would not change the answer. */
+export const NO_AVAILABLE_REP = 'NoAvailableRep';
+
 export class NoAvailableRepError extends Error {
   readonly queueId: string;
   readonly detail: string;

@@ -30,6 +30,7 @@ import {
 } from '../domain/lead-clocks.js';
 import { isTerminal, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
 import { speedToLeadDeadline } from '../domain/policy.js';
+import { NO_AVAILABLE_REP } from '../domain/routing.js';
 import { scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {
   acceptLeadUpdate,
@@ -58,9 +59,6 @@ const { recordLeadEvents, routeLead } = proxyActivities<Activities>({
 });
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the lead.
-/** The failure type routeLead raises when nobody can take the lead (activities/routing.ts). */
-const NO_AVAILABLE_REP = 'NoAvailableRep';
-
 const { notify } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import { lookupDealManagers, recordDealEvent, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
 import { recordLeadEvent, type LeadAuditEvent } from './lead-audit.js';
 import type { Notification, Notifier } from './notifier.js';
 import { routeLead, type RouteLeadInput, type RouteLeadResult } from './routing.js';
@@ -20,6 +21,13 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     },
     async notify(notification: Notification): Promise<void> {
       await notifier.send(notification);
+    },
+    /** Appends a batch of deal audit events in order, with the milestones they change; each is written once. */
+    async recordDealEvents(events: DealAuditEvent[]): Promise<void> {
+      for (const event of events) await recordDealEvent(db, event);
+    },
+    lookupDealManagers(input: DealManagersInput): Promise<DealManagers> {
+      return lookupDealManagers(db, input);
     },
   };
 }

@@ -6,6 +6,7 @@ import type { ApiKey } from '../service.config.js';
 import { authenticate, type AppEnv } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { toHttpError } from './errors.js';
+import { dealRoutes } from './deals.js';
 import { leadRoutes } from './leads.js';
 import { policyRoutes } from './policies.js';
 import type { PolicyStore } from './policy-store.js';
@@ -40,8 +41,9 @@ export function createApp(deps: AppDependencies) {
   app.route('/docs', docsRoutes('/openapi.json'));
 
   const authenticated = authenticate(deps.apiKeys);
-  for (const resource of ['/leads', '/reps', '/queues', '/policies']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
+  for (const resource of ['/leads', '/deals', '/reps', '/queues', '/policies']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
   app.route('/leads', leadRoutes(deps));
+  app.route('/deals', dealRoutes(deps));
   app.route('/reps', repRoutes(deps));
   app.route('/queues', queueRoutes(deps));
   app.route('/policies', policyRoutes({ store: deps.policyStore }));

@@ -1,4 +1,4 @@
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Projection of each lead's latest state, for lists and reports; the workflow stays the source of truth. */
 export const leads = pgTable(
@@ -109,4 +109,76 @@ export const notifications = pgTable(
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },
   (table) => [index('notifications_subject_idx').on(table.subjectId)],
+);
+
+/** Projection of each closed-won deal's latest handoff state; the deal workflow stays the source of truth. */
+export const deals = pgTable(
+  'deals',
+  {
+    dealId: text('deal_id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    accountName: text('account_name').notNull(),
+    amount: numeric('amount', { precision: 18, scale: 2, mode: 'number' }).notNull(),
+    /** ISO 4217 code. */
+    currency: text('currency').notNull(),
+    salesOwnerId: text('sales_owner_id').notNull(),
+    csOwnerId: text('cs_owner_id'),
+    leadId: text('lead_id'),
+    stage: text('stage').notNull(),
+    /** 'breached' while a milestone is overdue and not done, else 'on-track'. */
+    handoffState: text('handoff_state').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    signedAt: timestamp('signed_at', { withTimezone: true }).notNull(),
+    closedWonAt: timestamp('closed_won_at', { withTimezone: true }).notNull(),
+    /** Sequence number of the event this row reflects; a late or replayed event never rolls it back. */
+    lastEventSeq: integer('last_event_seq').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('deals_stage_idx').on(table.stage), index('deals_cs_owner_idx').on(table.csOwnerId)],
+);
+
+/** Append-only audit of everything that happened in a deal's handoff. */
+export const dealEvents = pgTable(
+  'deal_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dealId: text('deal_id').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    /** Workflow ID + step key: a retried activity finds its row and writes nothing. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    actor: text('actor').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('deal_events_deal_seq_idx').on(table.dealId, table.seq)],
+);
+
+/** Each handoff milestone of a deal (dossier, kickoff, qbr-1, qbr-2, ...): when it was due, when it was done, whether it breached. */
+export const dealMilestones = pgTable(
+  'deal_milestones',
+  {
+    dealId: text('deal_id').notNull(),
+    /** 'dossier' | 'kickoff' | 'qbr-1' | 'qbr-2' | ... */
+    milestone: text('milestone').notNull(),
+    kind: text('kind').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    /** The instant the allowance counts from: the win, the signature or the previous QBR. */
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    doneAt: timestamp('done_at', { withTimezone: true }),
+    actor: text('actor'),
+    breached: boolean('breached').notNull(),
+    /** Business minutes from started_at to done_at, on the deal policy's default calendar. */
+    businessMinutesTaken: doublePrecision('business_minutes_taken'),
+    /** Business minutes from due_at to done_at; 0 when done on time. */
+    businessMinutesLate: doublePrecision('business_minutes_late'),
+    /** Sequence number of the deal event that last wrote this row; a retried or older write never rolls it back. */
+    lastEventSeq: integer('last_event_seq').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.dealId, table.milestone] }), index('deal_milestones_due_idx').on(table.dueAt)],
 );

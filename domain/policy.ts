@@ -39,6 +39,41 @@ export const icpTiers = [1, 2, 3] as const;
 
 export const escalationActions = ['remind-owner', 'alert-manager', 'reassign', 'return-to-marketing'] as const;
 
+export const dealEscalationActions = ['remind-owner', 'alert-manager'] as const;
+
+/**
+ * The sales → CS handoff of a closed-won deal (seed 000): dossier within 48 h of the win, onboarding
+ * kickoff within 5 business days of signature, first QBR after 90 days. Optional so policy versions
+ * published before deals existed still parse; a deal cannot start under a policy without it.
+ */
+export const dealPolicySchema = z.object({
+  /** The round-robin queue of CS reps (managed via /queues) a CS owner is drawn from when intake names none; its manager is the CS manager. */
+  csQueueId: z.string().min(1),
+  /** From closedWonAt to the complete dossier reaching CS. */
+  dossierDue: durationSchema,
+  /** From signedAt to the onboarding kickoff, on the policy's default calendar. */
+  kickoffDue: durationSchema,
+  /**
+   * From signedAt to the first QBR. Anchored on the signature rather than the kickoff: the contract date is
+   * known from day one, so the first review is promised even while a kickoff slips.
+   */
+  firstQbrAfter: durationSchema,
+  /** How long before a QBR falls due its CS owner is reminded; counted back on the wall clock. */
+  qbrReminderBefore: durationSchema.refine((d) => d.clock === 'wall', { message: 'the reminder is counted back from the due time on the wall clock' }),
+  /** false: the first QBR completes the handoff. true: QBRs repeat every qbrInterval until the deal is closed out. */
+  repeatQbr: z.boolean().default(false),
+  /** From a QBR held to the next one falling due (repeatQbr only). */
+  qbrInterval: durationSchema,
+  escalation: z.object({
+    /**
+     * A missed milestone: level 1 fires `after` its due time, each later level `after` the previous one. The
+     * owner is the sales owner for the dossier and the CS owner for kickoff and QBRs; the manager is the
+     * sales rep's manager (reps.managerId) or the CS queue's manager.
+     */
+    levels: z.array(z.object({ action: z.enum(dealEscalationActions), after: durationSchema })).min(1),
+  }),
+});
+
 export const policySchema = z
   .object({
     version: z.string().min(1),
@@ -90,6 +125,7 @@ export const policySchema = z
       /** Level n fires `after` the previous level; after a reassignment, `after` counts from the fresh deadline. */
       levels: z.array(z.object({ action: z.enum(escalationActions), after: durationSchema })).min(1),
     }),
+    deal: dealPolicySchema.optional(),
   })
   .superRefine((policy, ctx) => {
     if (policy.scoring.hotThreshold < policy.scoring.mqlThreshold) {
@@ -114,6 +150,8 @@ export type IcpTier = (typeof icpTiers)[number];
 export type ContactChannel = (typeof contactChannels)[number];
 export type EscalationAction = (typeof escalationActions)[number];
 export type Duration = z.infer<typeof durationSchema>;
+export type DealPolicy = z.infer<typeof dealPolicySchema>;
+export type DealEscalationLevel = DealPolicy['escalation']['levels'][number];
 
 export class PolicyValidationError extends Error {
   constructor(readonly issues: string[]) {

@@ -1,12 +1,17 @@
 // Records real histories for the replay tests: runs each scenario through the API on a dev server and
 // writes every run of each workflow to test/histories/. Re-run after a deliberate, patched() workflow change:
-//   npx tsx scripts/record-histories.ts
+//   npx tsx scripts/record-histories.ts          (every scenario)
+//   npx tsx scripts/record-histories.ts deal     (only the deal scenarios; `lead` for only the lead ones)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import type { Client } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import { authenticate } from '../api/auth.js';
+import { dealRoutes } from '../api/deals.js';
+import type { Policy } from '../domain/policy.js';
 import { secondsScalePolicy } from '../test/support/policies.js';
-import { runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
-import { startService } from '../test/support/service.js';
+import { eventually, runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
+import { startService, testApiKeys, type RunningService } from '../test/support/service.js';
 
 const directory = new URL('../test/histories/', import.meta.url);
 
@@ -26,15 +31,105 @@ async function saveAllRuns(client: Client, workflowId: string, name: string): Pr
   }
 }
 
+// ---- deals (seconds-scale policy: dossier 4 s, kickoff 6 s, QBR 12 s with a reminder 4 s ahead) ----------
+
+/** Mounts /deals the way api/app.ts mounts a resource, for as long as the app does not do it itself. */
+function ensureDealRoutes(service: RunningService, policy: Policy): void {
+  if (service.app.routes.some((route) => route.path.startsWith('/deals'))) return;
+  const authenticated = authenticate(testApiKeys);
+  service.app.use('/deals', authenticated).use('/deals/*', authenticated);
+  service.app.route('/deals', dealRoutes({ client: service.temporal.client, db: service.database.db, currentPolicy: async () => policy }));
+}
+
+async function seedCsQueue(service: RunningService, queueId: string): Promise<void> {
+  for (const repId of ['cs-ewa', 'cs-filip']) {
+    const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-cs' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  const queue = await service.request('POST', '/queues', {
+    role: 'ops',
+    body: { queueId, name: 'Customer success', strategy: 'round-robin', managerId: 'mgr-cs', members: ['cs-ewa', 'cs-filip'] },
+  });
+  assert.equal(queue.status, 201, JSON.stringify(queue.body));
+}
+
+const dealDossier = {
+  businessGoals: ['Cut first-response time'],
+  scope: 'Helpdesk for 3 teams; SSO; CRM sync',
+  kpis: [{ name: 'FRT', metric: 'median first-response time', target: 2, unit: 'hours' }],
+  stakeholders: [
+    { name: 'Ewa', role: 'economic-buyer' },
+    { name: 'Jan', role: 'champion' },
+    { name: 'Piotr', role: 'it-contact' },
+  ],
+  risks: [{ description: 'SSO tenant owned by the parent company', severity: 'high' }],
+};
+
+async function dealStep(service: RunningService, dealId: string, path: string, body: object, role: 'sales' | 'cs'): Promise<void> {
+  const response = await service.request('POST', `/deals/${dealId}/${path}`, { role, body });
+  assert.equal(response.status, 200, `${path}: ${JSON.stringify(response.body)}`);
+}
+
+const hasEvent = (service: RunningService, dealId: string, accept: (event: { type: string; payload: Record<string, unknown> }) => boolean, what: string) =>
+  eventually(
+    () => service.request('GET', `/deals/${dealId}/timeline`, { role: 'cs' }),
+    (r) => r.status === 200 && r.body.events.some(accept),
+    what,
+  );
+
+async function intakeDeal(service: RunningService, dealId: string, salesOwnerId: string): Promise<void> {
+  const now = new Date().toISOString();
+  const intake = await service.request('POST', '/deals', {
+    body: { dealId, accountName: `Account ${dealId}`, amount: 48000, currency: 'PLN', signedAt: now, closedWonAt: now, salesOwnerId },
+  });
+  assert.equal(intake.status, 201, JSON.stringify(intake.body));
+  await eventually(() => service.request('GET', `/deals/${dealId}`), (r) => r.body.csOwnerId !== null, 'the CS owner');
+}
+
+/** On time: CS owner from the queue, dossier, kickoff, the QBR reminder, the QBR; the workflow completes. */
+async function runStandardDeal(service: RunningService, dealId: string): Promise<void> {
+  await intakeDeal(service, dealId, 'rep-anna');
+  await dealStep(service, dealId, 'dossier', dealDossier, 'sales');
+  await dealStep(service, dealId, 'kickoff', { heldAt: new Date().toISOString(), attendees: ['Jan'] }, 'cs');
+  await hasEvent(service, dealId, (event) => event.type === 'milestone-reminder', 'the QBR reminder');
+  await dealStep(service, dealId, 'qbr', { heldAt: new Date().toISOString(), healthScore: 85 }, 'cs');
+  await service.temporal.client.workflow.getHandle(`deal-${dealId}`).result();
+}
+
+/** The dossier is late: breach, reminder to the sales owner, alert to the sales manager; then the handoff completes. */
+async function runEscalatedDeal(service: RunningService, dealId: string): Promise<void> {
+  await intakeDeal(service, dealId, 'rep-bartek');
+  await hasEvent(service, dealId, (event) => event.type === 'escalated' && event.payload.action === 'alert-manager', 'the dossier escalation to the manager');
+  await dealStep(service, dealId, 'dossier', dealDossier, 'sales');
+  await dealStep(service, dealId, 'kickoff', { heldAt: new Date().toISOString(), attendees: ['Jan'] }, 'cs');
+  await dealStep(service, dealId, 'qbr', { heldAt: new Date().toISOString(), healthScore: 60 }, 'cs');
+  await service.temporal.client.workflow.getHandle(`deal-${dealId}`).result();
+}
+
+/** Scenario groups named on the command line (`lead`, `deal`); none named records them all. */
+const only = process.argv.slice(2);
+const wanted = (group: 'lead' | 'deal'): boolean => only.length === 0 || only.includes(group);
+
 async function main() {
   mkdirSync(directory, { recursive: true });
-  const service = await startService(secondsScalePolicy());
+  const policy = secondsScalePolicy();
+  const service = await startService(policy);
   try {
+    ensureDealRoutes(service, policy);
     await seedInboundQueue(service);
-    await runStandardLead(service, 'recorded-standard');
-    await saveAllRuns(service.temporal.client, 'lead-recorded-standard', 'lead-standard');
-    await runEscalatedLead(service, 'recorded-escalated');
-    await saveAllRuns(service.temporal.client, 'lead-recorded-escalated', 'lead-escalated');
+    if (wanted('lead')) {
+      await runStandardLead(service, 'recorded-standard');
+      await saveAllRuns(service.temporal.client, 'lead-recorded-standard', 'lead-standard');
+      await runEscalatedLead(service, 'recorded-escalated');
+      await saveAllRuns(service.temporal.client, 'lead-recorded-escalated', 'lead-escalated');
+    }
+    if (wanted('deal')) {
+      await seedCsQueue(service, policy.deal!.csQueueId);
+      await runStandardDeal(service, 'recorded-standard');
+      await saveAllRuns(service.temporal.client, 'deal-recorded-standard', 'deal-standard');
+      await runEscalatedDeal(service, 'recorded-escalated');
+      await saveAllRuns(service.temporal.client, 'deal-recorded-escalated', 'deal-escalated');
+    }
   } finally {
     await service.stop();
   }

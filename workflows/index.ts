@@ -1,1 +1,2 @@
 export { leadWorkflow } from './lead-workflow.js';
+export { dealWorkflow } from './deal-workflow.js';

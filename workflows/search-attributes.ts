@@ -8,6 +8,10 @@ export const SlaStateKey = defineSearchAttributeKey('SlaState', SearchAttributeT
 export const EscalationLevelKey = defineSearchAttributeKey('EscalationLevel', SearchAttributeType.INT);
 export const NextDeadlineKey = defineSearchAttributeKey('NextDeadline', SearchAttributeType.DATETIME);
 export const PolicyVersionKey = defineSearchAttributeKey('PolicyVersion', SearchAttributeType.KEYWORD);
+/** Deals: the handoff stage, the CS owner, and whether a milestone is overdue now ('on-track' | 'breached'). */
+export const DealStageKey = defineSearchAttributeKey('DealStage', SearchAttributeType.KEYWORD);
+export const CsOwnerIdKey = defineSearchAttributeKey('CsOwnerId', SearchAttributeType.KEYWORD);
+export const HandoffStateKey = defineSearchAttributeKey('HandoffState', SearchAttributeType.KEYWORD);
 
 export const allSearchAttributeKeys = [
   LeadStageKey,
@@ -17,4 +21,7 @@ export const allSearchAttributeKeys = [
   EscalationLevelKey,
   NextDeadlineKey,
   PolicyVersionKey,
+  DealStageKey,
+  CsOwnerIdKey,
+  HandoffStateKey,
 ] as const;

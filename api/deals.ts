@@ -1,0 +1,320 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { asc, eq } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { dealEvents, dealMilestones, deals } from '../db/schema.js';
+import { dossierSchema } from '../domain/deal-dossier.js';
+import { dealStages, type DealStage } from '../domain/deal-lifecycle.js';
+import type { Policy } from '../domain/policy.js';
+import type { Role } from '../service.config.js';
+import { dealWorkflowId, TASK_QUEUE } from '../temporal.config.js';
+import {
+  closeOutDealUpdate,
+  dealStateQuery,
+  deliverDossierUpdate,
+  recordKickoffUpdate,
+  recordQbrUpdate,
+  type DealIntake,
+  type DealView,
+} from '../workflows/deal-definitions.js';
+import { dealWorkflow } from '../workflows/deal-workflow.js';
+import { requireRole, type AppEnv } from './auth.js';
+import { ApiError, validationFailed } from './errors.js';
+import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+
+// ---- the one start path for deal workflows (the API's intake, and later the lead's "closed won") ----------
+
+/** The policy has no `deal` section, so no deal can start under it. */
+export class DealPolicyMissingError extends Error {
+  constructor(readonly policyVersion: string) {
+    super(`policy ${policyVersion} has no deal section; publish a version with one before taking in deals`);
+    this.name = 'DealPolicyMissingError';
+  }
+}
+
+export interface StartDealInput {
+  deal: DealIntake;
+  policy: Policy;
+  /** Who brought the deal in: an API caller's actorId, or e.g. 'lead-workflow'. */
+  actor: string;
+  taskQueue?: string;
+}
+
+export interface StartDealResult {
+  dealId: string;
+  workflowId: string;
+  /** false: a workflow for this dealId already existed and nothing new was started. */
+  started: boolean;
+  stage: DealStage;
+}
+
+/** Every deal workflow starts here: always as `deal-<dealId>`, and at most once per dealId. */
+export async function startDealWorkflow(client: Client, { deal, policy, actor, taskQueue = TASK_QUEUE }: StartDealInput): Promise<StartDealResult> {
+  if (!policy.deal) throw new DealPolicyMissingError(policy.version);
+  const workflowId = dealWorkflowId(deal.dealId);
+  try {
+    await client.workflow.start(dealWorkflow, {
+      workflowId,
+      taskQueue,
+      // A closed deal stays closed: its ID is never reused for a second handoff.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [{ deal, policy, actor }],
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const existing = await client.workflow.getHandle(workflowId).query(dealStateQuery);
+    return { dealId: deal.dealId, workflowId, started: false, stage: existing.stage };
+  }
+  // The workflow's entry stage: nothing is done yet when it starts.
+  return { dealId: deal.dealId, workflowId, started: true, stage: 'AWAITING_DOSSIER' };
+}
+
+// ---- HTTP ----------------------------------------------------------------------------------------
+
+export interface DealRoutesDependencies {
+  client: Client;
+  db: Database;
+  currentPolicy: () => Promise<Policy>;
+}
+
+const dealIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-", at most 100');
+const dealIdParam = z.object({ dealId: dealIdSchema.openapi({ param: { name: 'dealId', in: 'path' }, example: 'D-2001' }) });
+const isoInstant = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time with offset, e.g. 2026-11-23T09:00:00Z' });
+const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
+
+const intakeSchema = z
+  .object({
+    dealId: dealIdSchema,
+    accountName: z.string().trim().min(1).max(200),
+    amount: z.number().positive(),
+    currency: z
+      .string()
+      .refine((code) => knownCurrencies.has(code), { message: 'an ISO 4217 currency code in capitals, e.g. EUR' })
+      .openapi({ example: 'EUR' }),
+    signedAt: isoInstant,
+    closedWonAt: isoInstant,
+    salesOwnerId: dealIdSchema,
+    leadId: dealIdSchema.optional(),
+    csOwnerId: dealIdSchema.optional(),
+  })
+  .strict()
+  .openapi('DealIntake');
+
+const stageSchema = z.enum(dealStages);
+
+const intakeResponse = z.object({ dealId: z.string(), workflowId: z.string(), stage: stageSchema }).openapi('DealIntakeResult');
+
+const milestoneViewSchema = z
+  .object({
+    key: z.string(),
+    label: z.string(),
+    rule: z.string(),
+    owner: z.enum(['sales', 'cs']),
+    startedAt: z.string(),
+    due: z.object({ at: z.string(), clock: z.string() }),
+    doneAt: z.string().nullable(),
+    breached: z.boolean(),
+    actor: z.string().nullable(),
+    businessMinutesLate: z.number().nullable(),
+  })
+  .passthrough();
+
+const dealStateSchema = z
+  .object({
+    dealId: z.string(),
+    stage: stageSchema,
+    accountName: z.string(),
+    salesOwnerId: z.string(),
+    csOwnerId: z.string().nullable(),
+    handoffState: z.enum(['on-track', 'breached']),
+    policyVersion: z.string(),
+    milestones: z.array(milestoneViewSchema),
+    deadlines: z.array(z.object({ kind: z.string(), label: z.string(), dueAt: z.string() })),
+    lastEventSeq: z.number(),
+  })
+  .passthrough()
+  .openapi('DealState');
+
+const timelineSchema = z
+  .object({
+    dealId: z.string(),
+    milestones: z.array(
+      z.object({
+        milestone: z.string(),
+        kind: z.string(),
+        startedAt: z.string(),
+        dueAt: z.string(),
+        doneAt: z.string().nullable(),
+        actor: z.string().nullable(),
+        breached: z.boolean(),
+        businessMinutesTaken: z.number().nullable(),
+        businessMinutesLate: z.number().nullable(),
+      }),
+    ),
+    events: z.array(z.object({ seq: z.number(), type: z.string(), at: z.string(), actor: z.string(), payload: z.record(z.string(), z.unknown()) })),
+  })
+  .openapi('DealTimeline');
+
+const readers: Role[] = ['sales', 'cs', 'ops', 'manager'];
+
+const intakeRoute = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['deals'],
+  summary: 'Take in a closed-won deal and start its sales → CS handoff (idempotent on dealId)',
+  middleware: [requireRole('sales', 'ops')] as const,
+  request: { body: jsonBody(intakeSchema) },
+  responses: {
+    201: jsonResponse(intakeResponse, 'Deal workflow started'),
+    200: jsonResponse(intakeResponse, 'A workflow for this dealId already exists; nothing new was started'),
+    ...errorResponses(400, 401, 403, 409),
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{dealId}',
+  tags: ['deals'],
+  summary: 'Live handoff state: stage, owners, milestones due/done/breached, pending deadlines, policy version',
+  middleware: [requireRole(...readers)] as const,
+  request: { params: dealIdParam },
+  responses: { 200: jsonResponse(dealStateSchema, 'Deal state'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const timelineRoute = createRoute({
+  method: 'get',
+  path: '/{dealId}/timeline',
+  tags: ['deals'],
+  summary: 'Milestones (due, done, breached, business minutes) and the audit trail, from Postgres',
+  middleware: [requireRole(...readers)] as const,
+  request: { params: dealIdParam },
+  responses: { 200: jsonResponse(timelineSchema, 'Milestones in due order and audit events in order'), ...errorResponses(400, 401, 403, 404) },
+});
+
+function stepRoute<S extends z.ZodType>(path: string, summary: string, body: S, roles: Role[]) {
+  return createRoute({
+    method: 'post',
+    path: `/{dealId}/${path}`,
+    tags: ['deal steps'],
+    summary,
+    middleware: [requireRole(...roles)] as const,
+    request: { params: dealIdParam, body: jsonBody(body) },
+    responses: { 200: jsonResponse(dealStateSchema, 'The deal after the step'), ...errorResponses(400, 401, 403, 404, 409) },
+  });
+}
+
+const dossierRoute = stepRoute(
+  'dossier',
+  'Deliver the handoff dossier to CS: goals, scope, measurable KPIs, stakeholders (an economic buyer and a champion at least), risks. Delivered once.',
+  dossierSchema.openapi('Dossier'),
+  ['sales'],
+);
+const kickoffRoute = stepRoute(
+  'kickoff',
+  'Record the onboarding kickoff (may come before the dossier)',
+  z.object({ heldAt: isoInstant, attendees: z.array(z.string().trim().min(1).max(200)).min(1).max(100), notes: z.string().max(5000).optional() }).strict(),
+  ['cs'],
+);
+const qbrRoute = stepRoute(
+  'qbr',
+  'Record the QBR that is due; the first one completes the handoff unless the policy repeats QBRs',
+  z.object({ heldAt: isoInstant, healthScore: z.number().min(0).max(100).optional(), notes: z.string().max(5000).optional() }).strict(),
+  ['cs'],
+);
+const closeOutRoute = stepRoute(
+  'close-out',
+  'End the handoff (e.g. repeating QBRs no longer needed, contract ended); open milestones stop',
+  z.object({ reason: z.string().trim().min(1).max(1000) }).strict(),
+  ['cs', 'ops'],
+);
+
+export function dealRoutes({ client, db, currentPolicy }: DealRoutesDependencies) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
+  const handleFor = (dealId: string) => client.workflow.getHandle(dealWorkflowId(dealId));
+  const toStateBody = (state: DealView) => state as unknown as z.infer<typeof dealStateSchema>;
+
+  app.openapi(intakeRoute, async (c) => {
+    const deal = c.req.valid('json');
+    try {
+      const result = await startDealWorkflow(client, { deal, policy: await currentPolicy(), actor: c.get('caller').actorId });
+      return c.json({ dealId: result.dealId, workflowId: result.workflowId, stage: result.stage }, result.started ? 201 : 200);
+    } catch (error) {
+      if (error instanceof DealPolicyMissingError) throw new ApiError(409, 'conflict', error.message);
+      throw error;
+    }
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const state = await handleFor(c.req.valid('param').dealId).query(dealStateQuery);
+    return c.json(toStateBody(state), 200);
+  });
+
+  app.openapi(timelineRoute, async (c) => {
+    const { dealId } = c.req.valid('param');
+    const [deal] = await db.select({ dealId: deals.dealId }).from(deals).where(eq(deals.dealId, dealId));
+    if (!deal) throw new ApiError(404, 'not-found', `no deal ${dealId}`);
+    const [milestones, events] = await Promise.all([
+      db.select().from(dealMilestones).where(eq(dealMilestones.dealId, dealId)).orderBy(asc(dealMilestones.dueAt), asc(dealMilestones.milestone)),
+      db
+        .select({ seq: dealEvents.seq, type: dealEvents.type, at: dealEvents.at, actor: dealEvents.actor, payload: dealEvents.payload })
+        .from(dealEvents)
+        .where(eq(dealEvents.dealId, dealId))
+        .orderBy(asc(dealEvents.seq)),
+    ]);
+    return c.json(
+      {
+        dealId,
+        milestones: milestones.map((row) => ({
+          milestone: row.milestone,
+          kind: row.kind,
+          startedAt: row.startedAt.toISOString(),
+          dueAt: row.dueAt.toISOString(),
+          doneAt: row.doneAt?.toISOString() ?? null,
+          actor: row.actor,
+          breached: row.breached,
+          businessMinutesTaken: row.businessMinutesTaken,
+          businessMinutesLate: row.businessMinutesLate,
+        })),
+        events: events.map((row) => ({ ...row, at: row.at.toISOString() })),
+      },
+      200,
+    );
+  });
+
+  /** Runs a step as a Workflow Update; a deal whose workflow has finished answers 409, an unknown one 404. */
+  async function runStep(dealId: string, run: () => Promise<DealView>): Promise<DealView> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const description = await handleFor(dealId)
+        .describe()
+        .catch(() => null);
+      if (description && description.status.name !== 'RUNNING') {
+        throw new ApiError(409, 'conflict', `the handoff of deal ${dealId} is over (workflow ${description.status.name.toLowerCase()})`);
+      }
+      throw error;
+    }
+  }
+
+  const steps = [
+    [dossierRoute, deliverDossierUpdate],
+    [kickoffRoute, recordKickoffUpdate],
+    [qbrRoute, recordQbrUpdate],
+    [closeOutRoute, closeOutDealUpdate],
+  ] as const;
+  for (const [route, update] of steps) {
+    // Each step is a Workflow Update: its validator refuses a step the stage does not allow before it reaches history.
+    app.openapi(route as typeof kickoffRoute, async (c) => {
+      const body = c.req.valid('json') as object;
+      const { dealId } = c.req.valid('param');
+      const state = await runStep(dealId, () =>
+        handleFor(dealId).executeUpdate(update as typeof recordKickoffUpdate, { args: [{ ...(body as { heldAt: string; attendees: string[] }), actor: c.get('caller').actorId }] }),
+      );
+      return c.json(toStateBody(state), 200);
+    });
+  }
+
+  return app;
+}

@@ -1,0 +1,53 @@
+/** The stages of a deal's handoff and which step may happen when. Pure, so the workflow, API and tests share them. */
+
+export const dealStages = ['AWAITING_DOSSIER', 'AWAITING_KICKOFF', 'ONBOARDING', 'AWAITING_QBR', 'CLOSED_OUT', 'COMPLETED'] as const;
+/**
+ * AWAITING_DOSSIER: sales still owes CS the dossier (the kickoff may already be held).
+ * AWAITING_KICKOFF: the dossier is in, the onboarding kickoff is not.
+ * ONBOARDING: dossier and kickoff done, the first QBR ahead.
+ * AWAITING_QBR: a QBR is held and the next one is scheduled (repeating QBRs only).
+ * CLOSED_OUT: CS or ops ended the handoff (any time, with a reason). COMPLETED: the first QBR closed it.
+ */
+export type DealStage = (typeof dealStages)[number];
+
+export type DealStep = 'dossier' | 'kickoff' | 'qbr' | 'close-out';
+
+export interface DealStageFacts {
+  stage: DealStage;
+  dossierDone: boolean;
+  kickoffDone: boolean;
+  qbrsHeld: number;
+}
+
+export function isTerminalDealStage(stage: DealStage): boolean {
+  return stage === 'CLOSED_OUT' || stage === 'COMPLETED';
+}
+
+/** The stage that follows from what is done; terminal stages are set by the step that ends the deal. */
+export function dealStageOf(facts: Omit<DealStageFacts, 'stage'>): DealStage {
+  if (!facts.dossierDone) return 'AWAITING_DOSSIER';
+  if (!facts.kickoffDone) return 'AWAITING_KICKOFF';
+  return facts.qbrsHeld === 0 ? 'ONBOARDING' : 'AWAITING_QBR';
+}
+
+/**
+ * Why `step` cannot happen now, or null when it can. The kickoff may come before the dossier (CS often
+ * meets the customer first); a QBR needs both, since it reviews goals the dossier set. A dossier is
+ * delivered once: it is the record of what sales promised, so corrections go in notes, not a rewrite.
+ */
+export function dealStepRefusal(step: DealStep, facts: DealStageFacts): string | null {
+  if (isTerminalDealStage(facts.stage)) return `the deal's handoff is over (stage ${facts.stage})`;
+  switch (step) {
+    case 'dossier':
+      return facts.dossierDone ? 'the dossier was already delivered; it is not amended through the handoff' : null;
+    case 'kickoff':
+      return facts.kickoffDone ? 'the onboarding kickoff was already recorded' : null;
+    case 'qbr':
+      if (!facts.dossierDone || !facts.kickoffDone) {
+        return `cannot record a QBR in stage ${facts.stage}: the dossier and the onboarding kickoff come first`;
+      }
+      return null;
+    case 'close-out':
+      return null;
+  }
+}

@@ -6,8 +6,7 @@ import { allSearchAttributeKeys } from './workflows/search-attributes.js';
 
 export const TASK_QUEUE = process.env.TEMPORAL_TASK_QUEUE ?? 'revops';
 
-export const leadWorkflowId = (leadId: string): string => `lead-${leadId}`;
-export const dealWorkflowId = (dealId: string): string => `deal-${dealId}`;
+export { dealWorkflowId, leadWorkflowId } from './workflows/workflow-ids.js';
 
 export const searchAttributeKeys = allSearchAttributeKeys;
 

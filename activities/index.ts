@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import { archiveWorkflow, type WorkflowArchive } from './archive.js';
 import { lookupDealManagers, recordDealEvent, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
 import { recordLeadEvent, type LeadAuditEvent } from './lead-audit.js';
 import type { Notification, Notifier } from './notifier.js';
@@ -28,6 +29,10 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     },
     lookupDealManagers(input: DealManagersInput): Promise<DealManagers> {
       return lookupDealManagers(db, input);
+    },
+    /** Keeps the final state of a closed lead or deal, for reports that outlive Temporal's retention. */
+    archiveWorkflow(archive: WorkflowArchive): Promise<void> {
+      return archiveWorkflow(db, archive);
     },
   };
 }

@@ -173,7 +173,25 @@ const reassignRoute = stepRoute(
 const closeRoute = stepRoute(
   'close',
   'Close an SQL as won or lost; this ends the lead workflow',
-  z.object({ outcome: z.enum(['won', 'lost']), reason: z.string().max(500).optional(), dealId: leadIdParam.shape.leadId.optional() }).strict(),
+  z
+    .object({
+      outcome: z.enum(['won', 'lost']),
+      reason: z.string().max(500).optional(),
+      deal: z
+        .object({
+          dealId: leadIdParam.shape.leadId,
+          amount: z.number().positive(),
+          currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+          signedAt: isoInstant,
+          closedWonAt: isoInstant.optional(),
+          accountName: z.string().trim().min(1).max(200).optional(),
+          csOwnerId: z.string().min(1).max(100).optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .refine((body) => !body.deal || body.outcome === 'won', { path: ['deal'], message: 'only a won lead becomes a deal' }),
 );
 
 const rejectRoute = stepRoute(

@@ -182,3 +182,22 @@ export const dealMilestones = pgTable(
   },
   (table) => [primaryKey({ columns: [table.dealId, table.milestone] }), index('deal_milestones_due_idx').on(table.dueAt)],
 );
+
+/**
+ * The final state of every closed lead and deal workflow, written as it closes, so reports stay complete
+ * after Temporal's retention purges closed executions.
+ */
+export const workflowArchives = pgTable(
+  'workflow_archives',
+  {
+    workflowId: text('workflow_id').primaryKey(),
+    kind: text('kind').notNull(),
+    subjectId: text('subject_id').notNull(),
+    runId: text('run_id').notNull(),
+    outcome: text('outcome').notNull(),
+    closedAt: timestamp('closed_at', { withTimezone: true }).notNull(),
+    finalState: jsonb('final_state').$type<Record<string, unknown>>().notNull(),
+    archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('workflow_archives_kind_closed_idx').on(table.kind, table.closedAt)],
+);

@@ -5,6 +5,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -47,7 +48,7 @@ import { DealSearchAttributes } from './deal-search-attributes.js';
 import { STEP_REFUSED } from './lead-definitions.js';
 
 // Audit, routing and manager look-ups are idempotent and must never be lost: they retry until the database answers.
-const { recordDealEvents, routeLead, lookupDealManagers } = proxyActivities<Activities>({
+const { recordDealEvents, routeLead, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -462,6 +463,17 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   if (!isTerminalDealStage(state.stage)) {
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
     await continueAsNew<typeof dealWorkflow>({ ...input, carried: { ...state, run: state.run + 1 } });
+  }
+  if (patched('archive-on-close')) {
+    await archiveWorkflow({
+      workflowId: workflowInfo().workflowId,
+      kind: 'deal',
+      subjectId: state.dealId,
+      runId: workflowInfo().runId,
+      outcome: state.stage,
+      closedAt: now().toISOString(),
+      finalState: { ...state },
+    });
   }
   return {
     dealId: state.dealId,

@@ -106,10 +106,22 @@ export interface ReassignLeadInput extends StepActor {
   toRepId?: string;
   reason: string;
 }
+/** The deal a won lead becomes; the rest of the deal's intake comes from the lead. */
+export interface WonDeal {
+  dealId: string;
+  amount: number;
+  currency: string;
+  signedAt: string;
+  closedWonAt?: string;
+  accountName?: string;
+  csOwnerId?: string;
+}
+
 export interface CloseLeadInput extends StepActor {
   outcome: 'won' | 'lost';
   reason?: string;
-  dealId?: string;
+  /** With outcome `won`: starts the deal's handoff workflow, linked to this lead. */
+  deal?: WonDeal;
 }
 
 export const leadStateQuery = defineQuery<LeadView>('leadState');

@@ -5,12 +5,15 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
   sleep,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { LeadAuditEvent } from '../activities/lead-audit.js';
 import type { Notification } from '../activities/notifier.js';
@@ -49,11 +52,14 @@ import {
   type LeadState,
   type LeadView,
   type LeadWorkflowInput,
+  type WonDeal,
 } from './lead-definitions.js';
+import { dealWorkflow } from './deal-workflow.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
+import { dealWorkflowId } from './workflow-ids.js';
 
 // Audit and routing writes are idempotent and must never be lost: they retry until the database answers.
-const { recordLeadEvents, routeLead } = proxyActivities<Activities>({
+const { recordLeadEvents, routeLead, archiveWorkflow } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -541,15 +547,56 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     },
   );
 
+  /** A won lead hands over to its deal's workflow, which outlives this one; both record the link. */
+  async function startDeal(deal: WonDeal, actor: string): Promise<void> {
+    state.dealId = deal.dealId;
+    const childId = dealWorkflowId(deal.dealId);
+    try {
+      await startChild(dealWorkflow, {
+        workflowId: childId,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [
+          {
+            deal: {
+              dealId: deal.dealId,
+              accountName: deal.accountName ?? profile.company,
+              amount: deal.amount,
+              currency: deal.currency,
+              signedAt: deal.signedAt,
+              closedWonAt: deal.closedWonAt ?? now().toISOString(),
+              salesOwnerId: state.ownerId ?? actor,
+              leadId: state.leadId,
+              csOwnerId: deal.csOwnerId,
+            },
+            policy,
+            actor,
+          },
+        ],
+      });
+      audit('deal-started', actor, { dealId: deal.dealId, workflowId: childId });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      audit('deal-linked', actor, { dealId: deal.dealId, workflowId: childId, note: 'the deal was already open; it was not started again' });
+    }
+  }
+
   setHandler(
     closeLeadUpdate,
-    ({ actor, outcome, reason, dealId }) =>
-      step(() => {
-        state.dealId = dealId ?? null;
+    ({ actor, outcome, reason, deal }) =>
+      step(async () => {
         enterStage(outcome === 'won' ? 'WON' : 'LOST');
-        audit('closed', actor, { from: 'SQL', to: state.stage, outcome, reason, dealId });
+        audit('closed', actor, { from: 'SQL', to: state.stage, outcome, reason, dealId: deal?.dealId ?? null });
+        if (deal) await startDeal(deal, actor);
       }),
-    { validator: (_input) => refuseUnless('close') },
+    {
+      validator: ({ outcome, deal }) =>
+        refuseUnless('close', () => {
+          if (deal && outcome !== 'won') return 'only a won lead becomes a deal';
+          if (deal && !policy.deal) return `policy ${policy.version} has no deal section, so this lead cannot start a deal`;
+          return null;
+        }),
+    },
   );
 
   // ---- the run ----------------------------------------------------------------------------------
@@ -599,6 +646,17 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });
+  }
+  if (patched('archive-on-close')) {
+    await archiveWorkflow({
+      workflowId,
+      kind: 'lead',
+      subjectId: state.leadId,
+      runId: workflowInfo().runId,
+      outcome: state.stage,
+      closedAt: now().toISOString(),
+      finalState: { ...state },
+    });
   }
   return { leadId: state.leadId, stage: state.stage, dealId: state.dealId };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { secondsScalePolicy } from '../support/policies.js';
-import { runEscalatedLead, runStandardLead, seedInboundQueue } from '../support/scenarios.js';
+import { eventually, intakeRoutedLead, runEscalatedLead, runStandardLead, seedInboundQueue } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -26,6 +26,54 @@ describe('whole lead lifecycles through the API on a dev server, seconds-scale p
     assert.equal(types.at(-1), 'closed');
     const result = await service.temporal.client.workflow.getHandle(`lead-${leadId}`).result();
     assert.equal(result.stage, 'WON');
+  });
+
+  test('a lead closed as won with a deal starts the deal handoff, and each side shows the other', async () => {
+    const leadId = uniqueId('won');
+    const dealId = uniqueId('D');
+    const owner = await intakeRoutedLead(service, leadId, 2);
+    for (const [path, body] of [
+      ['accept', {}],
+      ['contact-attempts', { channel: 'phone', outcome: 'connected' }],
+      ['qualify', { need: true, budget: true, timing: true }],
+      ['close', { outcome: 'won', deal: { dealId, amount: 48_000, currency: 'EUR', signedAt: new Date().toISOString() } }],
+    ] as const) {
+      const response = await service.request('POST', `/leads/${leadId}/${path}`, { body });
+      assert.equal(response.status, 200, `${path}: ${JSON.stringify(response.body)}`);
+    }
+    const deal = await eventually(() => service.request('GET', `/deals/${dealId}`, { role: 'cs' }), (r) => r.status === 200, 'the deal workflow');
+    assert.equal(deal.body.leadId, leadId);
+    assert.equal(deal.body.salesOwnerId, owner);
+    assert.equal(deal.body.accountName, `Company ${leadId}`);
+    const types = await eventTypes(leadId);
+    assert.deepEqual(types.slice(-2), ['closed', 'deal-started']);
+
+    const lostWithDeal = await service.request('POST', `/leads/${leadId}/close`, {
+      body: { outcome: 'lost', deal: { dealId, amount: 1, currency: 'EUR', signedAt: new Date().toISOString() } },
+    });
+    assert.equal(lostWithDeal.status, 400, 'only a won lead becomes a deal');
+  });
+
+  test('a won lead whose deal is already open links to it instead of starting a second one', async () => {
+    const leadId = uniqueId('won');
+    const dealId = uniqueId('D');
+    const signedAt = new Date().toISOString();
+    const intake = await service.request('POST', '/deals', {
+      body: { dealId, accountName: 'Acme', amount: 10_000, currency: 'EUR', signedAt, closedWonAt: signedAt, salesOwnerId: 'rep-anna' },
+    });
+    assert.equal(intake.status, 201, JSON.stringify(intake.body));
+    await intakeRoutedLead(service, leadId, 2);
+    for (const [path, body] of [
+      ['accept', {}],
+      ['contact-attempts', { channel: 'email', outcome: 'replied' }],
+      ['qualify', { need: true, budget: true, timing: true }],
+      ['close', { outcome: 'won', deal: { dealId, amount: 10_000, currency: 'EUR', signedAt } }],
+    ] as const) {
+      assert.equal((await service.request('POST', `/leads/${leadId}/${path}`, { body })).status, 200, path);
+    }
+    assert.equal((await eventTypes(leadId)).at(-1), 'deal-linked');
+    const runs = await service.temporal.client.workflow.count(`WorkflowId = "deal-${dealId}"`);
+    assert.equal(runs.count, 1, 'one deal workflow, never a second');
   });
 
   test('a missed Tier 1 deadline escalates: reminder, manager alert, reassignment with a fresh deadline', async () => {

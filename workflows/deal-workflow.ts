@@ -1,14 +1,12 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
   patched,
   proxyActivities,
   setHandler,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DealAuditEvent } from '../activities/deal-audit.js';
@@ -46,6 +44,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { STEP_REFUSED } from './lead-definitions.js';
+import { BackgroundWork, WakeUpTimer } from './workflow-runtime.js';
 
 // Audit, routing and manager look-ups are idempotent and must never be lost: they retry until the database answers.
 const { recordDealEvents, routeLead, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -86,7 +85,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   /** With repeating QBRs each held QBR ends the run: the next one starts fresh, so history stays bounded. */
   let qbrHeldThisRun = false;
   const unflushed: DealAuditEvent[] = [];
-  const inFlight = new Set<Promise<unknown>>();
+  const background = new BackgroundWork();
   const deal = `${state.accountName} (${state.dealId})`;
 
   // ---- effects: audit, notifications --------------------------------------------------------------
@@ -127,11 +126,6 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     return recordDealEvents(unflushed.splice(0));
   }
 
-  function inBackground(promise: Promise<unknown>): void {
-    const tracked = promise.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  }
-
   function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
     const to = recipients.filter((recipient): recipient is string => Boolean(recipient));
     state.notificationsSent += 1;
@@ -144,7 +138,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       summary,
       details: { dealId: state.dealId, accountName: state.accountName, stage: state.stage, ...details },
     };
-    inBackground(
+    background.add(
       notify(notification).catch((error: unknown) => {
         audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });
         return flush();
@@ -425,27 +419,13 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   refresh();
   await flush();
 
-  let timer = null as { at: string; fired: Promise<boolean>; scope: CancellationScope } | null;
-  /** Keeps one timer for the next wake-up, restarted only when that instant moves (timers are billed actions). */
-  function armTimer(wake: DealWakeUp | undefined): void {
-    if (timer && wake && timer.at === wake.at) return;
-    timer?.scope.cancel();
-    timer = null;
-    if (!wake) return;
-    const scope = new CancellationScope();
-    const delay = Math.max(1, Date.parse(wake.at) - now().getTime());
-    const fired = scope.run(() => sleep(delay, { summary: wake.label })).then(
-      () => true,
-      () => false,
-    );
-    timer = { at: wake.at, fired, scope };
-  }
+  const timer = new WakeUpTimer();
 
   const running = () => !isTerminalDealStage(state.stage) && !qbrHeldThisRun;
   while (running() && !workflowInfo().continueAsNewSuggested) {
-    armTimer(wakeUps()[0]);
+    timer.arm(wakeUps()[0]);
     const seen = revision;
-    await Promise.race([timer?.fired ?? new Promise<never>(() => {}), condition(() => revision !== seen)]);
+    await timer.untilFiredOr(() => revision !== seen);
     for (;;) {
       const due = wakeUps().find((wake) => wake.at <= now().toISOString());
       if (!due || !running()) break;
@@ -453,12 +433,12 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       revision += 1;
     }
     refresh();
-    inBackground(flush());
+    background.add(flush());
   }
 
-  timer?.scope.cancel();
+  timer.cancel();
   await condition(allHandlersFinished);
-  await Promise.all([...inFlight]);
+  await background.drain();
   await flush();
   if (!isTerminalDealStage(state.stage)) {
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.

@@ -1,7 +1,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -9,7 +8,6 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -55,6 +53,7 @@ import {
   type WonDeal,
 } from './lead-definitions.js';
 import { dealWorkflow } from './deal-workflow.js';
+import { BackgroundWork, WakeUpTimer } from './workflow-runtime.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
@@ -91,7 +90,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   let revision = 0;
   let nurturedThisRun = false;
   const unflushed: LeadAuditEvent[] = [];
-  const inFlight = new Set<Promise<unknown>>();
+  const background = new BackgroundWork();
 
   // ---- effects: audit, notifications, routing -------------------------------------------------
 
@@ -125,11 +124,6 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     return recordLeadEvents(unflushed.splice(0));
   }
 
-  function inBackground(promise: Promise<unknown>): void {
-    const tracked = promise.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  }
-
   function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
     const to = recipients.filter((recipient): recipient is string => Boolean(recipient));
     state.notificationsSent += 1;
@@ -142,7 +136,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       summary,
       details: { leadId: state.leadId, stage: state.stage, ...details },
     };
-    inBackground(
+    background.add(
       notify(notification).catch((error: unknown) => {
         audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });
         return flush();
@@ -609,26 +603,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   refreshSearchAttributes();
   await flush();
 
-  let timer = null as { at: string; fired: Promise<boolean>; scope: CancellationScope } | null;
-  /** Keeps one timer for the next wake-up, restarted only when that instant moves (timers are billed actions). */
-  function armTimer(wake: WakeUp | undefined): void {
-    if (timer && wake && timer.at === wake.at) return;
-    timer?.scope.cancel();
-    timer = null;
-    if (!wake) return;
-    const scope = new CancellationScope();
-    const delay = Math.max(1, Date.parse(wake.at) - now().getTime());
-    const fired = scope.run(() => sleep(delay, { summary: wake.label })).then(
-      () => true,
-      () => false,
-    );
-    timer = { at: wake.at, fired, scope };
-  }
+  const timer = new WakeUpTimer();
 
   while (!isTerminal(state.stage) && !nurturedThisRun && !workflowInfo().continueAsNewSuggested) {
-    armTimer(pendingWakeUps(clockView(), policy, tierLabel, now())[0]);
+    timer.arm(pendingWakeUps(clockView(), policy, tierLabel, now())[0]);
     const seen = revision;
-    await Promise.race([timer?.fired ?? new Promise<never>(() => {}), condition(() => revision !== seen)]);
+    await timer.untilFiredOr(() => revision !== seen);
     for (;;) {
       const due = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.at <= now().toISOString());
       if (!due || isTerminal(state.stage) || nurturedThisRun) break;
@@ -636,12 +616,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       revision += 1;
     }
     refreshSearchAttributes();
-    inBackground(flush());
+    background.add(flush());
   }
 
-  timer?.scope.cancel();
+  timer.cancel();
   await condition(allHandlersFinished);
-  await Promise.all([...inFlight]);
+  await background.drain();
   await flush();
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.

@@ -1,0 +1,54 @@
+import { CancellationScope, condition, sleep } from '@temporalio/workflow';
+
+/** Building blocks both long-running workflows (lead and deal) share: their next wake-up and their background work. */
+
+export interface WakeUpMark {
+  at: string;
+  /** Shown as the timer's summary in the Temporal UI. */
+  label: string;
+}
+
+/**
+ * One durable timer for the next wake-up, restarted only when that instant moves: every timer started is
+ * a billed action and a history event, so a step that leaves the next deadline where it was costs none.
+ */
+export class WakeUpTimer {
+  private current: { at: string; fired: Promise<boolean>; scope: CancellationScope } | null = null;
+
+  arm(wake: WakeUpMark | undefined): void {
+    if (this.current && wake && this.current.at === wake.at) return;
+    this.cancel();
+    if (!wake) return;
+    const scope = new CancellationScope();
+    const delay = Math.max(1, Date.parse(wake.at) - Date.now());
+    const fired = scope.run(() => sleep(delay, { summary: wake.label })).then(
+      () => true,
+      () => false,
+    );
+    this.current = { at: wake.at, fired, scope };
+  }
+
+  /** Resolves when the armed timer fires or `changed()` holds, whichever comes first. */
+  untilFiredOr(changed: () => boolean): Promise<unknown> {
+    return Promise.race([this.current?.fired ?? new Promise<never>(() => {}), condition(changed)]);
+  }
+
+  cancel(): void {
+    this.current?.scope.cancel();
+    this.current = null;
+  }
+}
+
+/** Activities a workflow starts without waiting for (audit flushes, notifications); drained before the run ends. */
+export class BackgroundWork {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  add(promise: Promise<unknown>): void {
+    const tracked = promise.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+}

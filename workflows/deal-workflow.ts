@@ -11,7 +11,6 @@ import {
 } from '@temporalio/workflow';
 import type { DealAuditEvent } from '../activities/deal-audit.js';
 import type { Activities } from '../activities/index.js';
-import type { Notification } from '../activities/notifier.js';
 import type { BusinessCalendar } from '../domain/business-time.js';
 import { stakeholderBriefs } from '../domain/deal-briefs.js';
 import {
@@ -44,7 +43,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { STEP_REFUSED } from './lead-definitions.js';
-import { BackgroundWork, WakeUpTimer } from './workflow-runtime.js';
+import { BackgroundWork, numberedNotification, WakeUpTimer } from './workflow-runtime.js';
 
 // Audit, routing and manager look-ups are idempotent and must never be lost: they retry until the database answers.
 const { recordDealEvents, routeLead, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -127,17 +126,14 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   }
 
   function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
-    const to = recipients.filter((recipient): recipient is string => Boolean(recipient));
     state.notificationsSent += 1;
-    const notification: Notification = {
-      idempotencyKey: `${workflowId}:notification-${state.notificationsSent}-${type}`,
+    const notification = numberedNotification(workflowId, state.notificationsSent, {
       type,
-      subjectId: workflowId,
-      recipients: to.length > 0 ? to : ['unassigned'],
+      recipients,
       at: now().toISOString(),
       summary,
       details: { dealId: state.dealId, accountName: state.accountName, stage: state.stage, ...details },
-    };
+    });
     background.add(
       notify(notification).catch((error: unknown) => {
         audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });

@@ -14,7 +14,6 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { LeadAuditEvent } from '../activities/lead-audit.js';
-import type { Notification } from '../activities/notifier.js';
 import type { RouteLeadResult } from '../activities/routing.js';
 import { businessMinutesBetween, type BusinessCalendar } from '../domain/business-time.js';
 import {
@@ -53,7 +52,7 @@ import {
   type WonDeal,
 } from './lead-definitions.js';
 import { dealWorkflow } from './deal-workflow.js';
-import { BackgroundWork, WakeUpTimer } from './workflow-runtime.js';
+import { BackgroundWork, numberedNotification, WakeUpTimer } from './workflow-runtime.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
@@ -125,17 +124,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   }
 
   function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
-    const to = recipients.filter((recipient): recipient is string => Boolean(recipient));
     state.notificationsSent += 1;
-    const notification: Notification = {
-      idempotencyKey: `${workflowId}:notification-${state.notificationsSent}-${type}`,
+    const notification = numberedNotification(workflowId, state.notificationsSent, {
       type,
-      subjectId: workflowId,
-      recipients: to.length > 0 ? to : ['unassigned'],
+      recipients,
       at: now().toISOString(),
       summary,
       details: { leadId: state.leadId, stage: state.stage, ...details },
-    };
+    });
     background.add(
       notify(notification).catch((error: unknown) => {
         audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });

@@ -1,4 +1,5 @@
 import { CancellationScope, condition, sleep } from '@temporalio/workflow';
+import type { Notification } from '../activities/notifier.js';
 
 /** Building blocks both long-running workflows (lead and deal) share: their next wake-up and their background work. */
 
@@ -51,4 +52,25 @@ export class BackgroundWork {
   async drain(): Promise<void> {
     await Promise.all([...this.inFlight]);
   }
+}
+
+/**
+ * A notification numbered within its workflow, so its idempotency key is stable across retries and replays;
+ * with nobody to address (no owner yet) it goes to 'unassigned', where ops pick it up.
+ */
+export function numberedNotification(
+  workflowId: string,
+  number: number,
+  fields: { type: string; recipients: Array<string | null>; at: string; summary: string; details: Record<string, unknown> },
+): Notification {
+  const to = fields.recipients.filter((recipient): recipient is string => Boolean(recipient));
+  return {
+    idempotencyKey: `${workflowId}:notification-${number}-${fields.type}`,
+    type: fields.type,
+    subjectId: workflowId,
+    recipients: to.length > 0 ? to : ['unassigned'],
+    at: fields.at,
+    summary: fields.summary,
+    details: fields.details,
+  };
 }

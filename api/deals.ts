@@ -4,7 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { dealEvents, dealMilestones, deals } from '../db/schema.js';
-import { dossierSchema } from '../domain/deal-dossier.js';
+import { dossierSchema } from './dossier-schema.js';
 import { dealStages, type DealStage } from '../domain/deal-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { Role } from '../service.config.js';

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * The handoff dossier: the context CS needs, collected once and in a structured way instead of scattered
  * over the CRM, a mailbox and the rep's head (seed 004). Seed 000 asks for business goals, scope and
@@ -46,7 +44,7 @@ export const requiredStakeholderRoles: readonly StakeholderRole[] = ['economic-b
 
 /**
  * What keeps a dossier from being complete, one line per gap; empty when it is complete. The HTTP schema
- * reports the same gaps, and the workflow re-checks them so no other client can hand over half a dossier.
+ * (api/dossier-schema.ts) reports the same gaps, and the workflow re-checks them so no other client can hand over half a dossier.
  */
 export function dossierGaps(dossier: Dossier): string[] {
   const gaps: string[] = [];
@@ -63,32 +61,3 @@ export function dossierGaps(dossier: Dossier): string[] {
   }
   return gaps;
 }
-
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
-const isoDateOrInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'an ISO date (2027-03-31) or date-time with offset' });
-
-export const kpiSchema = z
-  .object({ name: text(200), metric: text(500), target: z.number({ error: 'a numeric target is required' }), unit: text(50).optional(), dueBy: isoDateOrInstant.optional() })
-  .strict();
-
-export const stakeholderSchema = z.object({ name: text(200), role: z.enum(stakeholderRoles), email: z.email().optional() }).strict();
-
-export const riskSchema = z.object({ description: text(2000), severity: z.enum(riskSeverities) }).strict();
-
-/** The dossier as sales sends it; a 400 names every gap, including a missing economic buyer or champion. */
-export const dossierSchema = z
-  .object({
-    businessGoals: z.array(text(1000)).min(1, 'at least one business goal is required').max(50),
-    scope: text(10_000),
-    kpis: z.array(kpiSchema).min(1, 'at least one measurable KPI with a target is required').max(50),
-    stakeholders: z.array(stakeholderSchema).min(1, 'at least one stakeholder is required').max(100),
-    risks: z.array(riskSchema).max(100),
-  })
-  .strict()
-  .superRefine((dossier, ctx) => {
-    for (const role of requiredStakeholderRoles) {
-      if (!dossier.stakeholders.some((stakeholder) => stakeholder.role === role)) {
-        ctx.addIssue({ code: 'custom', path: ['stakeholders'], message: `at least one ${role} is required` });
-      }
-    }
-  });

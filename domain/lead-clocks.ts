@@ -1,5 +1,5 @@
 import { addBusinessMinutes, addDuration, businessMinutesBetween, durationToMs, type BusinessCalendar } from './business-time.js';
-import type { Duration, Policy } from './policy.js';
+import type { Duration, IcpTier, Policy } from './policy.js';
 
 /**
  * The clocks a lead runs under, as plain data the workflow carries (across continue-as-new too):
@@ -168,4 +168,10 @@ export function slaBudget(speed: SpeedToLeadClock | null, calendar: BusinessCale
   const remainingMinutes =
     speed.due.clock === 'business' ? businessMinutesBetween(calendar, now, due) : (due.getTime() - now.getTime()) / 60_000;
   return { ...base, dueAt: speed.due.at, remainingMinutes: Math.round(remainingMinutes * 100) / 100, clock: speed.due.clock };
+}
+
+/** The allowance a lead gets to be answered: its tier's, or the hot class's when the policy has one. */
+export function speedToLeadDeadline(policy: Policy, tier: IcpTier, hot: boolean): Duration {
+  if (hot && policy.speedToLead.hot) return policy.speedToLead.hot;
+  return policy.speedToLead[`tier${tier}`];
 }

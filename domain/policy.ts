@@ -170,8 +170,3 @@ export function parsePolicy(document: unknown): Policy {
   }
   return result.data;
 }
-
-export function speedToLeadDeadline(policy: Policy, tier: IcpTier, hot: boolean): Duration {
-  if (hot && policy.speedToLead.hot) return policy.speedToLead.hot;
-  return policy.speedToLead[`tier${tier}`];
-}

@@ -20,6 +20,7 @@ import {
   dueAfter,
   pendingWakeUps,
   slaBudget,
+  speedToLeadDeadline,
   shiftCadence,
   shiftSpeedToLead,
   slaStateAt,
@@ -29,7 +30,6 @@ import {
   type WakeUp,
 } from '../domain/lead-clocks.js';
 import { isTerminal, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
-import { speedToLeadDeadline } from '../domain/policy.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
 import { scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dossierGaps, dossierSchema, type Dossier } from '../../domain/deal-dossier.js';
+import { dossierSchema } from '../../api/dossier-schema.js';
+import { dossierGaps, type Dossier } from '../../domain/deal-dossier.js';
 
 const completeDossier: Dossier = {
   businessGoals: ['Cut first-response time for support tickets'],

@@ -1,0 +1,42 @@
+import { condition, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+
+/**
+ * The raw-Temporal baselines the benchmark runs next to the service, on their own task queue and worker:
+ * the least a workflow can do for each thing measured, so the difference is what the service adds.
+ * Workflow code: deterministic, no I/O.
+ */
+
+export interface RawActivities {
+  /** Does nothing but note that it ran (the bench process timestamps it). */
+  touch(index: number): Promise<void>;
+}
+
+const { touch } = proxyActivities<RawActivities>({ startToCloseTimeout: '1 minute' });
+
+/** Starts and completes: the floor for "start a workflow". */
+export async function minimalWorkflow(): Promise<void> {
+  // nothing: the start itself is what is measured
+}
+
+export const pingUpdate = defineUpdate<number, [number]>('ping');
+
+/** Waits forever; answers a trivial update whose validator checks its argument, like the API's steps do. */
+export async function updatableWorkflow(): Promise<void> {
+  setHandler(
+    pingUpdate,
+    (value) => value,
+    {
+      validator: (value) => {
+        if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error('ping needs a number');
+      },
+    },
+  );
+  await condition(() => false);
+}
+
+/** Sleeps until an absolute instant (epoch ms), then runs one trivial activity: the floor for a timer storm. */
+export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number): Promise<void> {
+  const delay = untilEpochMs - Date.now();
+  if (delay > 0) await sleep(delay);
+  await touch(index);
+}

@@ -1,0 +1,154 @@
+import type { CostResult } from './cost.js';
+import type { IntakeResult } from './intake.js';
+import type { LatencyResult } from './latency.js';
+import type { MemoryResult } from './memory.js';
+import type { ReportsResult } from './reports.js';
+import type { StormResult } from './storm.js';
+
+/** The result file's shape, and its rendering as a short markdown table. */
+
+export interface BenchResult {
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  machine: { cpus: number; memoryGiB: number; node: string; platform: string; temporal: string; postgres: string };
+  options: Record<string, unknown>;
+  measurements: {
+    cost?: CostResult;
+    intake?: IntakeResult;
+    latency?: LatencyResult;
+    storm?: StormResult;
+    memory?: MemoryResult;
+    reports?: ReportsResult;
+  };
+  errors: Record<string, string>;
+  /** 1-minute load average when each measurement started and ended: other work on the machine shows here. */
+  load: Record<string, { before: number; after: number }>;
+  notes: string[];
+}
+
+const fmt = (value: number | undefined, digits = 1): string => {
+  if (value === undefined || !Number.isFinite(value)) return '—';
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(digits).replace(/\.0+$/, '');
+};
+const x = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '—' : `${value.toFixed(2)}×`);
+
+export function renderMarkdown(result: BenchResult): string {
+  const { cost, intake, latency, storm, memory, reports } = result.measurements;
+  const rows: string[][] = [];
+  if (intake) {
+    rows.push([
+      `Intake, accepted (leads/s, concurrency ${intake.concurrency}, n=${intake.service.count})`,
+      fmt(intake.service.acceptedPerSecond),
+      fmt(intake.raw.acceptedPerSecond),
+      x(intake.acceptedRatio),
+      'POST /leads in process vs client.workflow.start',
+    ]);
+    rows.push([
+      'Intake, processed (leads/s until routed + audited)',
+      fmt(intake.service.processedPerSecond),
+      fmt(intake.raw.processedPerSecond),
+      x(intake.processedRatio),
+      'raw: until the minimal workflow completed',
+    ]);
+  }
+  if (latency) {
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      rows.push([
+        `Step round trip ${p} (ms, n=${latency.samples})`,
+        fmt(latency.serviceMs[p]),
+        fmt(latency.rawMs[p]),
+        x(latency.ratio[p]),
+        p === 'p50' ? 'POST /leads/{id}/contact-attempts vs raw update' : '',
+      ]);
+    }
+  }
+  if (cost) {
+    for (const lifecycle of cost.lifecycles) {
+      rows.push([
+        `Actions per ${lifecycle.lifecycle}`,
+        `${lifecycle.actions.total} ($${lifecycle.dollarsPerLifecycle.toFixed(5)})`,
+        '—',
+        '',
+        `${lifecycle.actions.historyEvents} history events; ${kinds(lifecycle.actions.byKind)}`,
+      ]);
+    }
+    for (const pending of cost.pending) rows.push([`Actions per ${pending.lifecycle}`, 'TODO', '—', '', pending.reason]);
+  }
+  if (storm) {
+    rows.push([
+      `Timer storm, deadline → all done (s, n=${storm.service.n})`,
+      fmt(storm.service.seconds, 2),
+      fmt(storm.raw.seconds, 2),
+      x(storm.durationRatio),
+      `p50 lag ${fmt(storm.service.lagMs.p50)} ms vs ${fmt(storm.raw.lagMs.p50)} ms; cached at the deadline ${storm.service.cachedAtDeadline} vs ${storm.raw.cachedAtDeadline} workflows`,
+    ]);
+    rows.push([
+      'Timer storm throughput (workflows/s)',
+      fmt(storm.service.perSecond),
+      fmt(storm.raw.perSecond),
+      x(storm.service.perSecond / storm.raw.perSecond),
+      `breach + escalation audited vs one activity; timers set before the deadline ${storm.service.readyBeforeDeadline}/${storm.service.n} vs ${storm.raw.readyBeforeDeadline}/${storm.raw.n}`,
+    ]);
+  }
+  if (memory) {
+    rows.push([
+      `Worker rss per open workflow (KiB, n=${memory.service.workflows})`,
+      fmt(memory.service.perWorkflowKiB.rss),
+      fmt(memory.raw.perWorkflowKiB.rss),
+      x(memory.rssRatio),
+      `idle worker rss ${fmt(memory.service.baselineMiB.rss)} MiB (lead) / ${fmt(memory.raw.baselineMiB.rss)} MiB (raw)`,
+    ]);
+    rows.push([
+      'Worker heap per open workflow (KiB)',
+      fmt(memory.service.perWorkflowKiB.heapUsed),
+      fmt(memory.raw.perWorkflowKiB.heapUsed),
+      x(memory.service.perWorkflowKiB.heapUsed / memory.raw.perWorkflowKiB.heapUsed),
+      'debugMode: sandbox heap on the main thread',
+    ]);
+  }
+  if (reports) {
+    rows.push([
+      `Lead SLA report p50 (ms, ${reports.seeded.events.toLocaleString('en-US')} events)`,
+      fmt(reports.reportMs.p50),
+      fmt(reports.countMs.p50),
+      `${fmt(reports.ratio)}×`,
+      `${reports.report.startsWith('GET') ? 'GET /reports/lead-sla' : 'bench SQL stand-in'} vs indexed count(*); last ${reports.window.days} days`,
+    ]);
+    if (reports.standInMs) {
+      rows.push([
+        'Bench SQL stand-in report p50 (ms), for reference',
+        fmt(reports.standInMs.p50),
+        fmt(reports.countMs.p50),
+        `${fmt(reports.standInMs.p50 / reports.countMs.p50)}×`,
+        'one statement (bench/report-query.ts) over the same rows',
+      ]);
+    }
+  }
+
+  const header = ['measurement', 'service', 'raw Temporal / baseline', 'ratio', 'notes'];
+  const lines = [
+    `## RevOps Orchestrator benchmark — ${result.startedAt}`,
+    '',
+    `One run on ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, ${result.machine.temporal}, ${result.machine.postgres}; ${fmt(result.durationSeconds, 0)} s in all. Options: ${JSON.stringify(result.options)}.`,
+    '',
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ];
+  const load = Object.entries(result.load);
+  if (load.length > 0) {
+    lines.push('', `1-minute load average (before → after) on ${result.machine.cpus} cores: ${load.map(([name, { before, after }]) => `${name} ${before.toFixed(1)} → ${after.toFixed(1)}`).join(', ')}.`);
+  }
+  const errors = Object.entries(result.errors);
+  if (errors.length > 0) lines.push('', '**Failed measurements**', ...errors.map(([name, message]) => `- ${name}: ${message.split('\n')[0]}`));
+  if (result.notes.length > 0) lines.push('', '**Notes**', ...result.notes.map((note) => `- ${note}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function kinds(byKind: object): string {
+  return Object.entries(byKind as Record<string, number>)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ');
+}

@@ -1,0 +1,98 @@
+import postgres from 'postgres';
+import type { BenchContext } from './context.js';
+import { roundSummary } from './intake.js';
+import { leadSlaReport, receivedCount } from './report-query.js';
+import { seedLeadEvents, type SeedResult } from './seed-events.js';
+import { now, progress, round, summarize, throttledProgress, type Summary } from './support.js';
+
+/**
+ * 6. Report query time over N seeded lead events (bench/seed-events.ts): the management report — through
+ * GET /reports/lead-sla if the API has it, otherwise the bench's own SQL stand-in (bench/report-query.ts) —
+ * vs a plain indexed count(*) over the same window. Median of several runs after one warm-up run each.
+ */
+
+export interface ReportsResult {
+  how: string;
+  seeded: SeedResult;
+  window: { from: string; to: string; days: number };
+  /** What "report" was: the API endpoint, or the bench's SQL stand-in. */
+  report: 'GET /reports/lead-sla (in-process app.request)' | 'bench SQL stand-in (bench/report-query.ts), no report endpoint in api/';
+  reportMs: Summary;
+  countMs: Summary;
+  /** The bench's single-statement SQL stand-in, timed too as a reference point when the endpoint exists. */
+  standInMs: Summary | null;
+  /** report p50 ÷ count p50. */
+  ratio: number;
+  reportRows: unknown;
+  countRows: unknown;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+const WINDOW_DAYS = 90;
+
+async function timed(runs: number, run: () => Promise<unknown>): Promise<{ samples: number[]; last: unknown }> {
+  let last = await run(); // warm-up: plans cached, pages in memory
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const t0 = now();
+    last = await run();
+    samples.push(now() - t0);
+  }
+  return { samples, last };
+}
+
+export async function measureReports(ctx: BenchContext): Promise<ReportsResult> {
+  const total = ctx.options.events;
+  const runs = ctx.options.quick ? 3 : 7;
+  const sql = postgres(ctx.service.database.url, { max: 1, onnotice: () => {} });
+  try {
+    const to = new Date();
+    const from = new Date(to.getTime() - 365 * DAY);
+    progress(`report queries: seeding ${total} lead events (COPY, bench/seed-events.ts)`);
+    const report = throttledProgress('seeding lead events', total);
+    const seeded = await seedLeadEvents(sql, { events: total, prefix: `seed-${ctx.runId}-`, from, to, onProgress: report });
+    progress(`report queries: seeded ${seeded.events} events for ${seeded.leads} leads in ${seeded.seconds.toFixed(1)} s`);
+
+    const windowFrom = new Date(to.getTime() - WINDOW_DAYS * DAY);
+    const windowTo = new Date(to.getTime() + DAY);
+    const endpoint = await reportEndpoint(ctx, windowFrom, windowTo);
+    progress(`report queries: timing ${endpoint ? 'GET /reports/lead-sla' : 'the bench SQL stand-in'} and count(*) over ${WINDOW_DAYS} days, ${runs} runs each`);
+    const reportRun = await timed(runs, endpoint ?? (() => leadSlaReport(sql, windowFrom, windowTo)));
+    const countRun = await timed(runs, () => receivedCount(sql, windowFrom, windowTo));
+    const standIn = endpoint ? await timed(runs, () => leadSlaReport(sql, windowFrom, windowTo)) : null;
+    const reportMs = roundSummary(summarize(reportRun.samples));
+    const countMs = roundSummary(summarize(countRun.samples));
+    return {
+      how: `p50 of ${runs} runs after one warm-up, one connection; seeded rows spread over 365 days, report window the last ${WINDOW_DAYS} days`,
+      seeded,
+      window: { from: windowFrom.toISOString(), to: windowTo.toISOString(), days: WINDOW_DAYS },
+      report: endpoint ? 'GET /reports/lead-sla (in-process app.request)' : 'bench SQL stand-in (bench/report-query.ts), no report endpoint in api/',
+      reportMs,
+      countMs,
+      standInMs: standIn ? roundSummary(summarize(standIn.samples)) : null,
+      ratio: round(reportMs.p50 / countMs.p50, 1),
+      reportRows: reportRun.last,
+      countRows: countRun.last,
+    };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** GET /reports/lead-sla through the app if the API serves it (probed: 404 "no route" means it does not). */
+async function reportEndpoint(ctx: BenchContext, from: Date, to: Date): Promise<(() => Promise<unknown>) | null> {
+  const query = `?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+  for (const path of [`/reports/lead-sla${query}`, '/reports/lead-sla']) {
+    const probe = await ctx.api('GET', path, undefined, 'manager');
+    if (probe.status === 404 && String(probe.body?.message ?? '').startsWith('no route')) return null;
+    if (probe.status === 200) {
+      return async () => {
+        const response = await ctx.api('GET', path, undefined, 'manager');
+        if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+        return response.body;
+      };
+    }
+  }
+  ctx.notes.push('report queries: GET /reports/lead-sla exists but did not answer 200 to the bench probe; timed the SQL stand-in instead');
+  return null;
+}

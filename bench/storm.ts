@@ -1,0 +1,165 @@
+import { sql } from 'drizzle-orm';
+import type { BenchContext } from './context.js';
+import { intakeLeads, roundSummary, routedCount } from './intake.js';
+import { stormPolicy } from './policies.js';
+import { sleepThenActivityWorkflow } from './raw-workflows.js';
+import { leadWorkflowId } from '../temporal.config.js';
+import { ceilToMinute, pollUntil, progress, round, runPool, sleep, summarize, terminateAll, throttledProgress, waitForIdle, type Summary } from './support.js';
+
+/**
+ * 4. Timer storm: N leads whose speed-to-lead deadlines fall due at the same instant (bench/policies.ts
+ * stormPolicy: a business calendar that opens on a whole minute, one business second of allowance), timed
+ * from that instant until every lead's first `escalated` audit event is in Postgres (recorded_at). Baseline:
+ * N raw workflows that sleep until one shared instant and then run one trivial activity, timed until every
+ * activity has run.
+ */
+
+export interface StormSide {
+  n: number;
+  /** Workflows whose timer was set before the instant (leads: routed in time; raw: in the worker's cache). */
+  readyBeforeDeadline: number;
+  startSeconds: number;
+  /** From the shared deadline until the last one was done. */
+  seconds: number;
+  completed: number;
+  perSecond: number;
+  /** Per workflow: done minus deadline. */
+  lagMs: Summary;
+  /** Workflows in the worker's sticky cache at the deadline: the others are replayed from history when their timer fires. */
+  cachedAtDeadline: number;
+}
+
+export interface StormResult {
+  how: string;
+  service: StormSide & { deadline: string; dueChecked: string };
+  raw: StormSide & { deadline: string };
+  /** service ÷ raw of the storm duration (above 1: the service takes longer). */
+  durationRatio: number;
+}
+
+export interface StormHints {
+  rawStartsPerSecond?: number;
+  leadsProcessedPerSecond?: number;
+}
+
+export async function measureStorm(ctx: BenchContext, hints: StormHints): Promise<StormResult> {
+  const raw = await rawStorm(ctx, hints.rawStartsPerSecond ?? 100);
+  await waitForIdle([ctx.rawWorker], { timeoutMs: 60_000 });
+  const service = await serviceStorm(ctx, hints.leadsProcessedPerSecond ?? 15);
+  return {
+    how:
+      'leads started through POST /leads (in process) under a calendar that opens at a whole minute: all fall due at the same instant; ' +
+      'done = first `escalated` audit row committed (lead_events.recorded_at). Raw: sleep(until instant) then one trivial activity; done = activity ran.',
+    service,
+    raw,
+    durationRatio: round(service.seconds / raw.seconds, 2),
+  };
+}
+
+function storm(n: number, ready: number, startMs: number, deadline: number, doneAt: number[], cachedAtDeadline: number): StormSide {
+  const lag = doneAt.map((at) => at - deadline);
+  const seconds = lag.length ? Math.max(...lag) / 1000 : Number.NaN;
+  return {
+    n,
+    readyBeforeDeadline: ready,
+    startSeconds: round(startMs / 1000, 1),
+    seconds: round(seconds, 2),
+    completed: doneAt.length,
+    perSecond: round(doneAt.length / seconds, 1),
+    lagMs: roundSummary(summarize(lag)),
+    cachedAtDeadline,
+  };
+}
+
+async function rawStorm(ctx: BenchContext, startsPerSecond: number): Promise<StormResult['raw']> {
+  const n = ctx.options.leads;
+  const { client } = ctx.service.temporal;
+  // Every start and first workflow task must be done before the instant: 60% of the intake phase's raw start rate, plus 20 s.
+  const budgetMs = (n / (startsPerSecond * 0.6)) * 1000 + 20_000;
+  const deadline = Math.ceil((Date.now() + budgetMs) / 1000) * 1000;
+  ctx.rawTouches.clear();
+
+  progress(`timer storm (raw): starting ${n} workflows that sleep until ${new Date(deadline).toISOString()}`);
+  const started = Date.now();
+  await runPool(
+    n,
+    ctx.options.concurrency,
+    (i) =>
+      client.workflow.start(sleepThenActivityWorkflow, {
+        taskQueue: ctx.rawTaskQueue,
+        workflowId: `raw-storm-${ctx.runId}-${i}`,
+        args: [deadline, i],
+      }),
+    throttledProgress('timer storm (raw): started', n),
+  );
+  const startMs = Date.now() - started;
+  await waitForIdle([ctx.rawWorker], { quietMs: 500, timeoutMs: Math.max(1_000, deadline - Date.now()) });
+  if (Date.now() >= deadline) ctx.notes.push(`timer storm (raw): the start phase overran the shared instant; the raw storm figure includes start backlog`);
+
+  progress(`timer storm (raw): all started; waiting ${((deadline - Date.now()) / 1000).toFixed(0)} s for the instant`);
+  await sleep(deadline - Date.now());
+  const cached = ctx.rawWorker.getStatus().numCachedWorkflows;
+  // A raw workflow is cached once its first task has run, i.e. once its timer is set.
+  const ready = Math.min(n, cached);
+  const report = throttledProgress('timer storm (raw)', n, 1_000);
+  await pollUntil(async () => ctx.rawTouches.size, (done) => done >= n, {
+    timeoutMs: Math.max(120_000, n * 60),
+    intervalMs: 100,
+    onValue: (done) => report(done, 'activities ran'),
+  });
+  return { ...storm(n, ready, startMs, deadline, [...ctx.rawTouches.values()], cached), deadline: new Date(deadline).toISOString() };
+}
+
+async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<StormResult['service']> {
+  const n = ctx.options.leads;
+  // Routing all N must finish before the calendar opens (at 70% of the intake phase's end-to-end rate, plus
+  // 20 s); the opening is then rounded up to a whole minute. Leads routed late are reported, not hidden.
+  const budgetMs = (n / (leadsPerSecond * 0.7)) * 1000 + 20_000;
+  const opensAt = ceilToMinute(new Date(Date.now() + budgetMs));
+  const { policy, deadline } = stormPolicy(`bench-storm-${ctx.runId}`, opensAt);
+  await ctx.usePolicy(policy);
+  const prefix = `storm-${ctx.runId}-`;
+  const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+  progress(`timer storm: starting ${n} leads through POST /leads; all fall due at ${deadline.toISOString()}`);
+  const started = Date.now();
+  await intakeLeads(ctx, ids, ctx.options.concurrency, 'timer storm: started');
+  const startMs = Date.now() - started;
+  const routedReport = throttledProgress('timer storm: routed', n);
+  const routed = await pollUntil(() => routedCount(ctx, prefix), (count) => count >= n, {
+    timeoutMs: Math.max(1_000, deadline.getTime() - Date.now() - 1_000),
+    intervalMs: 250,
+    onValue: routedReport,
+  });
+  if (!routed.ok) {
+    ctx.notes.push(`timer storm: only ${routed.value}/${n} leads were routed before the deadline; the rest arm their timer late and count as late`);
+  }
+
+  // The deadline the workflows computed, read back from two of them.
+  const dueOf = async (leadId: string) => ((await ctx.api('GET', `/leads/${leadId}`)).body?.speedToLead?.due?.at as string | undefined) ?? 'unknown';
+  const dues = [await dueOf(ids[0]!), await dueOf(ids[n - 1]!)];
+  const dueChecked = dues.every((due) => due === deadline.toISOString()) ? 'first and last lead due at the shared instant' : `due at ${dues.join(', ')}`;
+  if (!dues.every((due) => due === deadline.toISOString())) ctx.notes.push(`timer storm: ${dueChecked}, expected ${deadline.toISOString()}`);
+
+  progress(`timer storm: all started; waiting ${((deadline.getTime() - Date.now()) / 1000).toFixed(0)} s for the deadline`);
+  await sleep(deadline.getTime() - Date.now());
+  const cached = ctx.service.worker.getStatus().numCachedWorkflows;
+  const report = throttledProgress('timer storm', n, 1_000);
+  const firstEscalations = sql`
+    select lead_id, min(recorded_at) as recorded_at from lead_events
+    where type = 'escalated' and lead_id like ${`${prefix}%`} group by lead_id`;
+  await pollUntil(() => ctx.scalar(sql`select count(*) from (${firstEscalations}) as escalated`), (done) => done >= n, {
+    timeoutMs: Math.max(180_000, n * 60),
+    intervalMs: 1_000,
+    onValue: (done) => report(done, 'escalated'),
+  });
+  const rows = (await ctx.service.database.db.execute(
+    sql`select extract(epoch from recorded_at) * 1000 as at from (${firstEscalations}) as escalated`,
+  )) as unknown as Array<{ at: string }>;
+  await terminateAll(ctx.service.temporal.client, ids.map(leadWorkflowId));
+  return {
+    ...storm(n, routed.value, startMs, deadline.getTime(), rows.map((row) => Number(row.at)), cached),
+    deadline: deadline.toISOString(),
+    dueChecked,
+  };
+}

@@ -11,6 +11,7 @@ import { leadRoutes } from './leads.js';
 import { policyRoutes } from './policies.js';
 import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
+import { reportRoutes } from './reports.js';
 
 export interface AppDependencies {
   client: Client;
@@ -41,11 +42,12 @@ export function createApp(deps: AppDependencies) {
   app.route('/docs', docsRoutes('/openapi.json'));
 
   const authenticated = authenticate(deps.apiKeys);
-  for (const resource of ['/leads', '/deals', '/reps', '/queues', '/policies']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
+  for (const resource of ['/leads', '/deals', '/reps', '/queues', '/policies', '/reports']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
   app.route('/leads', leadRoutes(deps));
   app.route('/deals', dealRoutes(deps));
   app.route('/reps', repRoutes(deps));
   app.route('/queues', queueRoutes(deps));
   app.route('/policies', policyRoutes({ store: deps.policyStore }));
+  app.route('/reports', reportRoutes({ db: deps.db }));
   return app;
 }

@@ -135,7 +135,12 @@ export const deals = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
-  (table) => [index('deals_stage_idx').on(table.stage), index('deals_cs_owner_idx').on(table.csOwnerId)],
+  (table) => [
+    index('deals_stage_idx').on(table.stage),
+    index('deals_cs_owner_idx').on(table.csOwnerId),
+    // GET /reports/handoffs selects the deals won in a range.
+    index('deals_closed_won_at_idx').on(table.closedWonAt),
+  ],
 );
 
 /** Append-only audit of everything that happened in a deal's handoff. */

@@ -196,6 +196,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   /** MQL: the speed-to-lead clock starts as the lead is handed to routing. */
   async function becomeMql(actor: string, reason: string): Promise<void> {
     const from = state.stage;
+    // A lead back from nurture starts a fresh cycle: its first attempt must again meet speed-to-lead.
+    if (from === 'NURTURE' && patched('reset-attempts-per-cycle')) state.attempts = [];
     enterStage('MQL');
     state.escalationLevel = 0;
     state.nurtureReason = null;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
@@ -11,7 +12,14 @@ import type { Duration, IcpTier, Policy } from '../../domain/policy.js';
 import type { ScoreComponents } from '../../domain/scoring.js';
 import { leadWorkflowId } from '../../temporal.config.js';
 import { createWorker } from '../../worker/create-worker.js';
-import { leadStateQuery, type LeadView } from '../../workflows/lead-definitions.js';
+import {
+  acceptLeadUpdate,
+  leadStateQuery,
+  logContactAttemptUpdate,
+  STEP_REFUSED,
+  type ContactAttemptInput,
+  type LeadView,
+} from '../../workflows/lead-definitions.js';
 import { leadWorkflow } from '../../workflows/lead-workflow.js';
 import { SlaStateKey } from '../../workflows/search-attributes.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -65,7 +73,7 @@ export interface StartLeadOptions {
 export interface StartedLead {
   leadId: string;
   workflowId: string;
-  handle: LeadHandle;
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof leadWorkflow>;
 }
 
 export interface LeadHarness {
@@ -82,6 +90,10 @@ export interface LeadHarness {
   /** Waits (real time) until an audit event of `type` matching `accept` is in Postgres. */
   waitForEvent(leadId: string, type: string, accept?: (event: LeadEventRow) => boolean): Promise<LeadEventRow>;
   notificationsOf(workflowId: string, type?: string): ReceivedNotification[];
+  /** Makes the webhook answer slowly (real time), so a notification activity stays in flight that long. */
+  setWebhookDelay(ms: number): void;
+  /** The webhook answers 503 to the next `count` deliveries of `type`. */
+  refuseNext(type: string, count: number): void;
   waitForNotification(workflowId: string, type: string, accept?: (n: ReceivedNotification) => boolean): Promise<ReceivedNotification>;
   slaState(handle: LeadHandle): Promise<string | undefined>;
   /** Skips server time by `ms`, firing every timer due on the way. */
@@ -112,6 +124,31 @@ export function assertInstantNear(actual: string | Date | number, expected: stri
   assert.ok(Math.abs(a - e) <= toleranceMs, `${what}: ${new Date(a).toISOString()} is not within ${toleranceMs} ms of ${new Date(e).toISOString()}`);
 }
 
+/** The update fails with a StepRefused ApplicationFailure whose message matches `message`. */
+export async function assertRefused(update: Promise<unknown>, message: RegExp): Promise<void> {
+  await assert.rejects(update, (error: unknown) => {
+    assert.ok(error instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(error)}`);
+    assert.ok(error.cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(error.cause)}`);
+    assert.equal(error.cause.type, STEP_REFUSED);
+    assert.match(error.cause.message, message);
+    return true;
+  });
+}
+
+export function accept(handle: LeadHandle, actor: string): Promise<LeadView> {
+  return handle.executeUpdate(acceptLeadUpdate, { args: [{ actor }] });
+}
+
+export function logAttempt(handle: LeadHandle, actor: string, channel: ContactAttemptInput['channel'], outcome: ContactAttemptInput['outcome']): Promise<LeadView> {
+  return handle.executeUpdate(logContactAttemptUpdate, { args: [{ actor, channel, outcome }] });
+}
+
+/** Gives activities started by the last skip time to land, then makes the workflow answer a query (it has caught up). */
+export async function settle(handle: LeadHandle, ms = 600): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  await handle.query(leadStateQuery);
+}
+
 export const plus = (instant: string | Date, ms: number): string => new Date(new Date(instant).getTime() + ms).toISOString();
 
 export function durationMs(duration: Duration): number {
@@ -125,16 +162,69 @@ export function policyWith(overrides: (policy: Policy) => Partial<Policy>, versi
   return { ...base, ...overrides(base) };
 }
 
-async function startReceiver(): Promise<{ server: Server; url: string; received: ReceivedNotification[] }> {
+const WORKFLOW_TASK_ENDS = ['workflowTaskCompletedEventAttributes', 'workflowTaskFailedEventAttributes', 'workflowTaskTimedOutEventAttributes'] as const;
+
+/**
+ * Waits until the workflow has no workflow task and no activity in flight; false when it is no longer running.
+ * The time-skipping test server never releases the time lock of a workflow task that was in flight when its
+ * workflow got terminated, so terminating a busy workflow makes every later skip crawl at wall-clock speed.
+ */
+async function untilIdle(handle: LeadHandle): Promise<boolean> {
+  const snapshot = async () => {
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') return { running: false, idle: true, length: 0 };
+    const events = (await handle.fetchHistory()).events ?? [];
+    let lastScheduled = -1;
+    let lastEnded = -1;
+    events.forEach((event, index) => {
+      if (event.workflowTaskScheduledEventAttributes) lastScheduled = index;
+      if (WORKFLOW_TASK_ENDS.some((key) => event[key])) lastEnded = index;
+    });
+    const idle = lastEnded > lastScheduled && (description.raw.pendingActivities ?? []).length === 0;
+    return { running: true, idle, length: events.length };
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const first = await snapshot();
+    if (!first.running) return false;
+    if (first.idle) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = await snapshot();
+      if (!second.running) return false;
+      if (second.idle && second.length === first.length) return true;
+    }
+    if (Date.now() > deadline) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Receiver {
+  server: Server;
+  url: string;
+  received: ReceivedNotification[];
+  /** How long the webhook takes to answer (real time). */
+  delayMs: number;
+  /** Notification type → how many more deliveries of it to refuse with a 503 (a transient failure the notifier retries). */
+  refusals: Map<string, number>;
+}
+
+async function startReceiver(): Promise<Receiver> {
   const received: ReceivedNotification[] = [];
   const seen = new Set<string>();
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
+    request.on('end', async () => {
+      if (receiver.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, receiver.delayMs));
       try {
         const key = String(request.headers['idempotency-key'] ?? '');
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedNotification;
+        const refuse = receiver.refusals.get(body.type) ?? 0;
+        if (refuse > 0) {
+          receiver.refusals.set(body.type, refuse - 1);
+          response.writeHead(503).end('try again later');
+          return;
+        }
         if (key && !seen.has(key)) {
           seen.add(key);
           received.push(body);
@@ -147,7 +237,8 @@ async function startReceiver(): Promise<{ server: Server; url: string; received:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/notifications`, received };
+  const receiver: Receiver = { server, url: `http://127.0.0.1:${port}/notifications`, received, delayMs: 0, refusals: new Map() };
+  return receiver;
 }
 
 export async function startLeadHarness(name: string): Promise<LeadHarness> {
@@ -229,6 +320,14 @@ export async function startLeadHarness(name: string): Promise<LeadHarness> {
       return receiver.received.filter((n) => n.subjectId === workflowId && (type === undefined || n.type === type));
     },
 
+    setWebhookDelay(ms) {
+      receiver.delayMs = ms;
+    },
+
+    refuseNext(type, count) {
+      receiver.refusals.set(type, count);
+    },
+
     async waitForNotification(workflowId, type, accept = () => true) {
       const found = await eventually(
         () => harness.notificationsOf(workflowId, type).filter(accept),
@@ -256,8 +355,7 @@ export async function startLeadHarness(name: string): Promise<LeadHarness> {
       await Promise.all(
         handles.map(async (handle) => {
           try {
-            const description = await handle.describe();
-            if (description.status.name === 'RUNNING') await handle.terminate('test finished');
+            if (await untilIdle(handle)) await handle.terminate('test finished');
           } catch {
             // already gone
           }

@@ -1,0 +1,313 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Database } from '../db/client.js';
+import { handoffReport, leadSlaReport, type HandoffReport } from '../db/reports.js';
+import { toCsv, type ByTier, type CsvValue, type LeadSlaReport } from '../domain/report-stats.js';
+import { requireRole, type AppEnv } from './auth.js';
+import { validationFailed, type ErrorBody } from './errors.js';
+import { errorResponses } from './openapi.js';
+
+/**
+ * Management reports over the audit in Postgres (never Temporal, whose retention forgets closed workflows):
+ * deal handoff timeliness and lead SLAs, as JSON or, with `Accept: text/csv`, as CSV for a spreadsheet.
+ */
+
+export interface ReportRoutesDependencies {
+  db: Database;
+  /** The clock the default range ends at; tests pin it. */
+  now?: () => Date;
+}
+
+const DEFAULT_RANGE_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+const rangeBound = (name: 'from' | 'to', description: string) =>
+  z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: `${name}: an ISO 8601 date-time with offset (2026-11-23T09:00:00Z) or a date (2026-11-23)` })
+    .optional()
+    .openapi({ param: { name, in: 'query' }, description, example: name === 'from' ? '2026-09-01' : '2026-12-01T00:00:00Z' });
+
+const rangeQuery = {
+  from: rangeBound('from', 'Start of the range, inclusive; a date is midnight UTC. Default: `to` minus 90 days.'),
+  to: rangeBound('to', 'End of the range, exclusive; a date is midnight UTC. Default: now.'),
+};
+
+const ownerIdQuery = (name: string, description: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-", at most 100')
+    .optional()
+    .openapi({ param: { name, in: 'query' }, description, example: name === 'csOwner' ? 'cs-anna' : 'rep-anna' });
+
+const handoffQuery = z.object({
+  ...rangeQuery,
+  csOwner: ownerIdQuery('csOwner', "Only deals this CS rep owns (the deal's current CS owner)"),
+  salesOwner: ownerIdQuery('salesOwner', 'Only deals this sales rep owns'),
+});
+const leadSlaQuery = z.object(rangeQuery);
+
+// ---- response shapes (documentation; the handlers build them from db/reports.ts) ---------------------------
+
+const distributionSchema = z.object({ count: z.number().int(), median: z.number().nullable(), p90: z.number().nullable() });
+
+const handoffMilestoneSchema = z.object({
+  milestone: z.string().openapi({ example: 'kickoff' }),
+  kind: z.string().openapi({ example: 'kickoff' }),
+  owner: z.enum(['sales', 'cs']),
+  ownerId: z.string().nullable(),
+  startedAt: z.string(),
+  dueAt: z.string(),
+  doneAt: z.string().nullable(),
+  breached: z.boolean(),
+  status: z.enum(['on-time', 'late', 'overdue', 'open']),
+  delayBusinessHours: z.number().nullable().openapi({ description: "Business hours done after due on the deal's calendar; 0 on time; null while not done" }),
+});
+
+const handoffReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    csOwner: z.string().nullable(),
+    salesOwner: z.string().nullable(),
+    deals: z.array(
+      z.object({
+        dealId: z.string(),
+        accountName: z.string(),
+        salesOwnerId: z.string(),
+        csOwnerId: z.string().nullable(),
+        stage: z.string(),
+        policyVersion: z.string(),
+        signedAt: z.string(),
+        closedWonAt: z.string(),
+        milestones: z.array(handoffMilestoneSchema),
+      }),
+    ),
+    summary: z.object({
+      deals: z.number().int(),
+      milestones: z.array(
+        z.object({
+          kind: z.string(),
+          total: z.number().int(),
+          onTime: z.number().int(),
+          late: z.number().int(),
+          overdue: z.number().int(),
+          open: z.number().int(),
+          onTimeShare: z.number().nullable().openapi({ description: 'on time ÷ (on time + late + overdue), 0..1' }),
+          delayBusinessHours: distributionSchema,
+        }),
+      ),
+      breachesByOwner: z.object({
+        sales: z.array(z.object({ ownerId: z.string().nullable(), milestones: z.number().int(), breaches: z.number().int() })),
+        cs: z.array(z.object({ ownerId: z.string().nullable(), milestones: z.number().int(), breaches: z.number().int() })),
+      }),
+    }),
+  })
+  .openapi('HandoffReport');
+
+const byTierSchema = <T extends z.ZodRawShape>(shape: T) => z.object({ all: z.object(shape), byTier: z.array(z.object({ tier: z.number().int(), ...shape })) });
+
+const leadSlaReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    speedToLead: byTierSchema({
+      clocks: z.number().int(),
+      metOnTime: z.number().int(),
+      metLate: z.number().int(),
+      breachedUnmet: z.number().int(),
+      adherence: z.number().nullable(),
+      medianBusinessMinutes: z.number().nullable(),
+      p90BusinessMinutes: z.number().nullable(),
+    }),
+    attemptsPerLead: byTierSchema({ leads: z.number().int(), attempts: z.number().int(), mean: z.number().nullable(), median: z.number().nullable() }),
+    conversion: byTierSchema({
+      mql: z.number().int(),
+      sal: z.number().int(),
+      sql: z.number().int(),
+      won: z.number().int(),
+      salPerMql: z.number().nullable(),
+      sqlPerSal: z.number().nullable(),
+      sqlPerMql: z.number().nullable(),
+      wonPerSql: z.number().nullable(),
+    }),
+    rejections: z.object({
+      byReason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+      bySource: z.array(z.object({ source: z.string().nullable(), reason: z.string(), count: z.number().int() })),
+      byTier: z.array(z.object({ tier: z.number().int(), reason: z.string(), count: z.number().int() })),
+    }),
+  })
+  .openapi('LeadSlaReport');
+
+const csvContent = (example: string) => ({ 'text/csv': { schema: z.string().openapi({ example }) } });
+
+const handoffsRoute = createRoute({
+  method: 'get',
+  path: '/handoffs',
+  tags: ['reports'],
+  summary: 'Deal handoff timeliness: each deal won in [from, to) with its milestones due vs done, and on-time shares, delays and breaches per owner',
+  middleware: [requireRole('manager', 'ops')] as const,
+  request: { query: handoffQuery },
+  responses: {
+    200: {
+      description: 'The report; with `Accept: text/csv`, one CSV row per deal milestone',
+      content: {
+        'application/json': { schema: handoffReportSchema },
+        ...csvContent('dealId,accountName,salesOwnerId,csOwnerId,dealStage,closedWonAt,milestone,kind,owner,ownerId,startedAt,dueAt,doneAt,status,breached,delayBusinessHours\r\n'),
+      },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const leadSlaRoute = createRoute({
+  method: 'get',
+  path: '/lead-sla',
+  tags: ['reports'],
+  summary: 'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL conversion, rejection reasons by source and tier',
+  middleware: [requireRole('manager', 'ops')] as const,
+  request: { query: leadSlaQuery },
+  responses: {
+    200: {
+      description: 'The report; with `Accept: text/csv`, one CSV row per figure (section, tier, source, reason, metric, value)',
+      content: { 'application/json': { schema: leadSlaReportSchema }, ...csvContent('section,tier,source,reason,metric,value\r\nspeed-to-lead,all,,,clocks,42\r\n') },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+// ---- range and content negotiation -------------------------------------------------------------------
+
+/** An accepted bound as an instant: a bare date is midnight UTC. */
+const toInstant = (value: string) => new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
+
+/** [from, to) from the query, defaulting to the last 90 days; a 400 body when from is not before to. */
+function resolveRange(query: { from?: string; to?: string }, now: Date): { from: Date; to: Date } | ErrorBody {
+  const to = query.to === undefined ? now : toInstant(query.to);
+  const from = query.from === undefined ? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS) : toInstant(query.from);
+  if (from.getTime() >= to.getTime()) {
+    const message = `must be before to (${to.toISOString()}): the range is [from, to)`;
+    return { error: 'invalid-request', message: `from: ${message}`, issues: [{ path: 'from', message }] };
+  }
+  return { from, to };
+}
+
+/** The q value the Accept header gives `type`, from its most specific matching range (RFC 9110 §12.5.1). */
+function quality(accept: string, type: string): number {
+  const [major] = type.split('/');
+  let best = { specificity: -1, q: 0 };
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.trim().toLowerCase().split(';');
+    const specificity = range === type ? 2 : range === `${major}/*` ? 1 : range === '*/*' ? 0 : -1;
+    if (specificity <= best.specificity) continue;
+    const q = params.map((param) => param.trim()).find((param) => param.startsWith('q='));
+    const value = q === undefined ? 1 : Number(q.slice(2));
+    best = { specificity, q: Number.isFinite(value) ? value : 0 };
+  }
+  return best.q;
+}
+
+/** CSV only when asked for it over JSON; JSON on a tie, on `*\/*` and without an Accept header. */
+export function prefersCsv(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const csv = quality(accept, 'text/csv');
+  return csv > 0 && csv > quality(accept, 'application/json');
+}
+
+function csvResponse(c: Context, name: string, csv: string) {
+  return c.body(csv, 200, {
+    'content-type': 'text/csv; charset=utf-8; header=present',
+    'content-disposition': `attachment; filename="${name}.csv"`,
+    vary: 'Accept',
+  });
+}
+
+// ---- CSV layouts -------------------------------------------------------------------------------------
+
+const HANDOFF_CSV_HEADER = [
+  'dealId',
+  'accountName',
+  'salesOwnerId',
+  'csOwnerId',
+  'dealStage',
+  'closedWonAt',
+  'milestone',
+  'kind',
+  'owner',
+  'ownerId',
+  'startedAt',
+  'dueAt',
+  'doneAt',
+  'status',
+  'breached',
+  'delayBusinessHours',
+];
+
+export function handoffCsv(report: HandoffReport): string {
+  const rows = report.deals.flatMap((deal) =>
+    deal.milestones.map((m): CsvValue[] => [
+      deal.dealId,
+      deal.accountName,
+      deal.salesOwnerId,
+      deal.csOwnerId,
+      deal.stage,
+      deal.closedWonAt,
+      m.milestone,
+      m.kind,
+      m.owner,
+      m.ownerId,
+      m.startedAt,
+      m.dueAt,
+      m.doneAt,
+      m.status,
+      m.breached,
+      m.delayBusinessHours,
+    ]),
+  );
+  return toCsv(HANDOFF_CSV_HEADER, rows);
+}
+
+const LEAD_SLA_CSV_HEADER = ['section', 'tier', 'source', 'reason', 'metric', 'value'];
+
+/** Long format, one figure per row, so a pivot table takes it as it is. Tier "all" is the total over tiers. */
+export function leadSlaCsv(report: LeadSlaReport): string {
+  const rows: CsvValue[][] = [];
+  function section<T extends object>(name: string, data: ByTier<T>): void {
+    for (const { tier, values } of [{ tier: 'all' as string | number, values: data.all }, ...data.byTier.map(({ tier, ...values }) => ({ tier, values }))]) {
+      for (const [metric, value] of Object.entries(values)) rows.push([name, tier, null, null, metric, value as CsvValue]);
+    }
+  }
+  section('speed-to-lead', report.speedToLead);
+  section('attempts-per-lead', report.attemptsPerLead);
+  section('conversion', report.conversion);
+  for (const row of report.rejections.byReason) rows.push(['rejections-by-reason', 'all', null, row.reason, 'count', row.count]);
+  for (const row of report.rejections.bySource) rows.push(['rejections-by-source', 'all', row.source, row.reason, 'count', row.count]);
+  for (const row of report.rejections.byTier) rows.push(['rejections-by-tier', row.tier, null, row.reason, 'count', row.count]);
+  return toCsv(LEAD_SLA_CSV_HEADER, rows);
+}
+
+// ---- routes ------------------------------------------------------------------------------------------
+
+export function reportRoutes({ db, now = () => new Date() }: ReportRoutesDependencies) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
+
+  app.openapi(handoffsRoute, async (c) => {
+    const query = c.req.valid('query');
+    const range = resolveRange(query, now());
+    if ('error' in range) return c.json(range, 400);
+    const report = await handoffReport(db, { ...range, csOwner: query.csOwner, salesOwner: query.salesOwner });
+    if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'handoffs', handoffCsv(report));
+    c.header('vary', 'Accept');
+    return c.json({ from: range.from.toISOString(), to: range.to.toISOString(), csOwner: query.csOwner ?? null, salesOwner: query.salesOwner ?? null, ...report }, 200);
+  });
+
+  app.openapi(leadSlaRoute, async (c) => {
+    const range = resolveRange(c.req.valid('query'), now());
+    if ('error' in range) return c.json(range, 400);
+    const report = await leadSlaReport(db, range);
+    if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'lead-sla', leadSlaCsv(report));
+    c.header('vary', 'Accept');
+    return c.json({ from: range.from.toISOString(), to: range.to.toISOString(), ...report }, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,1 @@
+CREATE INDEX "deals_closed_won_at_idx" ON "deals" USING btree ("closed_won_at");

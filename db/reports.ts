@@ -1,0 +1,288 @@
+import { and, asc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from './client.js';
+import { dealMilestones, deals } from './schema.js';
+import { icpTiers } from '../domain/policy.js';
+import {
+  attemptsRow,
+  conversionRow,
+  HOUR_DECIMALS,
+  milestoneOwnerRole,
+  milestoneStatus,
+  rejectionCounts,
+  rounded,
+  speedToLeadRow,
+  summarizeHandoffs,
+  type ByTier,
+  type HandoffMilestone,
+  type HandoffSummary,
+  type LeadSlaReport,
+} from '../domain/report-stats.js';
+
+/**
+ * The management reports, read from the audit in Postgres only: deals + deal_milestones for handoffs,
+ * lead_events + leads for lead SLAs. Never Temporal: closed workflows are purged after the namespace's
+ * retention, the audit is kept.
+ *
+ * The lead report is one statement over the window's events ((type, at) index, or a scan when the window
+ * holds a good part of the table), with per-lead look-ups on (lead_id, seq) only at the range's edges;
+ * aggregates, percentiles included, run in SQL, so a window of a million events never travels to the API.
+ */
+
+export interface ReportRange {
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+}
+
+/**
+ * Runs one report query in a transaction of its own with JIT off: the planner's estimates for these
+ * aggregates pass jit_above_cost, and compiling them cost more (~0.5-1 s) than running them. postgres.js
+ * answers raw SQL with an array, PGlite (npm start) with { rows }.
+ */
+async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    const result = (await tx.execute(query)) as unknown as T[] | { rows: T[] };
+    return Array.isArray(result) ? result : result.rows;
+  });
+}
+
+const instant = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+
+// ---- GET /reports/handoffs ---------------------------------------------------------------------------
+
+export interface HandoffFilters extends ReportRange {
+  csOwner?: string;
+  salesOwner?: string;
+}
+
+export interface HandoffDeal {
+  dealId: string;
+  accountName: string;
+  salesOwnerId: string;
+  csOwnerId: string | null;
+  stage: string;
+  policyVersion: string;
+  signedAt: string;
+  closedWonAt: string;
+  milestones: HandoffMilestone[];
+}
+
+export interface HandoffReport {
+  deals: HandoffDeal[];
+  summary: HandoffSummary;
+}
+
+/**
+ * Each deal won in the range (closed_won_at, indexed) with its milestones due vs done. The delay is the
+ * business minutes past due the deal workflow recorded on the deal's own calendar (the policy snapshot's
+ * default calendar) when the milestone was done; nothing is recomputed here.
+ */
+export async function handoffReport(db: Database, filters: HandoffFilters): Promise<HandoffReport> {
+  const rows = await db
+    .select({
+      dealId: deals.dealId,
+      accountName: deals.accountName,
+      salesOwnerId: deals.salesOwnerId,
+      csOwnerId: deals.csOwnerId,
+      stage: deals.stage,
+      policyVersion: deals.policyVersion,
+      signedAt: deals.signedAt,
+      closedWonAt: deals.closedWonAt,
+      milestone: dealMilestones.milestone,
+      kind: dealMilestones.kind,
+      startedAt: dealMilestones.startedAt,
+      dueAt: dealMilestones.dueAt,
+      doneAt: dealMilestones.doneAt,
+      breached: dealMilestones.breached,
+      businessMinutesLate: dealMilestones.businessMinutesLate,
+    })
+    .from(deals)
+    .innerJoin(dealMilestones, eq(dealMilestones.dealId, deals.dealId))
+    .where(
+      and(
+        gte(deals.closedWonAt, filters.from),
+        lt(deals.closedWonAt, filters.to),
+        filters.csOwner === undefined ? undefined : eq(deals.csOwnerId, filters.csOwner),
+        filters.salesOwner === undefined ? undefined : eq(deals.salesOwnerId, filters.salesOwner),
+      ),
+    )
+    .orderBy(asc(deals.closedWonAt), asc(deals.dealId), asc(dealMilestones.dueAt), asc(dealMilestones.milestone));
+
+  const byDeal = new Map<string, HandoffDeal>();
+  for (const row of rows) {
+    let deal = byDeal.get(row.dealId);
+    if (!deal) {
+      deal = {
+        dealId: row.dealId,
+        accountName: row.accountName,
+        salesOwnerId: row.salesOwnerId,
+        csOwnerId: row.csOwnerId,
+        stage: row.stage,
+        policyVersion: row.policyVersion,
+        signedAt: row.signedAt.toISOString(),
+        closedWonAt: row.closedWonAt.toISOString(),
+        milestones: [],
+      };
+      byDeal.set(row.dealId, deal);
+    }
+    const owner = milestoneOwnerRole(row.kind);
+    const doneAt = row.doneAt?.toISOString() ?? null;
+    deal.milestones.push({
+      milestone: row.milestone,
+      kind: row.kind,
+      owner,
+      ownerId: owner === 'sales' ? row.salesOwnerId : row.csOwnerId,
+      startedAt: row.startedAt.toISOString(),
+      dueAt: row.dueAt.toISOString(),
+      doneAt,
+      breached: row.breached,
+      status: milestoneStatus({ doneAt, breached: row.breached }),
+      delayBusinessHours: doneAt === null ? null : rounded((row.businessMinutesLate ?? 0) / 60, HOUR_DECIMALS),
+    });
+  }
+  const list = [...byDeal.values()];
+  return { deals: list, summary: summarizeHandoffs(list) };
+}
+
+// ---- GET /reports/lead-sla ---------------------------------------------------------------------------
+
+/** One figure row of the lead query: `tier` null on a total over every tier; a..e as each section names them. */
+interface LeadSqlRow {
+  section: 'speed-to-lead' | 'attempts' | 'conversion' | 'rejections';
+  tier: number | null;
+  source: string | null;
+  reason: string | null;
+  a: number | null;
+  b: number | null;
+  c: number | null;
+  d: number | null;
+  e: number | null;
+}
+
+/**
+ * The whole lead report in one statement, so every section reads one snapshot and the window's events are
+ * fetched once: `w` takes the events of the nine types that matter from the (type, at) index, with the few
+ * payload fields the sections use, and every section aggregates `w`. Per-lead look-ups on (lead_id, seq)
+ * remain only where a clock crosses the range's edges and for each rejected lead's intake source.
+ *
+ * A speed-to-lead clock counts once, in the range holding its end: its `speed-to-lead-met` event (late when
+ * the event says so, or when a speed-to-lead breach of the lead falls between the clock's start and the met:
+ * a reassignment resets the flag, not the fact); or, for a clock never met, its breach (once per lead).
+ * Attempts per lead: the contact attempts logged in the range by each lead accepted in the range.
+ * Conversion: distinct leads that became MQL (at intake or later), were accepted, qualified, won in the range.
+ */
+function leadSlaQuery(range: ReportRange): SQL {
+  const from = instant(range.from);
+  const to = instant(range.to);
+  return sql`
+    with w as materialized (
+      select e.lead_id, l.icp_tier as tier, e.type, e.at,
+        case when e.type = 'speed-to-lead-met' then (e.payload->>'businessMinutes')::float8 end as minutes,
+        case when e.type = 'speed-to-lead-met' then coalesce((e.payload->>'breached')::boolean, false) end as flagged,
+        case when e.type = 'speed-to-lead-met' then (e.payload->>'startedAt')::timestamptz end as started_at,
+        case e.type
+          when 'received' then e.payload->>'stage' = 'MQL'
+          when 'stage-changed' then e.payload->>'to' = 'MQL'
+          when 'closed' then e.payload->>'outcome' = 'won'
+          when 'sla-breached' then e.payload->>'deadline' = 'speed-to-lead'
+          else true
+        end as counts,
+        case when e.type = 'returned-to-nurture' then e.payload->>'reason' end as reason
+      from lead_events e
+      join leads l on l.lead_id = e.lead_id
+      where e.type in ('received', 'stage-changed', 'accepted', 'contact-attempted', 'speed-to-lead-met', 'sla-breached', 'qualified', 'closed', 'returned-to-nurture')
+        and e.at >= ${from} and e.at < ${to}
+    ),
+    met as (
+      select m.tier, m.minutes, true as met,
+        m.flagged or bool_or(b.lead_id is not null) or (m.started_at < ${from} and exists (
+          select 1 from lead_events x
+          where x.lead_id = m.lead_id and x.type = 'sla-breached' and x.payload->>'deadline' = 'speed-to-lead'
+            and x.at >= m.started_at and x.at < ${from}
+        )) as breached
+      from w m
+      left join w b on b.lead_id = m.lead_id and b.type = 'sla-breached' and b.counts and b.at >= m.started_at and b.at <= m.at
+      where m.type = 'speed-to-lead-met'
+      group by m.lead_id, m.at, m.tier, m.minutes, m.flagged, m.started_at
+    ),
+    unmet as (
+      select distinct on (b.lead_id) b.tier, null::float8 as minutes, false as met, true as breached
+      from w b
+      left join w m on m.lead_id = b.lead_id and m.type = 'speed-to-lead-met' and m.started_at <= b.at and m.at >= b.at
+      where b.type = 'sla-breached' and b.counts and m.lead_id is null
+        and not exists (
+          select 1 from lead_events x
+          where x.lead_id = b.lead_id and x.type = 'speed-to-lead-met' and x.at >= ${to} and (x.payload->>'startedAt')::timestamptz <= b.at
+        )
+    ),
+    clocks as (select * from met union all select * from unmet),
+    per_lead as (
+      select min(tier) as tier,
+        bool_or(type in ('received', 'stage-changed') and counts) as mql,
+        bool_or(type = 'accepted') as sal,
+        bool_or(type = 'qualified') as qualified,
+        bool_or(type = 'closed' and counts) as won,
+        count(*) filter (where type = 'contact-attempted') as attempts
+      from w
+      group by lead_id
+    )
+    select 'speed-to-lead' as section, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason,
+      (count(*) filter (where met and not breached))::float8 as a,
+      (count(*) filter (where met and breached))::float8 as b,
+      (count(*) filter (where not met))::float8 as c,
+      (percentile_cont(0.5) within group (order by minutes))::float8 as d,
+      (percentile_cont(0.9) within group (order by minutes))::float8 as e
+    from clocks
+    group by grouping sets ((tier), ())
+    union all
+    select 'attempts', case when grouping(tier) = 1 then null else tier end, null, null,
+      count(*)::float8, coalesce(sum(attempts), 0)::float8, avg(attempts)::float8, (percentile_cont(0.5) within group (order by attempts))::float8, null
+    from per_lead
+    where sal
+    group by grouping sets ((tier), ())
+    union all
+    select 'conversion', case when grouping(tier) = 1 then null else tier end, null, null,
+      (count(*) filter (where mql))::float8, (count(*) filter (where sal))::float8, (count(*) filter (where qualified))::float8, (count(*) filter (where won))::float8, null
+    from per_lead
+    group by grouping sets ((tier), ())
+    union all
+    select 'rejections', w.tier, r.source, w.reason, count(*)::float8, null, null, null, null
+    from w
+    left join lateral (
+      select payload->'profile'->>'source' as source from lead_events
+      where lead_id = w.lead_id and type = 'received'
+      order by seq
+      limit 1
+    ) r on true
+    where w.type = 'returned-to-nurture'
+    group by w.tier, r.source, w.reason`;
+}
+
+/** The total and tiers 1, 2, 3 (and any other tier found) of one section, zeros where nothing happened. */
+function byTier<T>(rows: readonly LeadSqlRow[], section: LeadSqlRow['section'], shape: (row: LeadSqlRow | undefined) => T): ByTier<T> {
+  const ofSection = rows.filter((row) => row.section === section);
+  const found = ofSection.flatMap((row) => (row.tier === null ? [] : [row.tier]));
+  const tiers = [...new Set<number>([...icpTiers, ...found])].sort((a, b) => a - b);
+  return {
+    all: shape(ofSection.find((row) => row.tier === null)),
+    byTier: tiers.map((tier) => ({ tier, ...shape(ofSection.find((row) => row.tier === tier)) })),
+  };
+}
+
+const count = (value: number | null | undefined) => value ?? 0;
+
+export async function leadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
+  const rows = await rowsOf<LeadSqlRow>(db, leadSlaQuery(range));
+  return {
+    speedToLead: byTier(rows, 'speed-to-lead', (row) =>
+      speedToLeadRow({ metOnTime: count(row?.a), metLate: count(row?.b), breachedUnmet: count(row?.c), median: row?.d ?? null, p90: row?.e ?? null }),
+    ),
+    attemptsPerLead: byTier(rows, 'attempts', (row) => attemptsRow({ leads: count(row?.a), attempts: count(row?.b), mean: row?.c ?? null, median: row?.d ?? null })),
+    conversion: byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) })),
+    rejections: rejectionCounts(
+      rows.filter((row) => row.section === 'rejections').map((row) => ({ tier: row.tier!, source: row.source, reason: row.reason!, count: count(row.a) })),
+    ),
+  };
+}

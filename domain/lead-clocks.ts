@@ -132,9 +132,10 @@ export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: strin
   if (cadence) {
     const total = cadence.attemptsDue.length;
     cadence.attemptsDue.forEach((due, index) => {
-      // An attempt due the moment the cadence starts needs no reminder: the speed-to-lead clock already asks for it.
-      const dueLater = due.at > cadence.startedAt || cadence.remindsAttemptDueAtStart === true;
-      if (dueLater && index >= cadence.remindedThrough && index >= view.attemptsMade) {
+      // An attempt due the moment the cadence starts needs no reminder while the speed-to-lead clock still asks for it.
+      const coveredBySpeedToLead = due.at <= cadence.startedAt && view.speedToLead !== null;
+      const remind = !coveredBySpeedToLead || cadence.remindsAttemptDueAtStart === true;
+      if (remind && index >= cadence.remindedThrough && index >= view.attemptsMade) {
         wakeUps.push({ at: due.at, label: `Attempt ${index + 1} of ${total} due`, kind: 'cadence-attempt', attemptIndex: index });
       }
     });

@@ -433,9 +433,12 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   }
 
   timer.cancel();
-  await condition(allHandlersFinished);
-  await background.drain();
-  await flush();
+  // A step accepted while the run was finishing may start more work: close only when all of it is done.
+  do {
+    await condition(allHandlersFinished);
+    await background.drain();
+    await flush();
+  } while (!allHandlersFinished() || !background.idle);
   if (!isTerminalDealStage(state.stage)) {
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
     await continueAsNew<typeof dealWorkflow>({ ...input, carried: { ...state, run: state.run + 1 } });

@@ -452,7 +452,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         state.score = { ...components, total: totalScore(components), band: scoreBand(policy.scoring, components) };
         audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
         const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
-        if (crossedUp && (state.stage === 'LEAD' || state.stage === 'NURTURE')) {
+        // A rejected or timed-out lead keeps an MQL-band score: new positive engagement alone brings it back.
+        const reengaged =
+          state.stage === 'NURTURE' && state.score.band !== 'cold' && state.score.total > before.total && patched('reengage-from-nurture');
+        if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && (crossedUp || reengaged))) {
           await becomeMql(actor, signal ? `score crossed the MQL threshold on ${signal}` : 'score crossed the MQL threshold');
         } else if (state.score.band === 'cold' && state.stage === 'MQL') {
           returnToNurture('cold-score', actor, { score: state.score.total });
@@ -618,9 +621,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   }
 
   timer.cancel();
-  await condition(allHandlersFinished);
-  await background.drain();
-  await flush();
+  // A step accepted while the run was finishing may start more work: close only when all of it is done.
+  do {
+    await condition(allHandlersFinished);
+    await background.drain();
+    await flush();
+  } while (!allHandlersFinished() || !background.idle);
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });

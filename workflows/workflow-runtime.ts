@@ -49,8 +49,13 @@ export class BackgroundWork {
     this.inFlight.add(tracked);
   }
 
+  /** Waits for everything in flight, including work started while waiting. */
   async drain(): Promise<void> {
-    await Promise.all([...this.inFlight]);
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  get idle(): boolean {
+    return this.inFlight.size === 0;
   }
 }
 

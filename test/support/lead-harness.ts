@@ -8,7 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
 import { leadEvents, queueMembers, queues, reps } from '../../db/schema.js';
 import type { LeadProfile } from '../../domain/lead-lifecycle.js';
-import type { Duration, IcpTier, Policy } from '../../domain/policy.js';
+import type { IcpTier, Policy } from '../../domain/policy.js';
 import type { ScoreComponents } from '../../domain/scoring.js';
 import { leadWorkflowId } from '../../temporal.config.js';
 import { createWorker } from '../../worker/create-worker.js';
@@ -150,11 +150,6 @@ export async function settle(handle: LeadHandle, ms = 600): Promise<void> {
 }
 
 export const plus = (instant: string | Date, ms: number): string => new Date(new Date(instant).getTime() + ms).toISOString();
-
-export function durationMs(duration: Duration): number {
-  const unit = { seconds: 1_000, minutes: MINUTE, hours: HOUR, days: DAY }[duration.unit];
-  return duration.amount * unit;
-}
 
 /** The always-open policy with some parts replaced. */
 export function policyWith(overrides: (policy: Policy) => Partial<Policy>, version = uniqueId('policy')): Policy {

@@ -1,8 +1,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  allHandlersFinished,
-  condition,
   continueAsNew,
   patched,
   proxyActivities,
@@ -43,7 +41,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { STEP_REFUSED } from './lead-definitions.js';
-import { BackgroundWork, numberedNotification, WakeUpTimer } from './workflow-runtime.js';
+import { BackgroundWork, numberedNotification, settleBeforeClosing, WakeUpTimer } from './workflow-runtime.js';
 
 // Audit, routing and manager look-ups are idempotent and must never be lost: they retry until the database answers.
 const { recordDealEvents, routeLead, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -433,12 +431,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   }
 
   timer.cancel();
-  // A step accepted while the run was finishing may start more work: close only when all of it is done.
-  do {
-    await condition(allHandlersFinished);
-    await background.drain();
-    await flush();
-  } while (!allHandlersFinished() || !background.idle);
+  await settleBeforeClosing(background, flush);
   if (!isTerminalDealStage(state.stage)) {
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
     await continueAsNew<typeof dealWorkflow>({ ...input, carried: { ...state, run: state.run + 1 } });

@@ -1,8 +1,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  allHandlersFinished,
-  condition,
   continueAsNew,
   ParentClosePolicy,
   patched,
@@ -52,7 +50,7 @@ import {
   type WonDeal,
 } from './lead-definitions.js';
 import { dealWorkflow } from './deal-workflow.js';
-import { BackgroundWork, numberedNotification, WakeUpTimer } from './workflow-runtime.js';
+import { BackgroundWork, numberedNotification, settleBeforeClosing, WakeUpTimer } from './workflow-runtime.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
@@ -621,12 +619,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   }
 
   timer.cancel();
-  // A step accepted while the run was finishing may start more work: close only when all of it is done.
-  do {
-    await condition(allHandlersFinished);
-    await background.drain();
-    await flush();
-  } while (!allHandlersFinished() || !background.idle);
+  await settleBeforeClosing(background, flush);
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });

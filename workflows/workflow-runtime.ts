@@ -1,4 +1,4 @@
-import { CancellationScope, condition, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, sleep } from '@temporalio/workflow';
 import type { Notification } from '../activities/notifier.js';
 
 /** Building blocks both long-running workflows (lead and deal) share: their next wake-up and their background work. */
@@ -21,6 +21,7 @@ export class WakeUpTimer {
     this.cancel();
     if (!wake) return;
     const scope = new CancellationScope();
+    // Date.now() in the workflow sandbox is the current task's time, so the delay is the same on replay.
     const delay = Math.max(1, Date.parse(wake.at) - Date.now());
     const fired = scope.run(() => sleep(delay, { summary: wake.label })).then(
       () => true,
@@ -78,4 +79,16 @@ export function numberedNotification(
     summary: fields.summary,
     details: fields.details,
   };
+}
+
+/**
+ * Waits until no update handler runs and no background work is in flight, flushing the audit after each
+ * round: a step accepted while the run was finishing may start more work, and the run closes only after it.
+ */
+export async function settleBeforeClosing(background: BackgroundWork, flush: () => Promise<void>): Promise<void> {
+  do {
+    await condition(allHandlersFinished);
+    await background.drain();
+    await flush();
+  } while (!allHandlersFinished() || !background.idle);
 }

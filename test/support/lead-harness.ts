@@ -97,7 +97,7 @@ export interface LeadHarness {
   waitForNotification(workflowId: string, type: string, accept?: (n: ReceivedNotification) => boolean): Promise<ReceivedNotification>;
   slaState(handle: LeadHandle): Promise<string | undefined>;
   /** Skips server time by `ms`, firing every timer due on the way. */
-  skip(ms: number): Promise<void>;
+  skipTime(ms: number): Promise<void>;
   /** The test server's current time. */
   now(): Promise<number>;
   /** Terminates the workflows the last test left running, so their timers do not fire in the next test's time skips. */
@@ -337,7 +337,7 @@ export async function startLeadHarness(name: string): Promise<LeadHarness> {
       return description.typedSearchAttributes.get(SlaStateKey);
     },
 
-    skip(ms) {
+    skipTime(ms) {
       return env.sleep(ms);
     },
 

@@ -133,7 +133,7 @@ describe('deal handoff workflow on the time-skipping server', () => {
     await h.waitForNotification(workflowId, 'deal.dossier-requested', (n) => n.recipients.includes(REP_A));
     await h.waitForNotification(workflowId, 'deal.cs-assigned', (n) => n.recipients.includes(csOwner));
 
-    await h.skip(20 * HOUR);
+    await h.skipTime(20 * HOUR);
     const afterDossier = await deliverDossier(handle);
     assert.equal(afterDossier.stage, 'AWAITING_KICKOFF');
     const received = await h.waitForNotification(workflowId, 'deal.dossier-received');
@@ -151,22 +151,22 @@ describe('deal handoff workflow on the time-skipping server', () => {
     assert.equal(dossierRow.businessMinutesLate, 0);
     assert.ok(Math.abs(dossierRow.businessMinutesTaken! - 20 * 60) < 2, `business minutes taken ${dossierRow.businessMinutesTaken}`);
 
-    await h.skip(2 * DAY);
+    await h.skipTime(2 * DAY);
     const afterKickoff = await holdKickoff(handle, csOwner);
     assert.equal(afterKickoff.stage, 'ONBOARDING');
 
     // The reminder goes 14 days before day 90, i.e. on day 76, not earlier.
     const reminderAt = plus(deal.signedAt, 76 * DAY);
-    await h.skip(Date.parse(reminderAt) - (await h.now()) - HOUR);
+    await h.skipTime(Date.parse(reminderAt) - (await h.now()) - HOUR);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(h.notificationsOf(workflowId, 'deal.qbr-due-soon'), [], 'no reminder before day 76');
-    await h.skip(2 * HOUR);
+    await h.skipTime(2 * HOUR);
     const reminder = await h.waitForNotification(workflowId, 'deal.qbr-due-soon');
     assert.deepEqual(reminder.recipients, [csOwner]);
     assertInstantNear(reminder.at, reminderAt, 'the QBR reminder');
     assert.equal(reminder.details.dueAt, plus(deal.signedAt, 90 * DAY));
 
-    await h.skip(10 * DAY);
+    await h.skipTime(10 * DAY);
     const afterQbr = await holdQbr(handle, csOwner);
     assert.equal(afterQbr.stage, 'COMPLETED');
     const result = await handle.result();
@@ -198,11 +198,11 @@ describe('deal handoff workflow on the time-skipping server', () => {
     assert.equal(first.csOwnerId, 'cs-2', 'a CS owner named at intake is kept');
     assert.equal(first.csOwnerSource, 'intake');
 
-    await h.skip(47 * HOUR);
+    await h.skipTime(47 * HOUR);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await milestoneRow(dealId, 'dossier', () => true, 'the dossier milestone')).breached, false);
 
-    await h.skip(HOUR + MINUTE);
+    await h.skipTime(HOUR + MINUTE);
     const breached = await milestoneRow(dealId, 'dossier', (row) => row.breached, 'the dossier breach in deal_milestones');
     assert.equal(breached.doneAt, null);
     assert.equal(breached.dueAt.toISOString(), plus(deal.closedWonAt, 48 * HOUR));
@@ -211,7 +211,7 @@ describe('deal handoff workflow on the time-skipping server', () => {
     assert.equal(await attribute(handle, HandoffStateKey), 'breached');
     assert.deepEqual(h.notificationsOf(workflowId, 'deal.dossier-manager-alert'), [], 'the manager hears only after the next level');
 
-    await h.skip(4 * HOUR);
+    await h.skipTime(4 * HOUR);
     const alert = await h.waitForNotification(workflowId, 'deal.dossier-manager-alert');
     assert.deepEqual(alert.recipients, [MANAGER], "the sales rep's manager from the reps table");
 
@@ -231,11 +231,11 @@ describe('deal handoff workflow on the time-skipping server', () => {
     const { dealId, workflowId, handle } = await startDeal();
     const csOwner = (await withCsOwner(handle)).csOwnerId!;
     await deliverDossier(handle);
-    await h.skip(5 * DAY + MINUTE);
+    await h.skipTime(5 * DAY + MINUTE);
     const breached = await milestoneRow(dealId, 'kickoff', (row) => row.breached, 'the kickoff breach');
     assert.equal(breached.doneAt, null);
     assert.deepEqual((await h.waitForNotification(workflowId, 'deal.kickoff-overdue')).recipients, [csOwner]);
-    await h.skip(4 * HOUR);
+    await h.skipTime(4 * HOUR);
     assert.deepEqual((await h.waitForNotification(workflowId, 'deal.kickoff-manager-alert')).recipients, [CS_MANAGER]);
     assert.equal((await state(handle)).stage, 'AWAITING_KICKOFF');
     assert.equal(await attribute(handle, HandoffStateKey), 'breached');
@@ -247,12 +247,12 @@ describe('deal handoff workflow on the time-skipping server', () => {
     await holdKickoff(handle, csOwner); // kickoff before the dossier is allowed
     const view = await deliverDossier(handle);
     assert.equal(view.stage, 'ONBOARDING');
-    await h.skip(90 * DAY + MINUTE);
+    await h.skipTime(90 * DAY + MINUTE);
     await h.waitForNotification(workflowId, 'deal.qbr-due-soon');
     const breached = await milestoneRow(dealId, 'qbr-1', (row) => row.breached, 'the QBR breach');
     assert.equal(breached.doneAt, null);
     assert.deepEqual((await h.waitForNotification(workflowId, 'deal.qbr-overdue')).recipients, [csOwner]);
-    await h.skip(4 * HOUR);
+    await h.skipTime(4 * HOUR);
     assert.deepEqual((await h.waitForNotification(workflowId, 'deal.qbr-manager-alert')).recipients, [CS_MANAGER]);
     const kickoffRow = await milestoneRow(dealId, 'kickoff', () => true, 'kickoff');
     assert.equal(kickoffRow.breached, false);
@@ -285,7 +285,7 @@ describe('deal handoff workflow on the time-skipping server', () => {
     await holdKickoff(handle, csOwner);
     const firstRunId = (await handle.describe()).runId;
 
-    await h.skip(85 * DAY);
+    await h.skipTime(85 * DAY);
     const afterQbr1 = await holdQbr(handle, csOwner);
     assert.equal(afterQbr1.stage, 'AWAITING_QBR');
     const qbr1HeldAt = afterQbr1.qbrs[0]!.heldAt;
@@ -296,7 +296,7 @@ describe('deal handoff workflow on the time-skipping server', () => {
     assert.equal(qbr2.due.at, plus(qbr1HeldAt, 30 * DAY), 'the next QBR is due qbrInterval after the last one held');
     assert.equal(run2.deadlines[0]!.label, 'QBR 2 reminder (14 days ahead)');
 
-    await h.skip(16 * DAY + MINUTE);
+    await h.skipTime(16 * DAY + MINUTE);
     const reminder = await h.waitForNotification(workflowId, 'deal.qbr-due-soon', (n) => n.details.milestone === 'qbr-2');
     assert.deepEqual(reminder.recipients, [csOwner]);
     const afterQbr2 = await holdQbr(handle, csOwner);

@@ -24,7 +24,7 @@ describe('speed-to-lead deadlines on the Warsaw business calendar', () => {
   async function startTier2At(instant: string) {
     const skipBy = Date.parse(instant) - (await harness.now());
     assert.ok(skipBy > 0, `test server time is already past ${instant}`);
-    await harness.skip(skipBy);
+    await harness.skipTime(skipBy);
     const lead = await harness.startLead({ policy: defaultPolicy(new Date(instant)), tier: 2 });
     const state = await harness.state(lead.handle);
     return { lead, state, deadline: state.deadlines.find((deadline) => deadline.kind === 'speed-to-lead')! };

@@ -68,7 +68,7 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
     let view: LeadView | undefined;
     for (const [index, attempt] of plan.entries()) {
       // Attempt n is due (n-1) days after acceptance; each is logged half a day before that.
-      if (index > 0) await h.skip(index === 1 ? 12 * HOUR : DAY);
+      if (index > 0) await h.skipTime(index === 1 ? 12 * HOUR : DAY);
       view = await logAttempt(handle, owner, attempt.channel, attempt.outcome);
       assert.ok(Date.parse(view.attempts[index]!.at) < Date.parse(plus(acceptedAt, index * DAY)) || index === 0, `attempt ${index + 1} logged before it was due`);
     }
@@ -80,7 +80,7 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
     assert.equal(met.payload.breached, false);
 
     // Past the cadence window the lead is still the rep's, and no reminder ever went out for an attempt logged early.
-    await h.skip(2 * DAY);
+    await h.skipTime(2 * DAY);
     await settle(handle);
     const early = remindedAttempts(workflowId).filter((attempt) => attempt >= 2);
     assert.deepEqual(early, [], 'no reminder for attempts logged before their due time');
@@ -98,14 +98,14 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
   test("a reply on attempt 2 ends the cadence early: no more reminders, the lead stays SAL", async () => {
     const { leadId, workflowId, handle, owner } = await acceptedLead();
     await logAttempt(handle, owner, 'phone', 'no-answer');
-    await h.skip(6 * HOUR);
+    await h.skipTime(6 * HOUR);
     const replied = await logAttempt(handle, owner, 'email', 'replied');
     assert.equal(replied.cadence, null);
     assert.deepEqual(replied.deadlines, [], 'nothing left to wait for');
     const ended = await h.waitForEvent(leadId, 'cadence-ended');
     assert.deepEqual([ended.payload.by, ended.payload.attempts], ['replied', 2]);
 
-    await h.skip(6 * DAY);
+    await h.skipTime(6 * DAY);
     await settle(handle);
     assert.deepEqual(remindedAttempts(workflowId).filter((attempt) => attempt >= 2), []);
     const state = await h.state(handle);
@@ -118,17 +118,17 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
     const { leadId, handle, owner, acceptedAt } = await acceptedLead();
     const channels = ['phone', 'email', 'linkedin', 'phone', 'email'] as const;
     for (const [index, channel] of channels.entries()) {
-      if (index > 0) await h.skip(DAY);
+      if (index > 0) await h.skipTime(DAY);
       await logAttempt(handle, owner, channel, 'no-answer');
     }
     const windowEnds = plus(acceptedAt, 5 * DAY);
     assert.equal((await h.state(handle)).cadence!.windowEnds.at, windowEnds, 'the window is 5 days on the 24/7 calendar');
 
-    await h.skip(Date.parse(windowEnds) - (await h.now()) - 5 * MINUTE);
+    await h.skipTime(Date.parse(windowEnds) - (await h.now()) - 5 * MINUTE);
     await settle(handle);
     assert.equal((await h.state(handle)).stage, 'SAL', 'still SAL just before the window ends');
 
-    await h.skip(10 * MINUTE);
+    await h.skipTime(10 * MINUTE);
     const nurtured = await h.waitForEvent(leadId, 'returned-to-nurture');
     assert.equal(nurtured.payload.reason, 'unresponsive');
     assert.equal(nurtured.payload.attemptsMade, 5);
@@ -145,10 +145,10 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
     const reminders = () => h.notificationsOf(workflowId, 'cadence.attempt-due');
     for (let attempt = 2; attempt <= 5; attempt += 1) {
       const dueAt = plus(acceptedAt, (attempt - 1) * DAY);
-      await h.skip(Date.parse(dueAt) - (await h.now()) - 10 * MINUTE);
+      await h.skipTime(Date.parse(dueAt) - (await h.now()) - 10 * MINUTE);
       await settle(handle);
       assert.ok(!reminders().some((n) => n.details.attempt === attempt), `no reminder for attempt ${attempt} before it is due`);
-      await h.skip(20 * MINUTE);
+      await h.skipTime(20 * MINUTE);
       const reminder = await h.waitForNotification(workflowId, 'cadence.attempt-due', (n) => n.details.attempt === attempt);
       assert.deepEqual(reminder.recipients, [owner]);
       assert.equal(reminder.details.dueAt, dueAt);
@@ -231,7 +231,7 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
       assert.equal(cooled.stage, 'NURTURE');
       assert.equal(cooled.nurtureReason, 'cold-score');
 
-      await h.skip(HOUR);
+      await h.skipTime(HOUR);
       const back = await handle.executeUpdate(recordEngagementUpdate, { args: [{ actor: 'marketing-bot', signal: 'demo-request' }] });
       assert.equal(back.stage, 'MQL');
       assert.equal(back.nurtureReason, null);
@@ -251,7 +251,7 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
       assert.equal(rejected.stage, 'NURTURE');
 
       // Months later the prospect asks for a demo.
-      await h.skip(30 * DAY);
+      await h.skipTime(30 * DAY);
       const back = await handle.executeUpdate(recordEngagementUpdate, { args: [{ actor: 'marketing-bot', signal: 'demo-request' }] });
       assert.equal(back.stage, 'MQL', `a nurtured lead that asks for a demo is an MQL again (score ${back.score.total}, band ${back.score.band})`);
       assert.equal(back.nurtureReason, null);

@@ -60,7 +60,7 @@ describe('lead deadlines on the time-skipping server', () => {
         assert.equal(deadline, plus(clock.startedAt, tierCase.allowanceMs), 'the deadline is the tier allowance after the lead became MQL');
 
         // The rep answers two minutes before the deadline.
-        await h.skip(tierCase.allowanceMs - 2 * MINUTE);
+        await h.skipTime(tierCase.allowanceMs - 2 * MINUTE);
         const owner = state.ownerId!;
         await accept(handle, owner);
         const afterAttempt = await logAttempt(handle, owner, 'phone', 'no-answer');
@@ -74,7 +74,7 @@ describe('lead deadlines on the time-skipping server', () => {
         assert.ok(Math.abs((met.payload.businessMinutes as number) - (tierCase.allowanceMs - 2 * MINUTE) / MINUTE) < 1, `businessMinutes ${String(met.payload.businessMinutes)}`);
 
         // Well past the old deadline nothing breaches or escalates.
-        await h.skip(30 * MINUTE);
+        await h.skipTime(30 * MINUTE);
         await settle(handle);
         const types = (await h.events(leadId)).map((event) => event.type);
         assert.ok(!types.includes('sla-breached'), `no breach expected: ${types.join(', ')}`);
@@ -98,11 +98,11 @@ describe('lead deadlines on the time-skipping server', () => {
         assert.equal(await h.slaState(handle), tierCase.allowanceMs > 5 * MINUTE ? 'on-track' : 'due-soon');
 
         // Just before the deadline: nothing yet.
-        await h.skip(tierCase.allowanceMs - MINUTE);
+        await h.skipTime(tierCase.allowanceMs - MINUTE);
         await settle(handle);
         assert.ok(!(await h.events(leadId)).some((event) => event.type === 'sla-breached'), 'no breach a minute before the deadline');
 
-        await h.skip(2 * MINUTE);
+        await h.skipTime(2 * MINUTE);
         const breached = await h.waitForEvent(leadId, 'sla-breached');
         assert.equal(breached.payload.deadline, 'speed-to-lead');
         assert.equal(breached.payload.dueAt, deadline);
@@ -135,7 +135,7 @@ describe('lead deadlines on the time-skipping server', () => {
       ).filter((event) => event.type === 'escalated');
 
     // Level 1 at the deadline: remind the owner.
-    await h.skip(16 * MINUTE);
+    await h.skipTime(16 * MINUTE);
     let ladder = await escalations(1);
     const remind = ladder[0]!;
     assert.deepEqual([remind.payload.level, remind.payload.action, remind.payload.deadline, remind.payload.dueAt], [1, 'remind-owner', 'speed-to-lead', deadline]);
@@ -145,7 +145,7 @@ describe('lead deadlines on the time-skipping server', () => {
     assert.equal(ladder.length, 1);
 
     // Level 2, 15 minutes later: alert the manager.
-    await h.skip(15 * MINUTE);
+    await h.skipTime(15 * MINUTE);
     ladder = await escalations(2);
     const alert = ladder[1]!;
     assert.deepEqual([alert.payload.level, alert.payload.action, alert.payload.dueAt, alert.payload.managerId], [2, 'alert-manager', deadline, MANAGER]);
@@ -156,7 +156,7 @@ describe('lead deadlines on the time-skipping server', () => {
     assert.equal(ladder.length, 2);
 
     // Level 3, 30 minutes after that: reassign to the other rep with a fresh deadline.
-    await h.skip(30 * MINUTE);
+    await h.skipTime(30 * MINUTE);
     ladder = await escalations(3);
     const reassign = ladder[2]!;
     assert.deepEqual(
@@ -176,7 +176,7 @@ describe('lead deadlines on the time-skipping server', () => {
     assert.notEqual(await h.slaState(handle), 'breached', 'the fresh deadline is not breached yet');
 
     // The fresh deadline is missed too: return to marketing.
-    await h.skip(15 * MINUTE);
+    await h.skipTime(15 * MINUTE);
     ladder = await escalations(4);
     const giveUp = ladder[3]!;
     assert.deepEqual([giveUp.payload.level, giveUp.payload.action, giveUp.payload.dueAt], [4, 'return-to-marketing', freshDeadline]);
@@ -200,7 +200,7 @@ describe('lead deadlines on the time-skipping server', () => {
     const firstOwner = state.ownerId!;
     const originalDeadline = state.speedToLead!.due.at;
 
-    await h.skip(10 * MINUTE);
+    await h.skipTime(10 * MINUTE);
     const view = await handle.executeUpdate(reassignLeadUpdate, { args: [{ actor: MANAGER, reason: 'owner is at a conference' }] });
     assert.equal(view.ownerId, otherRep(firstOwner));
     const event = await h.waitForEvent(leadId, 'reassigned');
@@ -214,12 +214,12 @@ describe('lead deadlines on the time-skipping server', () => {
     assert.deepEqual(notification.recipients, [otherRep(firstOwner), firstOwner]);
 
     // Past the original deadline, before the fresh one: no breach.
-    await h.skip(10 * MINUTE);
+    await h.skipTime(10 * MINUTE);
     await settle(handle);
     assert.ok(!(await h.events(leadId)).some((e) => e.type === 'sla-breached'), 'the original deadline no longer counts');
     assert.notEqual(await h.slaState(handle), 'breached');
 
-    await h.skip(6 * MINUTE);
+    await h.skipTime(6 * MINUTE);
     const breached = await h.waitForEvent(leadId, 'sla-breached');
     assert.equal(breached.payload.dueAt, freshDeadline);
     assert.equal(breached.payload.ownerId, otherRep(firstOwner));
@@ -253,11 +253,11 @@ describe('lead deadlines on the time-skipping server', () => {
       assert.equal(before[0]!.dueAt, beforePause.speedToLead!.due.at);
       assert.equal(before[1]!.dueAt, plus(accepted.at, DAY), 'attempt 2 is due one day after acceptance');
 
-      await h.skip(30 * MINUTE);
+      await h.skipTime(30 * MINUTE);
       const paused = await handle.executeUpdate(pauseLeadUpdate, { args: [{ actor: owner, reason: 'prospect on holiday' }] });
       assert.ok(paused.paused, 'the lead is paused');
       assert.deepEqual(paused.deadlines, [], 'a paused lead waits for nothing');
-      await h.skip(HOUR);
+      await h.skipTime(HOUR);
       const resumed = await handle.executeUpdate(resumeLeadUpdate, { args: [{ actor: owner }] });
       assert.equal(resumed.paused, null);
 
@@ -272,10 +272,10 @@ describe('lead deadlines on the time-skipping server', () => {
       // The timer moved too: the original deadline passes quietly, the shifted one breaches.
       const originalDeadline = before[0]!.dueAt;
       const shiftedDeadline = resumed.speedToLead!.due.at;
-      await h.skip(Date.parse(originalDeadline) - (await h.now()) + MINUTE);
+      await h.skipTime(Date.parse(originalDeadline) - (await h.now()) + MINUTE);
       await settle(handle);
       assert.ok(!(await h.events(leadId)).some((event) => event.type === 'sla-breached'), 'no breach at the original deadline');
-      await h.skip(Date.parse(shiftedDeadline) - (await h.now()) + MINUTE);
+      await h.skipTime(Date.parse(shiftedDeadline) - (await h.now()) + MINUTE);
       const breached = await h.waitForEvent(leadId, 'sla-breached');
       assert.equal(breached.payload.dueAt, shiftedDeadline);
       assertInstantNear(breached.at, shiftedDeadline, 'the breach comes at the shifted deadline');
@@ -289,11 +289,11 @@ describe('lead deadlines on the time-skipping server', () => {
       const paused = await handle.executeUpdate(pauseLeadUpdate, { args: [{ actor: MANAGER, until, reason: 'waiting for the trade fair' }] });
       assert.equal(paused.paused!.until, until);
 
-      await h.skip(HOUR - MINUTE);
+      await h.skipTime(HOUR - MINUTE);
       await settle(handle);
       assert.ok((await h.state(handle)).paused, 'still paused before `until`');
 
-      await h.skip(2 * MINUTE);
+      await h.skipTime(2 * MINUTE);
       const resumed = await h.waitForEvent(leadId, 'resumed');
       assert.equal(resumed.actor, 'system');
       assertInstantNear(resumed.at, until, 'auto-resume happens at `until`');
@@ -312,7 +312,7 @@ describe('lead deadlines on the time-skipping server', () => {
 
       await assertRefused(logAttempt(handle, owner, 'phone', 'no-answer'), /paused/);
       // Well past the Tier 1 deadline while paused: nothing breaches.
-      await h.skip(30 * MINUTE);
+      await h.skipTime(30 * MINUTE);
       await settle(handle);
       await assertRefused(logAttempt(handle, owner, 'email', 'no-answer'), /paused/);
       const types = (await h.events(leadId)).map((event) => event.type);

@@ -395,7 +395,7 @@ describe('reports from Postgres equal reports from the workflows’ histories', 
     const T0 = await h.now();
     const skipTo = async (offset: number) => {
       const now = await h.now();
-      if (T0 + offset > now) await h.skip(T0 + offset - now);
+      if (T0 + offset > now) await h.skipTime(T0 + offset - now);
     };
     const nowIso = async () => new Date(await h.now()).toISOString();
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { createPolicyStore } from '../api/policy-store.js';
 import type { Policy } from '../domain/policy.js';
@@ -7,7 +7,7 @@ import { seedInboundQueue } from '../test/support/scenarios.js';
 import { startService, tokenFor, type RunningService } from '../test/support/service.js';
 import { secondsScalePolicy } from '../test/support/policies.js';
 import type { Role } from '../service.config.js';
-import type { RawActivities } from './raw-workflows.js';
+import type { RawActivities, RawSinks } from './raw-workflows.js';
 import { progress } from './support.js';
 
 export const rawWorkflowsPath = fileURLToPath(new URL('./raw-workflows.ts', import.meta.url));
@@ -35,6 +35,8 @@ export interface BenchContext {
   rawBundle: WorkflowBundle;
   /** Date.now() of each raw `touch` activity, by index, for the current storm. */
   rawTouches: Map<number, number>;
+  /** Indexes of the raw storm workflows whose timer is set (reported by the `storm.timerSet` sink). */
+  rawTimersSet: Set<number>;
   /** Publishes `policy` (under its own version) so new leads start under it. */
   usePolicy(policy: Policy): Promise<void>;
   /** The API in process (Hono app.request, no HTTP socket), as a role's token. */
@@ -69,12 +71,15 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
       if (!rawTouches.has(index)) rawTouches.set(index, Date.now());
     },
   };
+  const rawTimersSet = new Set<number>();
+  const sinks: InjectedSinks<RawSinks> = { storm: { timerSet: { fn: (_info, index) => void rawTimersSet.add(index) } } };
   const rawWorker = await Worker.create({
     connection: service.temporal.workerConnection,
     namespace: service.temporal.namespace,
     taskQueue: rawTaskQueue,
     workflowBundle: rawBundle,
     activities,
+    sinks,
   });
   const rawRun = rawWorker.run();
 
@@ -90,6 +95,7 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     rawTaskQueue,
     rawBundle,
     rawTouches,
+    rawTimersSet,
     notes: [],
     async usePolicy(policy) {
       if (policy.version === current) return;

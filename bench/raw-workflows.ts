@@ -1,4 +1,4 @@
-import { condition, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { condition, defineUpdate, proxyActivities, proxySinks, setHandler, sleep, type Sinks } from '@temporalio/workflow';
 
 /**
  * The raw-Temporal baselines the benchmark runs next to the service, on their own task queue and worker:
@@ -11,7 +11,16 @@ export interface RawActivities {
   touch(index: number): Promise<void>;
 }
 
+/**
+ * Tells the bench process, outside history, that a storm workflow has set its timer: sinks run after the
+ * activation and never on replay, so this costs no command and counts each workflow once.
+ */
+export interface RawSinks extends Sinks {
+  storm: { timerSet(index: number): void };
+}
+
 const { touch } = proxyActivities<RawActivities>({ startToCloseTimeout: '1 minute' });
+const { storm } = proxySinks<RawSinks>();
 
 /** Starts and completes: the floor for "start a workflow". */
 export async function minimalWorkflow(): Promise<void> {
@@ -37,6 +46,9 @@ export async function updatableWorkflow(): Promise<void> {
 /** Sleeps until an absolute instant (epoch ms), then runs one trivial activity: the floor for a timer storm. */
 export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number): Promise<void> {
   const delay = untilEpochMs - Date.now();
-  if (delay > 0) await sleep(delay);
+  if (delay > 0) {
+    storm.timerSet(index);
+    await sleep(delay);
+  }
   await touch(index);
 }

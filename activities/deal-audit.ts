@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import type { Database, Transaction } from '../db/client.js';
 import { dealEvents, dealMilestones, deals, queues, reps } from '../db/schema.js';
 import type { MilestoneRecord } from '../domain/deal-clocks.js';
 
@@ -38,68 +38,75 @@ export function dealEventIdempotencyKey(event: Pick<DealAuditEvent, 'workflowId'
 const instant = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
 /**
- * Appends the event, and moves the deal projection and the milestones it carries forward, in one
- * transaction. A retry finds the event's idempotency key taken and writes nothing; a row already written
- * by a later event is never rolled back by an older one.
+ * Appends a step's events in order, and moves the deal projection and the milestones each carries forward,
+ * all in one transaction, so the audit never holds half a step. A retry finds each event's idempotency key
+ * taken and writes nothing for it; a row already written by a later event is never rolled back by an older one.
  */
-export async function recordDealEvent(db: Database, event: DealAuditEvent): Promise<{ written: boolean }> {
+export async function recordDealEvents(db: Database, events: readonly DealAuditEvent[]): Promise<{ written: number }> {
+  if (events.length === 0) return { written: 0 };
   return db.transaction(async (tx) => {
-    const inserted = await tx
-      .insert(dealEvents)
-      .values({
-        dealId: event.dealId,
-        workflowId: event.workflowId,
-        idempotencyKey: dealEventIdempotencyKey(event),
-        seq: event.seq,
-        type: event.type,
-        at: new Date(event.at),
-        actor: event.actor,
-        payload: event.payload,
-      })
-      .onConflictDoNothing({ target: dealEvents.idempotencyKey })
-      .returning({ id: dealEvents.id });
-    if (inserted.length === 0) return { written: false };
+    let written = 0;
+    for (const event of events) if (await appendDealEvent(tx, event)) written += 1;
+    return { written };
+  });
+}
 
-    const at = new Date(event.at);
-    const { projection } = event;
-    const row = {
-      ...projection,
-      signedAt: new Date(projection.signedAt),
-      closedWonAt: new Date(projection.closedWonAt),
+async function appendDealEvent(tx: Transaction, event: DealAuditEvent): Promise<boolean> {
+  const inserted = await tx
+    .insert(dealEvents)
+    .values({
+      dealId: event.dealId,
       workflowId: event.workflowId,
+      idempotencyKey: dealEventIdempotencyKey(event),
+      seq: event.seq,
+      type: event.type,
+      at: new Date(event.at),
+      actor: event.actor,
+      payload: event.payload,
+    })
+    .onConflictDoNothing({ target: dealEvents.idempotencyKey })
+    .returning({ id: dealEvents.id });
+  if (inserted.length === 0) return false;
+
+  const at = new Date(event.at);
+  const { projection } = event;
+  const row = {
+    ...projection,
+    signedAt: new Date(projection.signedAt),
+    closedWonAt: new Date(projection.closedWonAt),
+    workflowId: event.workflowId,
+    lastEventSeq: event.seq,
+    updatedAt: at,
+  };
+  await tx
+    .insert(deals)
+    .values({ dealId: event.dealId, createdAt: at, ...row })
+    .onConflictDoUpdate({ target: deals.dealId, set: row, setWhere: sql`${deals.lastEventSeq} < ${event.seq}` });
+
+  for (const milestone of event.milestones) {
+    const values = {
+      kind: milestone.kind,
+      workflowId: event.workflowId,
+      startedAt: new Date(milestone.startedAt),
+      dueAt: new Date(milestone.dueAt),
+      doneAt: instant(milestone.doneAt),
+      actor: milestone.actor,
+      breached: milestone.breached,
+      businessMinutesTaken: milestone.businessMinutesTaken,
+      businessMinutesLate: milestone.businessMinutesLate,
       lastEventSeq: event.seq,
       updatedAt: at,
     };
     await tx
-      .insert(deals)
-      .values({ dealId: event.dealId, createdAt: at, ...row })
-      .onConflictDoUpdate({ target: deals.dealId, set: row, setWhere: sql`${deals.lastEventSeq} < ${event.seq}` });
-
-    for (const milestone of event.milestones) {
-      const values = {
-        kind: milestone.kind,
-        workflowId: event.workflowId,
-        startedAt: new Date(milestone.startedAt),
-        dueAt: new Date(milestone.dueAt),
-        doneAt: instant(milestone.doneAt),
-        actor: milestone.actor,
-        breached: milestone.breached,
-        businessMinutesTaken: milestone.businessMinutesTaken,
-        businessMinutesLate: milestone.businessMinutesLate,
-        lastEventSeq: event.seq,
-        updatedAt: at,
-      };
-      await tx
-        .insert(dealMilestones)
-        .values({ dealId: event.dealId, milestone: milestone.milestone, ...values })
-        .onConflictDoUpdate({
-          target: [dealMilestones.dealId, dealMilestones.milestone],
-          set: values,
-          setWhere: sql`${dealMilestones.lastEventSeq} < ${event.seq}`,
-        });
-    }
-    return { written: true };
-  });
+      .insert(dealMilestones)
+      .values({ dealId: event.dealId, milestone: milestone.milestone, ...values })
+      .onConflictDoUpdate({
+        target: [dealMilestones.dealId, dealMilestones.milestone],
+        set: values,
+        setWhere: sql`${dealMilestones.lastEventSeq} < ${event.seq}`,
+      });
+  }
+  return true;
 }
 
 export interface DealManagersInput {

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import { archiveWorkflow, type WorkflowArchive } from './archive.js';
-import { lookupDealManagers, recordDealEvent, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
-import { recordLeadEvent, type LeadAuditEvent } from './lead-audit.js';
+import { lookupDealManagers, recordDealEvents, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
+import { recordLeadEvents, type LeadAuditEvent } from './lead-audit.js';
 import type { Notification, Notifier } from './notifier.js';
 import { routeLead, type RouteLeadInput, type RouteLeadResult } from './routing.js';
 
@@ -13,9 +13,9 @@ export interface ActivityDependencies {
 /** Every side effect a workflow may cause; workflows proxy `Activities` by type only. */
 export function createActivities({ db, notifier }: ActivityDependencies) {
   return {
-    /** Appends a batch of audit events in order; each one is written once however often this runs. */
+    /** Appends a step's audit events in order, in one transaction; each is written once however often this runs. */
     async recordLeadEvents(events: LeadAuditEvent[]): Promise<void> {
-      for (const event of events) await recordLeadEvent(db, event);
+      await recordLeadEvents(db, events);
     },
     routeLead(input: RouteLeadInput): Promise<RouteLeadResult> {
       return routeLead(db, input);
@@ -23,9 +23,9 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     async notify(notification: Notification): Promise<void> {
       await notifier.send(notification);
     },
-    /** Appends a batch of deal audit events in order, with the milestones they change; each is written once. */
+    /** Appends a step's deal audit events in order with the milestones they change, in one transaction; each is written once. */
     async recordDealEvents(events: DealAuditEvent[]): Promise<void> {
-      for (const event of events) await recordDealEvent(db, event);
+      await recordDealEvents(db, events);
     },
     lookupDealManagers(input: DealManagersInput): Promise<DealManagers> {
       return lookupDealManagers(db, input);

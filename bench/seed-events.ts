@@ -4,10 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { openDatabase } from '../db/client.js';
+import { leadReportFact } from '../domain/report-stats.js';
 
 /**
  * Seeds lead audit history for the report benchmark: N rows in lead_events (COPY FROM STDIN through
- * postgres.js) plus one `leads` projection row per seeded lead, with a realistic mix of ICP tiers and
+ * postgres.js), their lead_report_facts, plus one `leads` projection row per seeded lead, with a realistic mix of ICP tiers and
  * lifecycles (met on time, breached and escalated up the ladder, returned to marketing, cadence, SQL, won/lost).
  * Deterministic for a given seed. Progress on stderr.
  *
@@ -44,6 +45,7 @@ interface SeedEvent {
 interface SeedLead {
   leadId: string;
   tier: 1 | 2 | 3;
+  source: string;
   stage: string;
   ownerId: string | null;
   score: number;
@@ -87,7 +89,7 @@ export function generateLead(leadId: string, rand: () => number, from: number, t
     at += after;
     events.push({ type, at, actor, payload });
   };
-  const lead: SeedLead = { leadId, tier, stage: 'LEAD', ownerId: null, score: total, createdAt: received, events };
+  const lead: SeedLead = { leadId, tier, source: profile.source, stage: 'LEAD', ownerId: null, score: total, createdAt: received, events };
 
   add('received', 'sales-actor', { stage: total >= 40 ? 'MQL' : 'LEAD', score: { ...score, total }, profile });
   if (total < 40) {
@@ -167,17 +169,17 @@ export function generateLead(leadId: string, rand: () => number, from: number, t
 }
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; null as \N. */
-function copyField(value: string | number | null): string {
+function copyField(value: string | number | boolean | null): string {
   if (value === null) return '\\N';
   return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
-const copyRow = (values: Array<string | number | null>) => `${values.map(copyField).join('\t')}\n`;
+const copyRow = (values: Array<string | number | boolean | null>) => `${values.map(copyField).join('\t')}\n`;
 
 async function write(stream: NodeJS.WritableStream, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
-/** Writes the events with COPY, then the projection rows; ANALYZEs both tables. */
+/** Writes the events and their report facts with COPY, then the projection rows; VACUUM ANALYZEs the tables. */
 export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): Promise<SeedResult> {
   const started = Date.now();
   const rand = random(options.seed ?? 20261123);
@@ -187,34 +189,68 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   const byTier: Record<string, number> = {};
   const leads: Array<Omit<SeedLead, 'events'> & { lastSeq: number; updatedAt: number }> = [];
 
-  const events = await sql`copy lead_events (lead_id, workflow_id, idempotency_key, seq, type, at, actor, payload) from stdin`.writable();
+  // A live table is appended as things happen, so its rows lie in roughly `at` order; generating lead by
+  // lead and sorting the rows by `at` before the COPY gives the seeded table that same physical layout.
+  // Each event's report fact (domain/report-stats.ts leadReportFact, as the audit activity derives it) goes
+  // with it, under the event ID the seeder assigns.
+  const rows: Array<{ at: number; event: Array<string | number>; fact: Array<string | number | boolean | null> | null }> = [];
   let written = 0;
-  let chunk = '';
   for (let n = 0; written < options.events; n += 1) {
     const lead = generateLead(`${options.prefix}${n}`, rand, from, to);
     const workflowId = `lead-${lead.leadId}`;
     const take = lead.events.slice(0, options.events - written);
     take.forEach((event, index) => {
       const seq = index + 1;
-      chunk += copyRow([lead.leadId, workflowId, `${workflowId}:${seq}-${event.type}`, seq, event.type, new Date(event.at).toISOString(), event.actor, JSON.stringify(event.payload)]);
+      const at = new Date(event.at).toISOString();
+      const fact = leadReportFact(event.type, event.payload);
+      rows.push({
+        at: event.at,
+        event: [lead.leadId, workflowId, `${workflowId}:${seq}-${event.type}`, seq, event.type, at, event.actor, JSON.stringify(event.payload)],
+        fact: fact && [lead.leadId, lead.tier, lead.source, fact.type, at, fact.counts, fact.businessMinutes, fact.metLate, fact.clockStartedAt, fact.reason],
+      });
       byType[event.type] = (byType[event.type] ?? 0) + 1;
     });
     written += take.length;
     byTier[`tier${lead.tier}`] = (byTier[`tier${lead.tier}`] ?? 0) + 1;
     const { events: _events, ...projection } = lead;
     leads.push({ ...projection, lastSeq: take.length, updatedAt: take[take.length - 1]?.at ?? lead.createdAt });
+  }
+  rows.sort((a, b) => a.at - b.at);
+
+  // Event IDs are taken as one block from the table's sequence, so facts can name their event.
+  const [block] = await sql`select nextval(pg_get_serial_sequence('lead_events', 'id')) as first`;
+  const firstId = Number(block!.first);
+  await sql`select setval(pg_get_serial_sequence('lead_events', 'id'), ${firstId + rows.length})`;
+  const events = await sql`copy lead_events (id, lead_id, workflow_id, idempotency_key, seq, type, at, actor, payload) from stdin`.writable();
+  let chunk = '';
+  for (const [index, row] of rows.entries()) {
+    chunk += copyRow([firstId + index, ...row.event]);
     if (chunk.length > 1 << 20) {
       await write(events, chunk);
       chunk = '';
-      options.onProgress?.(written);
+      options.onProgress?.(index + 1);
     }
   }
   if (chunk) await write(events, chunk);
   events.end();
   await finished(events);
-  options.onProgress?.(written);
+  options.onProgress?.(rows.length);
 
-  const projections = await sql`copy leads (lead_id, workflow_id, email, company, icp_tier, stage, owner_id, score, policy_version, last_event_seq, created_at, updated_at) from stdin`.writable();
+  const facts = await sql`copy lead_report_facts (event_id, lead_id, tier, source, type, at, counts, business_minutes, met_late, clock_started_at, reason) from stdin`.writable();
+  chunk = '';
+  for (const [index, row] of rows.entries()) {
+    if (row.fact === null) continue;
+    chunk += copyRow([firstId + index, ...row.fact]);
+    if (chunk.length > 1 << 20) {
+      await write(facts, chunk);
+      chunk = '';
+    }
+  }
+  if (chunk) await write(facts, chunk);
+  facts.end();
+  await finished(facts);
+
+  const projections = await sql`copy leads (lead_id, workflow_id, email, company, icp_tier, source, stage, owner_id, score, policy_version, last_event_seq, created_at, updated_at) from stdin`.writable();
   chunk = '';
   for (const lead of leads) {
     chunk += copyRow([
@@ -223,6 +259,7 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
       `${lead.leadId}@example.com`,
       `Company ${lead.leadId}`,
       lead.tier,
+      lead.source,
       lead.stage,
       lead.ownerId,
       lead.score,
@@ -243,6 +280,7 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   // Fresh statistics and visibility map, as a production table that autovacuum keeps up would have.
   await sql.unsafe('vacuum analyze lead_events');
   await sql.unsafe('vacuum analyze leads');
+  await sql.unsafe('vacuum analyze lead_report_facts');
   return { events: written, leads: leads.length, seconds: (Date.now() - started) / 1000, byType, byTier };
 }
 

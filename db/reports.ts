@@ -20,12 +20,12 @@ import {
 
 /**
  * The management reports, read from the audit in Postgres only: deals + deal_milestones for handoffs,
- * lead_events + leads for lead SLAs. Never Temporal: closed workflows are purged after the namespace's
- * retention, the audit is kept.
+ * lead_report_facts (written with each lead event) for lead SLAs. Never Temporal: closed workflows are
+ * purged after the namespace's retention, the audit is kept.
  *
- * The lead report is one statement over the window's events ((type, at) index, or a scan when the window
- * holds a good part of the table), with per-lead look-ups on (lead_id, seq) only at the range's edges;
- * aggregates, percentiles included, run in SQL, so a window of a million events never travels to the API.
+ * The lead report is one statement over the window's report facts (their `at` index), with per-lead
+ * look-ups on lead_events only at the range's edges; aggregates, percentiles included, run in SQL, so a
+ * window of a million events never travels to the API.
  */
 
 export interface ReportRange {
@@ -43,6 +43,9 @@ export interface ReportRange {
 async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`set local jit = off`);
+    // Room for a 90-day window's facts (about 200k narrow rows per million events) in memory: without it the
+    // materialized window and the per-lead aggregate spill to temporary files.
+    await tx.execute(sql`set local work_mem = '32MB'`);
     const result = (await tx.execute(query)) as unknown as T[] | { rows: T[] };
     return Array.isArray(result) ? result : result.rows;
   });
@@ -163,9 +166,9 @@ interface LeadSqlRow {
 
 /**
  * The whole lead report in one statement, so every section reads one snapshot and the window's events are
- * fetched once: `w` takes the events of the nine types that matter from the (type, at) index, with the few
- * payload fields the sections use, and every section aggregates `w`. Per-lead look-ups on (lead_id, seq)
- * remain only where a clock crosses the range's edges and for each rejected lead's intake source.
+ * fetched once: `w` takes the window's report facts (lead_report_facts: the nine event types that matter,
+ * typed, with the lead's tier and source) by time, and every section aggregates `w`. Per-lead look-ups on
+ * lead_events remain only where a clock crosses the range's edges.
  *
  * A speed-to-lead clock counts once, in the range holding its end: its `speed-to-lead-met` event (late when
  * the event says so, or when a speed-to-lead breach of the lead falls between the clock's start and the met:
@@ -178,22 +181,14 @@ function leadSlaQuery(range: ReportRange): SQL {
   const to = instant(range.to);
   return sql`
     with w as materialized (
-      select e.lead_id, l.icp_tier as tier, e.type, e.at,
-        case when e.type = 'speed-to-lead-met' then (e.payload->>'businessMinutes')::float8 end as minutes,
-        case when e.type = 'speed-to-lead-met' then coalesce((e.payload->>'breached')::boolean, false) end as flagged,
-        case when e.type = 'speed-to-lead-met' then (e.payload->>'startedAt')::timestamptz end as started_at,
-        case e.type
-          when 'received' then e.payload->>'stage' = 'MQL'
-          when 'stage-changed' then e.payload->>'to' = 'MQL'
-          when 'closed' then e.payload->>'outcome' = 'won'
-          when 'sla-breached' then e.payload->>'deadline' = 'speed-to-lead'
-          else true
-        end as counts,
-        case when e.type = 'returned-to-nurture' then e.payload->>'reason' end as reason
-      from lead_events e
-      join leads l on l.lead_id = e.lead_id
-      where e.type in ('received', 'stage-changed', 'accepted', 'contact-attempted', 'speed-to-lead-met', 'sla-breached', 'qualified', 'closed', 'returned-to-nurture')
-        and e.at >= ${from} and e.at < ${to}
+      select f.lead_id, f.tier, f.source, f.type, f.at, f.counts, f.business_minutes as minutes, f.met_late as flagged,
+        f.clock_started_at as started_at, f.reason
+      from lead_report_facts f
+      where f.at >= ${from} and f.at < ${to}
+    ),
+    clock_events as materialized (
+      select lead_id, tier, type, at, minutes, flagged, started_at from w
+      where type = 'speed-to-lead-met' or (type = 'sla-breached' and counts)
     ),
     met as (
       select m.tier, m.minutes, true as met,
@@ -202,16 +197,16 @@ function leadSlaQuery(range: ReportRange): SQL {
           where x.lead_id = m.lead_id and x.type = 'sla-breached' and x.payload->>'deadline' = 'speed-to-lead'
             and x.at >= m.started_at and x.at < ${from}
         )) as breached
-      from w m
-      left join w b on b.lead_id = m.lead_id and b.type = 'sla-breached' and b.counts and b.at >= m.started_at and b.at <= m.at
+      from clock_events m
+      left join clock_events b on b.lead_id = m.lead_id and b.type = 'sla-breached' and b.at >= m.started_at and b.at <= m.at
       where m.type = 'speed-to-lead-met'
       group by m.lead_id, m.at, m.tier, m.minutes, m.flagged, m.started_at
     ),
     unmet as (
       select distinct on (b.lead_id) b.tier, null::float8 as minutes, false as met, true as breached
-      from w b
-      left join w m on m.lead_id = b.lead_id and m.type = 'speed-to-lead-met' and m.started_at <= b.at and m.at >= b.at
-      where b.type = 'sla-breached' and b.counts and m.lead_id is null
+      from clock_events b
+      left join clock_events m on m.lead_id = b.lead_id and m.type = 'speed-to-lead-met' and m.started_at <= b.at and m.at >= b.at
+      where b.type = 'sla-breached' and m.lead_id is null
         and not exists (
           select 1 from lead_events x
           where x.lead_id = b.lead_id and x.type = 'speed-to-lead-met' and x.at >= ${to} and (x.payload->>'startedAt')::timestamptz <= b.at
@@ -248,16 +243,10 @@ function leadSlaQuery(range: ReportRange): SQL {
     from per_lead
     group by grouping sets ((tier), ())
     union all
-    select 'rejections', w.tier, r.source, w.reason, count(*)::float8, null, null, null, null
+    select 'rejections', tier, source, reason, count(*)::float8, null, null, null, null
     from w
-    left join lateral (
-      select payload->'profile'->>'source' as source from lead_events
-      where lead_id = w.lead_id and type = 'received'
-      order by seq
-      limit 1
-    ) r on true
-    where w.type = 'returned-to-nurture'
-    group by w.tier, r.source, w.reason`;
+    where type = 'returned-to-nurture'
+    group by tier, source, reason`;
 }
 
 /** The total and tiers 1, 2, 3 (and any other tier found) of one section, zeros where nothing happened. */

@@ -1,4 +1,4 @@
-import { bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Projection of each lead's latest state, for lists and reports; the workflow stays the source of truth. */
 export const leads = pgTable(
@@ -9,6 +9,8 @@ export const leads = pgTable(
     email: text('email').notNull(),
     company: text('company').notNull(),
     icpTier: integer('icp_tier').notNull(),
+    /** Where the lead came from (web, event, partner, ...), as given at intake. */
+    source: text('source'),
     stage: text('stage').notNull(),
     ownerId: text('owner_id'),
     score: integer('score').notNull(),
@@ -38,6 +40,31 @@ export const leadEvents = pgTable(
     recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [index('lead_events_lead_seq_idx').on(table.leadId, table.seq), index('lead_events_type_at_idx').on(table.type, table.at)],
+);
+
+/**
+ * One narrow, typed row per lead event that GET /reports/lead-sla reads (domain/report-stats.ts
+ * leadReportFact), written with the event in the same transaction: the report scans these by time instead
+ * of the events' JSON, and needs no join for the lead's tier or source.
+ */
+export const leadReportFacts = pgTable(
+  'lead_report_facts',
+  {
+    eventId: bigint('event_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => leadEvents.id, { onDelete: 'cascade' }),
+    leadId: text('lead_id').notNull(),
+    tier: integer('tier').notNull(),
+    source: text('source'),
+    type: text('type').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    counts: boolean('counts').notNull(),
+    businessMinutes: doublePrecision('business_minutes'),
+    metLate: boolean('met_late'),
+    clockStartedAt: timestamp('clock_started_at', { withTimezone: true }),
+    reason: text('reason'),
+  },
+  (table) => [index('lead_report_facts_at_idx').on(table.at)],
 );
 
 export const reps = pgTable('reps', {

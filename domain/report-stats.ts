@@ -279,3 +279,65 @@ export function csvField(value: CsvValue): string {
 export function toCsv(header: readonly string[], rows: ReadonlyArray<readonly CsvValue[]>): string {
   return [header, ...rows].map((row) => `${row.map(csvField).join(',')}\r\n`).join('');
 }
+
+// ---- lead report facts ---------------------------------------------------------------------------------
+
+/** The lead audit event types GET /reports/lead-sla reads; every other type leaves no report fact. */
+export const leadReportEventTypes = [
+  'received',
+  'stage-changed',
+  'accepted',
+  'contact-attempted',
+  'speed-to-lead-met',
+  'sla-breached',
+  'qualified',
+  'closed',
+  'returned-to-nurture',
+] as const;
+export type LeadReportEventType = (typeof leadReportEventTypes)[number];
+
+/**
+ * What the lead SLA report needs of one audit event, typed, so the report reads a narrow row instead of
+ * the event's JSON payload. `counts` says whether the event counts for its section: a lead entering as or
+ * becoming MQL, a close that is a win, a breach of the speed-to-lead deadline (not of the cadence).
+ */
+export interface LeadReportFact {
+  type: LeadReportEventType;
+  counts: boolean;
+  /** speed-to-lead-met: business minutes from the clock's start to the contact. */
+  businessMinutes: number | null;
+  /** speed-to-lead-met: whether the clock had breached before it was met. */
+  metLate: boolean | null;
+  /** speed-to-lead-met: when the met clock started (an ISO instant). */
+  clockStartedAt: string | null;
+  /** returned-to-nurture: the mandatory reason. */
+  reason: string | null;
+}
+
+const isReportType = (type: string): type is LeadReportEventType => (leadReportEventTypes as readonly string[]).includes(type);
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+const instant = (value: unknown): string | null => (typeof value === 'string' && Number.isFinite(Date.parse(value)) ? value : null);
+
+/** The report fact of an audit event, or null when the report does not read that type. */
+export function leadReportFact(type: string, payload: Readonly<Record<string, unknown>>): LeadReportFact | null {
+  if (!isReportType(type)) return null;
+  const met = type === 'speed-to-lead-met';
+  const minutes = payload.businessMinutes;
+  return {
+    type,
+    counts:
+      type === 'received'
+        ? payload.stage === 'MQL'
+        : type === 'stage-changed'
+          ? payload.to === 'MQL'
+          : type === 'closed'
+            ? payload.outcome === 'won'
+            : type === 'sla-breached'
+              ? payload.deadline === 'speed-to-lead'
+              : true,
+    businessMinutes: met && typeof minutes === 'number' && Number.isFinite(minutes) ? minutes : null,
+    metLate: met ? payload.breached === true : null,
+    clockStartedAt: met ? instant(payload.startedAt) : null,
+    reason: type === 'returned-to-nurture' ? text(payload.reason) : null,
+  };
+}

@@ -107,6 +107,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         email: state.profile.email,
         company: state.profile.company,
         icpTier: state.profile.icpTier,
+        source: state.profile.source ?? null,
         stage: state.stage,
         ownerId: state.ownerId,
         score: state.score.total,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { dealMilestones, deals, leadEvents, leads } from '../../db/schema.js';
+import { recordLeadEvents } from '../../activities/lead-audit.js';
+import { dealMilestones, deals } from '../../db/schema.js';
 import { MINUTE_DECIMALS, percentile, rounded } from '../../domain/report-stats.js';
 import type { Role } from '../../service.config.js';
 import { secondsScalePolicy } from '../support/policies.js';
@@ -111,35 +112,32 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
   const qbr = (doneAfterMs: number | undefined, minutesLate = 0): MilestoneSeed => ({ milestone: 'qbr-1', kind: 'qbr', dueAfterMs: 90 * DAY, doneAfterMs, breached: minutesLate > 0, minutesLate });
 
   /** One lead's audit rows, in order, plus its projection row. */
+  /** A lead's audit trail, written through the audit writer the activity uses (events, projection, report facts). */
   async function insertLead(leadId: string, tier: number, events: Array<{ type: string; at: Date; payload?: Record<string, unknown> }>) {
-    const { db } = service.database;
-    await db.insert(leadEvents).values(
+    const intake = events.find((event) => event.type === 'received')?.payload?.profile as { source?: string } | undefined;
+    await recordLeadEvents(
+      service.database.db,
       events.map((event, index) => ({
-        leadId,
         workflowId: `lead-${leadId}`,
-        idempotencyKey: `lead-${leadId}:${index + 1}-${event.type}`,
+        leadId,
         seq: index + 1,
+        stepKey: `${index + 1}-${event.type}`,
         type: event.type,
-        at: event.at,
+        at: event.at.toISOString(),
         actor: 'inserted',
         payload: event.payload ?? {},
+        projection: {
+          email: `${leadId}@example.com`,
+          company: leadId,
+          icpTier: tier,
+          source: intake?.source ?? null,
+          stage: 'MQL',
+          ownerId: null,
+          score: 50,
+          policyVersion: 'inserted',
+        },
       })),
     );
-    const first = events[0]!.at;
-    await db.insert(leads).values({
-      leadId,
-      workflowId: `lead-${leadId}`,
-      email: `${leadId}@example.com`,
-      company: leadId,
-      icpTier: tier,
-      stage: 'MQL',
-      ownerId: null,
-      score: 50,
-      policyVersion: 'inserted',
-      lastEventSeq: events.length,
-      createdAt: first,
-      updatedAt: events.at(-1)!.at,
-    });
   }
 
   const received = (atIso: Date, tier: number, source: string | undefined, stage = 'MQL') => ({

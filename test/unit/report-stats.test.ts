@@ -6,6 +6,7 @@ import {
   conversionRow,
   csvField,
   distribution,
+  leadReportFact,
   mean,
   median,
   milestoneStatus,
@@ -235,5 +236,56 @@ describe('Accept negotiation', () => {
     assert.equal(prefersCsv('text/*, application/json;q=0.9'), true);
     assert.equal(prefersCsv('text/csv;q=0, */*'), false);
     assert.equal(prefersCsv('TEXT/CSV'), true);
+  });
+});
+
+describe('lead report facts (what the lead SLA report reads of each audit event)', () => {
+  test('types the report does not read leave no fact', () => {
+    for (const type of ['routed', 'escalated', 'score-changed', 'cadence-ended', 'policy-migrated']) assert.equal(leadReportFact(type, {}), null);
+  });
+
+  test('counts: entering as or becoming MQL, a won close, a speed-to-lead breach; every other read type counts', () => {
+    assert.equal(leadReportFact('received', { stage: 'MQL' })!.counts, true);
+    assert.equal(leadReportFact('received', { stage: 'LEAD' })!.counts, false);
+    assert.equal(leadReportFact('stage-changed', { from: 'NURTURE', to: 'MQL' })!.counts, true);
+    assert.equal(leadReportFact('stage-changed', { from: 'LEAD', to: 'NURTURE' })!.counts, false);
+    assert.equal(leadReportFact('closed', { outcome: 'won' })!.counts, true);
+    assert.equal(leadReportFact('closed', { outcome: 'lost' })!.counts, false);
+    assert.equal(leadReportFact('sla-breached', { deadline: 'speed-to-lead' })!.counts, true);
+    assert.equal(leadReportFact('sla-breached', { deadline: 'cadence-attempt' })!.counts, false);
+    assert.equal(leadReportFact('accepted', {})!.counts, true);
+  });
+
+  test('a met speed-to-lead clock carries its minutes, whether it was late and when it started', () => {
+    const startedAt = '2026-11-23T09:00:00.000Z';
+    assert.deepEqual(leadReportFact('speed-to-lead-met', { startedAt, breached: true, businessMinutes: 42.5 }), {
+      type: 'speed-to-lead-met',
+      counts: true,
+      businessMinutes: 42.5,
+      metLate: true,
+      clockStartedAt: startedAt,
+      reason: null,
+    });
+    const onTime = leadReportFact('speed-to-lead-met', { startedAt, breached: false, businessMinutes: 3 })!;
+    assert.equal(onTime.metLate, false);
+  });
+
+  test('malformed payload fields become null instead of failing the audit write', () => {
+    const fact = leadReportFact('speed-to-lead-met', { startedAt: 'yesterday', businessMinutes: '12' })!;
+    assert.equal(fact.clockStartedAt, null);
+    assert.equal(fact.businessMinutes, null);
+    assert.equal(fact.metLate, false);
+    assert.equal(leadReportFact('returned-to-nurture', { reason: 7 })!.reason, null);
+  });
+
+  test('a return to nurture carries its reason; other types carry none of the clock fields', () => {
+    assert.deepEqual(leadReportFact('returned-to-nurture', { reason: 'no-budget' }), {
+      type: 'returned-to-nurture',
+      counts: true,
+      businessMinutes: null,
+      metLate: null,
+      clockStartedAt: null,
+      reason: 'no-budget',
+    });
   });
 });

@@ -74,8 +74,10 @@ function storm(n: number, ready: number, startMs: number, deadline: number, done
 async function rawStorm(ctx: BenchContext, startsPerSecond: number): Promise<StormResult['raw']> {
   const n = ctx.options.leads;
   const { client } = ctx.service.temporal;
-  // Every start and first workflow task must be done before the instant: 60% of the intake phase's raw start rate, plus 20 s.
-  const budgetMs = (n / (startsPerSecond * 0.6)) * 1000 + 20_000;
+  // Every start and first workflow task must be done before the instant: 40% of the intake phase's raw start
+  // rate, plus 30 s. Starts slow down as thousands of workflows open on the dev server (one 10,000 run went
+  // from 131/s at intake to 61/s here), and a start phase that overruns the instant mixes backlog into the storm.
+  const budgetMs = (n / (startsPerSecond * 0.4)) * 1000 + 30_000;
   const deadline = Math.ceil((Date.now() + budgetMs) / 1000) * 1000;
   ctx.rawTouches.clear();
   ctx.rawTimersSet.clear();

@@ -186,10 +186,6 @@ function leadSlaQuery(range: ReportRange): SQL {
       from lead_report_facts f
       where f.at >= ${from} and f.at < ${to}
     ),
-    clock_events as materialized (
-      select lead_id, tier, type, at, minutes, flagged, started_at from w
-      where type = 'speed-to-lead-met' or (type = 'sla-breached' and counts)
-    ),
     met as (
       select m.tier, m.minutes, true as met,
         m.flagged or bool_or(b.lead_id is not null) or (m.started_at < ${from} and exists (
@@ -197,16 +193,16 @@ function leadSlaQuery(range: ReportRange): SQL {
           where x.lead_id = m.lead_id and x.type = 'sla-breached' and x.payload->>'deadline' = 'speed-to-lead'
             and x.at >= m.started_at and x.at < ${from}
         )) as breached
-      from clock_events m
-      left join clock_events b on b.lead_id = m.lead_id and b.type = 'sla-breached' and b.at >= m.started_at and b.at <= m.at
+      from w m
+      left join w b on b.lead_id = m.lead_id and b.type = 'sla-breached' and b.counts and b.at >= m.started_at and b.at <= m.at
       where m.type = 'speed-to-lead-met'
       group by m.lead_id, m.at, m.tier, m.minutes, m.flagged, m.started_at
     ),
     unmet as (
       select distinct on (b.lead_id) b.tier, null::float8 as minutes, false as met, true as breached
-      from clock_events b
-      left join clock_events m on m.lead_id = b.lead_id and m.type = 'speed-to-lead-met' and m.started_at <= b.at and m.at >= b.at
-      where b.type = 'sla-breached' and m.lead_id is null
+      from w b
+      left join w m on m.lead_id = b.lead_id and m.type = 'speed-to-lead-met' and m.started_at <= b.at and m.at >= b.at
+      where b.type = 'sla-breached' and b.counts and m.lead_id is null
         and not exists (
           select 1 from lead_events x
           where x.lead_id = b.lead_id and x.type = 'speed-to-lead-met' and x.at >= ${to} and (x.payload->>'startedAt')::timestamptz <= b.at

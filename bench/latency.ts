@@ -1,5 +1,5 @@
 import type { BenchContext } from './context.js';
-import { intakeLeads, roundSummary, routedCount } from './intake.js';
+import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
 import { quietPolicy } from './policies.js';
 import { pingUpdate, updatableWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
@@ -33,8 +33,9 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
   progress(`latency: preparing ${workflows} leads in SAL and ${workflows} raw updatable workflows`);
   const prefix = `latency-${ctx.runId}-`;
   const leadIds = Array.from({ length: workflows }, (_, i) => `${prefix}${i}`);
+  const since = measurementStart();
   await intakeLeads(ctx, leadIds, ctx.options.concurrency);
-  await pollUntil(() => routedCount(ctx, prefix), (routed) => routed >= workflows, { timeoutMs: 60_000 });
+  await pollUntil(() => routedCount(ctx, prefix, since), (routed) => routed >= workflows, { timeoutMs: 60_000 });
   await runPool(workflows, ctx.options.concurrency, async (i) => {
     const accepted = await ctx.api('POST', `/leads/${leadIds[i]}/accept`, {});
     if (accepted.status !== 200) throw new Error(`accept answered ${accepted.status}: ${JSON.stringify(accepted.body)}`);

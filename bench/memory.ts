@@ -7,7 +7,7 @@ import { leadWorkflowId } from '../temporal.config.js';
 import { workflowBundle } from '../test/support/temporal.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
 import type { BenchContext } from './context.js';
-import { leadIntakeBody, routedCount } from './intake.js';
+import { leadIntakeBody, measurementStart, routedCount } from './intake.js';
 import type { MemoryWorkerConfig, MemoryWorkerMessage, MemoryWorkerRequest, MemoryWorkerUsage } from './memory-worker.js';
 import { quietPolicy } from './policies.js';
 import { updatableWorkflow } from './raw-workflows.js';
@@ -163,6 +163,7 @@ export async function measureMemory(ctx: BenchContext): Promise<MemoryResult> {
 
     const policy = quietPolicy(`bench-quiet-${ctx.runId}`);
     const prefix = `mem-${ctx.runId}-`;
+    const since = measurementStart();
     const service = await measureWorkerMemory(
       ctx,
       'lead',
@@ -175,7 +176,7 @@ export async function measureMemory(ctx: BenchContext): Promise<MemoryResult> {
           args: [{ profile, score: { ...score, negative: 0 }, policy, actor: 'bench' }],
         });
       },
-      async () => (await routedCount(ctx, prefix)) >= ctx.options.memoryWorkflows,
+      async () => (await routedCount(ctx, prefix, since)) >= ctx.options.memoryWorkflows,
     );
     const raw = await measureWorkerMemory(
       ctx,

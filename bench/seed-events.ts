@@ -169,14 +169,36 @@ export function generateLead(leadId: string, rand: () => number, from: number, t
 }
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; null as \N. */
-function copyField(value: string | number | boolean | null): string {
+function copyField(value: CopyValue): string {
   if (value === null) return '\\N';
   return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
-const copyRow = (values: Array<string | number | boolean | null>) => `${values.map(copyField).join('\t')}\n`;
+const copyRow = (values: readonly CopyValue[]) => `${values.map(copyField).join('\t')}\n`;
+
+type CopyValue = string | number | boolean | null;
 
 async function write(stream: NodeJS.WritableStream, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
+}
+
+/** Streams `rows` into one COPY ... FROM STDIN in chunks of about 1 MiB; `onChunk` hears how many rows went. */
+async function copyRows(copy: postgres.PendingQuery<postgres.Row[]>, rows: Iterable<CopyValue[]>, onChunk?: (copied: number) => void): Promise<void> {
+  const stream = await copy.writable();
+  let chunk = '';
+  let copied = 0;
+  for (const row of rows) {
+    chunk += copyRow(row);
+    copied += 1;
+    if (chunk.length > 1 << 20) {
+      await write(stream, chunk);
+      chunk = '';
+      onChunk?.(copied);
+    }
+  }
+  if (chunk) await write(stream, chunk);
+  stream.end();
+  await finished(stream);
+  onChunk?.(copied);
 }
 
 /** Writes the events and their report facts with COPY, then the projection rows; VACUUM ANALYZEs the tables. */
@@ -193,7 +215,7 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   // lead and sorting the rows by `at` before the COPY gives the seeded table that same physical layout.
   // Each event's report fact (domain/report-stats.ts leadReportFact, as the audit activity derives it) goes
   // with it, under the event ID the seeder assigns.
-  const rows: Array<{ at: number; event: Array<string | number>; fact: Array<string | number | boolean | null> | null }> = [];
+  const rows: Array<{ at: number; event: CopyValue[]; fact: CopyValue[] | null }> = [];
   let written = 0;
   for (let n = 0; written < options.events; n += 1) {
     const lead = generateLead(`${options.prefix}${n}`, rand, from, to);
@@ -221,39 +243,18 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   const [block] = await sql`select nextval(pg_get_serial_sequence('lead_events', 'id')) as first`;
   const firstId = Number(block!.first);
   await sql`select setval(pg_get_serial_sequence('lead_events', 'id'), ${firstId + rows.length})`;
-  const events = await sql`copy lead_events (id, lead_id, workflow_id, idempotency_key, seq, type, at, actor, payload) from stdin`.writable();
-  let chunk = '';
-  for (const [index, row] of rows.entries()) {
-    chunk += copyRow([firstId + index, ...row.event]);
-    if (chunk.length > 1 << 20) {
-      await write(events, chunk);
-      chunk = '';
-      options.onProgress?.(index + 1);
-    }
-  }
-  if (chunk) await write(events, chunk);
-  events.end();
-  await finished(events);
-  options.onProgress?.(rows.length);
-
-  const facts = await sql`copy lead_report_facts (event_id, lead_id, tier, source, type, at, counts, business_minutes, met_late, clock_started_at, reason) from stdin`.writable();
-  chunk = '';
-  for (const [index, row] of rows.entries()) {
-    if (row.fact === null) continue;
-    chunk += copyRow([firstId + index, ...row.fact]);
-    if (chunk.length > 1 << 20) {
-      await write(facts, chunk);
-      chunk = '';
-    }
-  }
-  if (chunk) await write(facts, chunk);
-  facts.end();
-  await finished(facts);
-
-  const projections = await sql`copy leads (lead_id, workflow_id, email, company, icp_tier, source, stage, owner_id, score, policy_version, last_event_seq, created_at, updated_at) from stdin`.writable();
-  chunk = '';
-  for (const lead of leads) {
-    chunk += copyRow([
+  await copyRows(
+    sql`copy lead_events (id, lead_id, workflow_id, idempotency_key, seq, type, at, actor, payload) from stdin`,
+    rows.map((row, index) => [firstId + index, ...row.event]),
+    options.onProgress,
+  );
+  await copyRows(
+    sql`copy lead_report_facts (event_id, lead_id, tier, source, type, at, counts, business_minutes, met_late, clock_started_at, reason) from stdin`,
+    rows.flatMap((row, index) => (row.fact === null ? [] : [[firstId + index, ...row.fact]])),
+  );
+  await copyRows(
+    sql`copy leads (lead_id, workflow_id, email, company, icp_tier, source, stage, owner_id, score, policy_version, last_event_seq, created_at, updated_at) from stdin`,
+    leads.map((lead) => [
       lead.leadId,
       `lead-${lead.leadId}`,
       `${lead.leadId}@example.com`,
@@ -267,15 +268,8 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
       lead.lastSeq,
       new Date(lead.createdAt).toISOString(),
       new Date(lead.updatedAt).toISOString(),
-    ]);
-    if (chunk.length > 1 << 20) {
-      await write(projections, chunk);
-      chunk = '';
-    }
-  }
-  if (chunk) await write(projections, chunk);
-  projections.end();
-  await finished(projections);
+    ]),
+  );
 
   // Fresh statistics and visibility map, as a production table that autovacuum keeps up would have.
   await sql.unsafe('vacuum analyze lead_events');

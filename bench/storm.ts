@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { BenchContext } from './context.js';
-import { intakeLeads, roundSummary, routedCount } from './intake.js';
+import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
 import { stormPolicy } from './policies.js';
 import { sleepThenActivityWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
@@ -124,11 +124,12 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
   progress(`timer storm: starting ${n} leads through POST /leads; all fall due at ${deadline.toISOString()}`);
+  const since = measurementStart();
   const started = Date.now();
   await intakeLeads(ctx, ids, ctx.options.concurrency, 'timer storm: started');
   const startMs = Date.now() - started;
   const routedReport = throttledProgress('timer storm: routed', n);
-  const routed = await pollUntil(() => routedCount(ctx, prefix), (count) => count >= n, {
+  const routed = await pollUntil(() => routedCount(ctx, prefix, since), (count) => count >= n, {
     timeoutMs: Math.max(1_000, deadline.getTime() - Date.now() - 1_000),
     intervalMs: 250,
     onValue: routedReport,
@@ -149,7 +150,7 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   const report = throttledProgress('timer storm', n, 1_000);
   const firstEscalations = sql`
     select lead_id, min(recorded_at) as recorded_at from lead_events
-    where type = 'escalated' and lead_id like ${`${prefix}%`} group by lead_id`;
+    where type = 'escalated' and at >= ${since.toISOString()}::timestamptz and lead_id like ${`${prefix}%`} group by lead_id`;
   await pollUntil(() => ctx.scalar(sql`select count(*) from (${firstEscalations}) as escalated`), (done) => done >= n, {
     timeoutMs: Math.max(180_000, n * 60),
     intervalMs: 1_000,

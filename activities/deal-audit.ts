@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../db/client.js';
+import { appendInOneTransaction, type Database, type Transaction } from '../db/client.js';
 import { dealEvents, dealMilestones, deals, queues, reps } from '../db/schema.js';
 import type { MilestoneRecord } from '../domain/deal-clocks.js';
 
@@ -42,13 +42,8 @@ const instant = (value: string | null): Date | null => (value === null ? null : 
  * all in one transaction, so the audit never holds half a step. A retry finds each event's idempotency key
  * taken and writes nothing for it; a row already written by a later event is never rolled back by an older one.
  */
-export async function recordDealEvents(db: Database, events: readonly DealAuditEvent[]): Promise<{ written: number }> {
-  if (events.length === 0) return { written: 0 };
-  return db.transaction(async (tx) => {
-    let written = 0;
-    for (const event of events) if (await appendDealEvent(tx, event)) written += 1;
-    return { written };
-  });
+export function recordDealEvents(db: Database, events: readonly DealAuditEvent[]): Promise<{ written: number }> {
+  return appendInOneTransaction(db, events, appendDealEvent);
 }
 
 async function appendDealEvent(tx: Transaction, event: DealAuditEvent): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../db/client.js';
+import { appendInOneTransaction, type Database, type Transaction } from '../db/client.js';
 import { leadEvents, leadReportFacts, leads } from '../db/schema.js';
 import { leadReportFact } from '../domain/report-stats.js';
 
@@ -37,13 +37,8 @@ export function leadEventIdempotencyKey(event: Pick<LeadAuditEvent, 'workflowId'
  * never holds half a step. A retry finds each event's idempotency key taken and writes nothing for it; an
  * older event never overwrites a newer projection.
  */
-export async function recordLeadEvents(db: Database, events: readonly LeadAuditEvent[]): Promise<{ written: number }> {
-  if (events.length === 0) return { written: 0 };
-  return db.transaction(async (tx) => {
-    let written = 0;
-    for (const event of events) if (await appendLeadEvent(tx, event)) written += 1;
-    return { written };
-  });
+export function recordLeadEvents(db: Database, events: readonly LeadAuditEvent[]): Promise<{ written: number }> {
+  return appendInOneTransaction(db, events, appendLeadEvent);
 }
 
 async function appendLeadEvent(tx: Transaction, event: LeadAuditEvent): Promise<boolean> {

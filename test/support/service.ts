@@ -7,20 +7,36 @@ import { createWorker } from '../../worker/create-worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { createDevServerEnvironment, quietWorkerLogs, workflowBundle, type DevServerEnvironment } from './temporal.js';
 
-export const testApiKeys: ApiKey[] = (['sales', 'cs', 'ops', 'manager'] as const).map((role) => ({
-  token: `token-${role}`,
-  actorId: `${role}-actor`,
-  role,
-}));
+/** Named actors the tests act as (`request(..., { role, as })`), besides each role's default `<role>-actor`. */
+const namedActors: Record<Role, string[]> = {
+  sales: ['rep-anna', 'rep-bartek', 'rep-cara', 'rep-dawid', 'rep-ewa', 'rep-sales-1', 'rep-sales-2'],
+  cs: ['cs-anna', 'cs-bartek', 'cs-rep-1', 'cs-rep-2', 'cs-1', 'cs-2', 'cs-eva'],
+  ops: ['ops-olga'],
+  manager: ['mgr-ola', 'mgr-sales', 'mgr-cs'],
+};
 
-export const tokenFor = (role: Role): string => testApiKeys.find((key) => key.role === role)!.token;
+export const testApiKeys: ApiKey[] = (['sales', 'cs', 'ops', 'manager'] as const).flatMap((role) => [
+  { token: `token-${role}`, actorId: `${role}-actor`, role },
+  ...namedActors[role].map((actorId) => ({ token: `token-${role}-${actorId}`, actorId, role })),
+]);
+
+/** The token of `role`'s default actor, or of the named actor `as`. */
+export function tokenFor(role: Role, as?: string): string {
+  const key = testApiKeys.find((candidate) => candidate.role === role && (as === undefined ? candidate.actorId === `${role}-actor` : candidate.actorId === as));
+  if (!key) throw new Error(`no test token for ${role} ${as}; add the actor to namedActors in test/support/service.ts`);
+  return key.token;
+}
 
 export interface RunningService {
   temporal: DevServerEnvironment;
   database: TestDatabase;
   worker: Worker;
   app: ReturnType<typeof createApp>;
-  request(method: string, path: string, options?: { role?: Role | null; body?: unknown; rawBody?: string }): Promise<{ status: number; body: any }>;
+  request(
+    method: string,
+    path: string,
+    options?: { role?: Role | null; as?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -45,13 +61,13 @@ export async function startService(policy: Policy): Promise<RunningService> {
     database,
     worker,
     app,
-    async request(method, path, { role = 'sales', body, rawBody } = {}) {
-      const headers: Record<string, string> = {};
-      if (role) headers.authorization = `Bearer ${tokenFor(role)}`;
+    async request(method, path, { role = 'sales', as, body, rawBody, headers: extraHeaders = {} } = {}) {
+      const headers: Record<string, string> = { ...extraHeaders };
+      if (role) headers.authorization = `Bearer ${tokenFor(role, as)}`;
       if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
       const response = await app.request(path, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : null };
+      return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
     },
     async stop() {
       worker.shutdown();

@@ -20,7 +20,11 @@ export interface ServiceSettings {
   databaseUrl: string | undefined;
   policyFile: string;
   apiKeys: ApiKey[] | undefined;
+  /** How long the API waits for a step before answering 503 (retry with the same Idempotency-Key). */
+  stepTimeoutMs: number;
 }
+
+export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
 
 export const defaultPolicyFile = fileURLToPath(new URL('./policies/default.json', import.meta.url));
 
@@ -33,6 +37,7 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     databaseUrl: env.DATABASE_URL || undefined,
     policyFile: env.POLICY_FILE ? resolve(env.POLICY_FILE) : defaultPolicyFile,
     apiKeys: env.API_KEYS ? parseApiKeys(env.API_KEYS) : undefined,
+    stepTimeoutMs: parseMilliseconds(env.STEP_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, 'STEP_TIMEOUT_MS'),
   };
 }
 
@@ -41,6 +46,13 @@ function parsePort(value: string | undefined, fallback: number, name: string): n
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name}=${value} is not a port number`);
   return port;
+}
+
+function parseMilliseconds(value: string | undefined, fallback: number, name: string): number {
+  if (!value) return fallback;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) throw new Error(`${name}=${value} must be a whole number of milliseconds from 100 to 600000`);
+  return ms;
 }
 
 /** `token:actorId:role` entries, comma-separated. */

@@ -1,5 +1,7 @@
 import type { Database } from '../db/client.js';
 import { archiveWorkflow, type WorkflowArchive } from './archive.js';
+import { refusedByTheDatabase } from './audit-failures.js';
+import { assignDealCsOwner, type AssignCsOwnerInput, type CsOwnerAssignment } from './deal-owner.js';
 import { lookupDealManagers, recordDealEvents, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
 import { recordLeadEvents, type LeadAuditEvent } from './lead-audit.js';
 import type { Notification, Notifier } from './notifier.js';
@@ -15,7 +17,7 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
   return {
     /** Appends a step's audit events in order, in one transaction; each is written once however often this runs. */
     async recordLeadEvents(events: LeadAuditEvent[]): Promise<void> {
-      await recordLeadEvents(db, events);
+      await refusedByTheDatabase(() => recordLeadEvents(db, events));
     },
     routeLead(input: RouteLeadInput): Promise<RouteLeadResult> {
       return routeLead(db, input);
@@ -25,7 +27,11 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     },
     /** Appends a step's deal audit events in order with the milestones they change, in one transaction; each is written once. */
     async recordDealEvents(events: DealAuditEvent[]): Promise<void> {
-      await recordDealEvents(db, events);
+      await refusedByTheDatabase(() => recordDealEvents(db, events));
+    },
+    /** Draws a deal's CS owner from the CS queue, once per idempotency key, recorded in deal_cs_assignments. */
+    assignDealCsOwner(input: AssignCsOwnerInput): Promise<CsOwnerAssignment> {
+      return assignDealCsOwner(db, input);
     },
     lookupDealManagers(input: DealManagersInput): Promise<DealManagers> {
       return lookupDealManagers(db, input);

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, count, desc, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import type { Database, Transaction } from '../db/client.js';
 import { leadAssignments, leads, queueMembers, queues, reps } from '../db/schema.js';
 import {
   chooseOwner,
@@ -45,8 +45,7 @@ export interface RouteLeadResult {
 /** Reason recorded when a manager picked the rep by hand. */
 export const MANAGER_CHOICE = 'manager-choice';
 
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-type Executor = Database | Transaction;
+export type Executor = Database | Transaction;
 
 /**
  * Picks the lead's queue and owner and records the choice once per idempotency key. The decision runs in
@@ -92,7 +91,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
       if (!queue) {
         throw noAvailableRep(queueId, input.leadId, `queue ${queueId} does not exist; create it (POST /queues) or fix the policy's routing rules`);
       }
-      const members = await queueMembersOf(tx, queueId, input.leadId);
+      const members = await queueMembersOf(tx, queueId, (repIds) => openLeadCounts(tx, repIds, input.leadId));
       const accountOwner = await accountOwnerOf(tx, input.lead.company, input.leadId);
       let owner: OwnerChoice;
       try {
@@ -158,19 +157,19 @@ async function findAssignment(db: Executor, idempotencyKey: string): Promise<Rou
   return row;
 }
 
-/** Members in rotation order, each with the number of open leads they own (the lead being routed not counted). */
-async function queueMembersOf(db: Executor, queueId: string, leadId: string): Promise<RoutingRep[]> {
+/** Members in rotation order, each with the load `loadOf` counts for them (open leads, or open deals for CS). */
+export async function queueMembersOf(
+  db: Executor,
+  queueId: string,
+  loadOf: (repIds: string[]) => Promise<Map<string, number>>,
+): Promise<RoutingRep[]> {
   const rows = await db
     .select({ repId: reps.repId, seniority: reps.seniority, active: reps.active, outOfOffice: reps.outOfOffice })
     .from(queueMembers)
     .innerJoin(reps, eq(reps.repId, queueMembers.repId))
     .where(eq(queueMembers.queueId, queueId))
     .orderBy(asc(queueMembers.position), asc(queueMembers.repId));
-  const load = await openLeadCounts(
-    db,
-    rows.map((row) => row.repId),
-    leadId,
-  );
+  const load = await loadOf(rows.map((row) => row.repId));
   return rows.map((row) => toRoutingRep(row, load.get(row.repId) ?? 0));
 }
 

@@ -1,10 +1,13 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { STEP_REFUSED } from '../workflows/lead-definitions.js';
+import { STEP_REFUSED } from '../domain/failures.js';
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = 2;
 
 export interface ErrorBody {
   error: string;
@@ -35,7 +38,14 @@ export function validationFailed(error: z.ZodError, c: Context) {
 
 /** The one place errors become HTTP answers; anything unrecognised is a 500 that is logged in full. */
 export function toHttpError(error: unknown, c: Context) {
-  if (error instanceof ApiError) return c.json<ErrorBody>({ error: error.code, message: error.message }, error.status);
+  if (error instanceof ApiError) {
+    if (error.status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return c.json<ErrorBody>({ error: error.code, message: error.message }, error.status);
+  }
+  if (isTemporalUnavailable(error)) {
+    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return c.json<ErrorBody>({ error: 'unavailable', message: 'Temporal did not answer in time; the request may be retried' }, 503);
+  }
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === STEP_REFUSED) {
     return c.json<ErrorBody>({ error: 'conflict', message: error.cause.message }, 409);
   }
@@ -47,4 +57,11 @@ export function toHttpError(error: unknown, c: Context) {
   }
   console.error('unhandled API error', error);
   return c.json<ErrorBody>({ error: 'internal', message: 'internal error; the request may be retried safely' }, 500);
+}
+
+/** Temporal down, restarting or too slow for the request's deadline: a moment later the same request may succeed. */
+function isTemporalUnavailable(error: unknown): boolean {
+  const cause = error instanceof ServiceError ? error.cause : error;
+  // 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE
+  return isGrpcServiceError(cause) && [4, 8, 14].includes(cause.code);
 }

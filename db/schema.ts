@@ -121,6 +121,17 @@ export const leadAssignments = pgTable('lead_assignments', {
   assignedAt: timestamp('assigned_at', { withTimezone: true }).notNull(),
 });
 
+/** Which CS rep a deal's CS-owner draw chose; keyed by the deal's workflow so a retried draw returns the same rep. */
+export const dealCsAssignments = pgTable('deal_cs_assignments', {
+  idempotencyKey: text('idempotency_key').primaryKey(),
+  dealId: text('deal_id').notNull(),
+  queueId: text('queue_id').notNull(),
+  repId: text('rep_id').notNull(),
+  reason: text('reason').notNull(),
+  managerId: text('manager_id'),
+  assignedAt: timestamp('assigned_at', { withTimezone: true }).notNull(),
+});
+
 /** Every notification the notifier sent or logged, once per idempotency key. */
 export const notifications = pgTable(
   'notifications',

@@ -51,3 +51,29 @@ export function dealStepRefusal(step: DealStep, facts: DealStageFacts): string |
       return null;
   }
 }
+
+/** Who asks for a step: the caller's actor and role (absent for steps the system itself takes). */
+export interface DealStepCaller {
+  actor: string;
+  role?: 'sales' | 'cs' | 'ops' | 'manager';
+}
+
+/**
+ * Why `caller` may not take `step` on this deal, or null when they may: the dossier is the sales owner's to
+ * deliver, the meetings and the close-out the CS owner's; ops and managers act on any deal (which routes
+ * admit them is the API's rule).
+ */
+export function dealStepForbidden(
+  step: DealStep,
+  deal: { dealId: string; salesOwnerId: string; csOwnerId: string | null },
+  caller: DealStepCaller,
+): string | null {
+  if (caller.role === 'sales' && deal.salesOwnerId !== caller.actor) {
+    return `deal ${deal.dealId} is owned by sales rep ${deal.salesOwnerId}; ${caller.actor} may not deliver its ${step}`;
+  }
+  if (caller.role === 'cs' && deal.csOwnerId !== caller.actor) {
+    const owner = deal.csOwnerId ? `is onboarded by ${deal.csOwnerId}` : 'has no CS owner yet';
+    return `deal ${deal.dealId} ${owner}; ${caller.actor} may not record its ${step} (ask its CS owner or ops)`;
+  }
+  return null;
+}

@@ -86,3 +86,19 @@ export function stepRefusal(step: LeadStep, stage: LeadStage): string | null {
 export function isTerminal(stage: LeadStage): boolean {
   return stage === 'WON' || stage === 'LOST';
 }
+
+/** Who asks for a step: the caller's actor and role (absent for steps the system itself takes). */
+export interface StepCaller {
+  actor: string;
+  role?: 'sales' | 'cs' | 'ops' | 'manager';
+}
+
+/**
+ * Why `caller` may not take `step` on this lead, or null when they may. A sales rep acts only on the leads
+ * they own; ops and managers act on any lead (which routes admit them is the API's rule).
+ */
+export function leadStepForbidden(step: LeadStep, lead: { leadId: string; ownerId: string | null }, caller: StepCaller): string | null {
+  if (caller.role !== 'sales' || lead.ownerId === caller.actor) return null;
+  const owner = lead.ownerId ? `is owned by ${lead.ownerId}` : 'has no owner yet';
+  return `lead ${lead.leadId} ${owner}; ${caller.actor} may not ${stepDescription[step]} it (ask its owner, a manager or ops)`;
+}

@@ -4,6 +4,7 @@ import type { Dossier } from '../domain/deal-dossier.js';
 import type { DealStage } from '../domain/deal-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { PendingDeadline } from './lead-definitions.js';
+import type { AppliedRequest, StepAnswer, StepRequest } from './step-engine.js';
 
 /** Queries and updates of the deal workflow; the API and the tests import these same objects. */
 
@@ -78,6 +79,8 @@ export interface DealState {
   lastEventSeq: number;
   /** Numbers each notification, so its idempotency key is unique and stable across retries and replays. */
   notificationsSent: number;
+  /** The idempotency keys of the latest steps (step engine), so a retried step applies once across runs. */
+  recentRequests?: AppliedRequest[];
 }
 
 /** What the query answers: the state plus its pending deadlines, derived rather than stored. */
@@ -91,9 +94,8 @@ export interface DealResult {
   milestones: Array<{ milestone: string; dueAt: string; doneAt: string | null; breached: boolean }>;
 }
 
-export interface DealStepActor {
-  actor: string;
-}
+/** Who sends a step and how to recognise its retries; the API fills it from the caller's token and headers. */
+export type DealStepActor = StepRequest;
 
 export type DeliverDossierInput = DealStepActor & Dossier;
 export interface RecordKickoffInput extends DealStepActor {
@@ -112,7 +114,7 @@ export interface CloseOutDealInput extends DealStepActor {
 }
 
 export const dealStateQuery = defineQuery<DealView>('dealState');
-export const deliverDossierUpdate = defineUpdate<DealView, [DeliverDossierInput]>('deliverDossier');
-export const recordKickoffUpdate = defineUpdate<DealView, [RecordKickoffInput]>('recordKickoff');
-export const recordQbrUpdate = defineUpdate<DealView, [RecordQbrInput]>('recordQbr');
-export const closeOutDealUpdate = defineUpdate<DealView, [CloseOutDealInput]>('closeOutDeal');
+export const deliverDossierUpdate = defineUpdate<StepAnswer<DealView>, [DeliverDossierInput]>('deliverDossier');
+export const recordKickoffUpdate = defineUpdate<StepAnswer<DealView>, [RecordKickoffInput]>('recordKickoff');
+export const recordQbrUpdate = defineUpdate<StepAnswer<DealView>, [RecordQbrInput]>('recordQbr');
+export const closeOutDealUpdate = defineUpdate<StepAnswer<DealView>, [CloseOutDealInput]>('closeOutDeal');

@@ -1,12 +1,5 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  continueAsNew,
-  patched,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { DealAuditEvent } from '../activities/deal-audit.js';
 import type { Activities } from '../activities/index.js';
 import type { BusinessCalendar } from '../domain/business-time.js';
@@ -23,9 +16,11 @@ import {
   qbrMilestone,
   type DealWakeUp,
   type MilestoneClock,
+  type MilestoneRecord,
 } from '../domain/deal-clocks.js';
 import { dossierGaps, type Dossier } from '../domain/deal-dossier.js';
-import { dealStageOf, dealStepRefusal, isTerminalDealStage, type DealStep } from '../domain/deal-lifecycle.js';
+import { dealStageOf, dealStepForbidden, dealStepRefusal, isTerminalDealStage, type DealStep } from '../domain/deal-lifecycle.js';
+import { STEP_FORBIDDEN } from '../domain/failures.js';
 import type { DealPolicy } from '../domain/policy.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
 import {
@@ -36,17 +31,25 @@ import {
   recordQbrUpdate,
   type DealResult,
   type DealState,
+  type DealStepActor,
   type DealView,
   type DealWorkflowInput,
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
-import { STEP_REFUSED } from './lead-definitions.js';
-import { BackgroundWork, numberedNotification, settleBeforeClosing, WakeUpTimer } from './workflow-runtime.js';
+import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
+import { refuse, StepEngine, type StepAnswer } from './step-engine.js';
+import { WakeUpTimer } from './workflow-runtime.js';
 
-// Audit, routing and manager look-ups are idempotent and must never be lost: they retry until the database answers.
-const { recordDealEvents, routeLead, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
+// The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
+const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// The audit retries until the database answers, except for what no retry can fix (AuditRejected), which the step engine handles.
+const { recordDealEvents } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['AuditRejected'] },
 });
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the handoff.
@@ -62,12 +65,15 @@ const INVALID_DEAL_INPUT = 'InvalidDealInput';
 const CLOCK_SKEW_MS = 60_000;
 
 /**
- * One closed-won deal from the win to its first QBR (or, with repeating QBRs, to its close-out). Every
- * milestone is a durable timer on the policy snapshot the deal started under; a missed one escalates to the
- * owner and then the manager; every step is validated before it enters history and lands in the audit trail
- * and the deal_milestones table exactly once.
+ * One closed-won deal from the win to its first QBR (or, with repeating QBRs, to its close-out). Nothing is
+ * applied before intake and the CS-owner draw are recorded; steps and timers run one at a time in arrival
+ * order, each re-checked against the stage and the owner on its turn; a step answers once its audit rows and
+ * milestones are committed; a missed milestone escalates to the owner and then the manager.
  */
 export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult> {
+  // Runs started before the step engine keep the code they started with, so their histories replay.
+  if (!patched('step-engine')) return dealWorkflowV1(input);
+
   const { policy } = input;
   if (!policy.deal) throw ApplicationFailure.nonRetryable(`policy ${policy.version} has no deal section`, INVALID_DEAL_INPUT);
   const dealPolicy: DealPolicy = policy.deal;
@@ -78,66 +84,61 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
 
   const state: DealState = input.carried ?? initialState(input, dealPolicy, calendar);
   const searchAttributes = new DealSearchAttributes();
-  let revision = 0;
   /** With repeating QBRs each held QBR ends the run: the next one starts fresh, so history stays bounded. */
   let qbrHeldThisRun = false;
-  const unflushed: DealAuditEvent[] = [];
-  const background = new BackgroundWork();
   const deal = `${state.accountName} (${state.dealId})`;
+  /** The milestones each staged event changed, by sequence number, written with that event. */
+  const milestonesOf = new Map<number, MilestoneRecord[]>();
 
-  // ---- effects: audit, notifications --------------------------------------------------------------
-
-  /** Stages an audit event with its sequence number now, so the audit keeps the order things happened in. */
-  function audit(type: string, actor: string, payload: Record<string, unknown>, milestones: MilestoneClock[] = []): void {
-    syncDerived(); // the projection written with the event shows the deal as the event left it
-    const seq = ++state.lastEventSeq;
-    unflushed.push({
-      workflowId,
-      dealId: state.dealId,
-      seq,
-      stepKey: `${seq}-${type}`,
-      type,
-      at: now().toISOString(),
-      actor,
-      payload,
-      projection: {
-        accountName: state.accountName,
-        amount: state.amount,
-        currency: state.currency,
-        salesOwnerId: state.salesOwnerId,
-        csOwnerId: state.csOwnerId,
-        leadId: state.leadId,
-        stage: state.stage,
-        handoffState: state.handoffState,
-        policyVersion: state.policyVersion,
-        signedAt: state.signedAt,
-        closedWonAt: state.closedWonAt,
+  const engine = new StepEngine<DealState, DealAuditEvent>({
+    workflowId,
+    state,
+    now,
+    toAuditEvent: (event) => {
+      syncDerived(); // the projection written with the event shows the deal as the step left it
+      const milestones = milestonesOf.get(event.seq) ?? [];
+      milestonesOf.delete(event.seq);
+      return {
+        workflowId,
+        dealId: state.dealId,
+        seq: event.seq,
+        stepKey: `${event.seq}-${event.type}`,
+        type: event.type,
+        at: event.at,
+        actor: event.actor,
+        payload: event.payload,
+        projection: {
+          accountName: state.accountName,
+          amount: state.amount,
+          currency: state.currency,
+          salesOwnerId: state.salesOwnerId,
+          csOwnerId: state.csOwnerId,
+          leadId: state.leadId,
+          stage: state.stage,
+          handoffState: state.handoffState,
+          policyVersion: state.policyVersion,
+          signedAt: state.signedAt,
+          closedWonAt: state.closedWonAt,
+        },
+        milestones,
+      };
+    },
+    writeAudit: (events) => recordDealEvents(events),
+    sendNotification: (notification) => notify(notification),
+    notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
+    afterChange: refresh,
+    locals: {
+      capture: () => qbrHeldThisRun,
+      restore: (saved) => {
+        qbrHeldThisRun = saved as boolean;
+        milestonesOf.clear();
       },
-      milestones: milestones.map(milestoneRecord),
-    });
-  }
+    },
+  });
 
-  /** Writes every staged event in one activity: a step that records three facts costs one action. */
-  function flush(): Promise<void> {
-    if (unflushed.length === 0) return Promise.resolve();
-    return recordDealEvents(unflushed.splice(0));
-  }
-
-  function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
-    state.notificationsSent += 1;
-    const notification = numberedNotification(workflowId, state.notificationsSent, {
-      type,
-      recipients,
-      at: now().toISOString(),
-      summary,
-      details: { dealId: state.dealId, accountName: state.accountName, stage: state.stage, ...details },
-    });
-    background.add(
-      notify(notification).catch((error: unknown) => {
-        audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });
-        return flush();
-      }),
-    );
+  function audit(type: string, actor: string, payload: Record<string, unknown>, milestones: MilestoneClock[] = []): void {
+    const seq = engine.record(type, actor, payload);
+    if (milestones.length > 0) milestonesOf.set(seq, milestones.map(milestoneRecord));
   }
 
   // ---- milestones ------------------------------------------------------------------------------------
@@ -189,41 +190,32 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
 
   // ---- CS owner ----------------------------------------------------------------------------------------
 
-  /**
-   * Draws the CS owner from the policy's CS queue through the same routing activity leads use, so
-   * out-of-office and inactive reps are skipped. The company is left blank on purpose: account-based
-   * routing looks for the sales rep who owns the account's open leads, and a CS owner must come from the queue.
-   */
+  /** Draws the CS owner from the policy's CS queue (out-of-office and inactive reps skipped). */
   async function assignCsOwner(): Promise<void> {
     try {
-      const assignment = await routeLead({
+      const assignment = await assignDealCsOwner({
         idempotencyKey: `${workflowId}:assign-cs-owner`,
-        leadId: workflowId,
-        lead: { tier: 2, hot: false, company: '' },
-        rules: [],
-        fallbackQueueId: dealPolicy.csQueueId,
+        dealId: state.dealId,
+        csQueueId: dealPolicy.csQueueId,
         at: now().toISOString(),
       });
-      if (state.csOwnerId === null) {
-        state.csOwnerId = assignment.repId;
-        state.csOwnerSource = 'queue';
-      }
+      state.csOwnerId = assignment.repId;
+      state.csOwnerSource = 'queue';
       audit('cs-owner-assigned', 'system', { csOwnerId: assignment.repId, queueId: assignment.queueId, reason: assignment.reason, source: 'queue' });
       announceCsOwner();
     } catch (error) {
       if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
         audit('cs-routing-failed', 'system', { queueId: dealPolicy.csQueueId, reason: error.cause.message });
-        notifyLater('deal.cs-unassigned', [], `Closed-won ${deal} has no CS owner: ${error.cause.message}`, { queueId: dealPolicy.csQueueId });
+        engine.notify('deal.cs-unassigned', [], `Closed-won ${deal} has no CS owner: ${error.cause.message}`, { queueId: dealPolicy.csQueueId });
         return;
       }
       throw error;
     }
-    revision += 1;
   }
 
   function announceCsOwner(): void {
     const kickoff = milestone('kickoff');
-    notifyLater('deal.cs-assigned', [state.csOwnerId], `You own the onboarding of ${deal}, ${state.amount} ${state.currency}: kickoff due by ${kickoff.due.at}`, {
+    engine.notify('deal.cs-assigned', [state.csOwnerId], `You own the onboarding of ${deal}, ${state.amount} ${state.currency}: kickoff due by ${kickoff.due.at}`, {
       kickoffDueAt: kickoff.due.at,
       salesOwnerId: state.salesOwnerId,
     });
@@ -238,7 +230,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       case 'reminder': {
         replace({ ...clock, reminded: true });
         audit('milestone-reminder', 'system', { ...answersTo, ownerId: ownerOf(clock) });
-        notifyLater(`deal.${clock.kind}-due-soon`, [ownerOf(clock)], `${clock.label} for ${deal} is due by ${clock.due.at}`, answersTo);
+        engine.notify(`deal.${clock.kind}-due-soon`, [ownerOf(clock)], `${clock.label} for ${deal} is due by ${clock.due.at}`, answersTo);
         return;
       }
       case 'due': {
@@ -259,27 +251,19 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     const ownerId = ownerOf(clock);
     if (level.action === 'remind-owner') {
       audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId });
-      notifyLater(`deal.${clock.kind}-overdue`, [ownerId], `Overdue: ${clock.label} for ${deal} was due ${clock.due.at}`, answersTo);
+      engine.notify(`deal.${clock.kind}-overdue`, [ownerId], `Overdue: ${clock.label} for ${deal} was due ${clock.due.at}`, answersTo);
       return;
     }
     const managers = await lookupDealManagers({ salesOwnerId: state.salesOwnerId, csQueueId: state.csQueueId });
     const managerId = clock.owner === 'sales' ? managers.salesManagerId : managers.csManagerId;
     audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId, managerId });
-    notifyLater(`deal.${clock.kind}-manager-alert`, [managerId], `${clock.label} for ${deal} missed its deadline ${clock.due.at} (owner ${ownerId ?? 'none'})`, {
+    engine.notify(`deal.${clock.kind}-manager-alert`, [managerId], `${clock.label} for ${deal} missed its deadline ${clock.due.at} (owner ${ownerId ?? 'none'})`, {
       ...answersTo,
       ownerId,
     });
   }
 
-  // ---- steps from people (updates: validated before they reach history) ----------------------------
-
-  function refuseUnless(step: DealStep, extra?: () => string | null): void {
-    const refusal =
-      dealStepRefusal(step, { stage: state.stage, dossierDone: state.dossier !== null, kickoffDone: state.kickoff !== null, qbrsHeld: state.qbrs.length }) ??
-      extra?.() ??
-      null;
-    if (refusal) throw ApplicationFailure.nonRetryable(refusal, STEP_REFUSED);
-  }
+  // ---- steps from people (updates: validated before they reach history, re-checked on their turn) --------
 
   function heldAtProblem(heldAt: string): string | null {
     const at = Date.parse(heldAt);
@@ -291,162 +275,157 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   /** A reported meeting time, never later than now (a clock slightly ahead of ours is not the future). */
   const heldInstant = (heldAt: string): Date => new Date(Math.min(Date.parse(heldAt), now().getTime()));
 
-  /** Runs a step, records what it staged, and answers with the deal as it now stands. */
-  async function step(body: () => void): Promise<DealView> {
-    body();
-    revision += 1;
-    refresh();
-    await flush();
-    return view();
+  /** Registers one step: checked in the validator once the deal is settled, and again when the step's turn comes. */
+  function onStep<Input extends DealStepActor>(
+    update: UpdateDefinition<StepAnswer<DealView>, [Input]>,
+    step: DealStep,
+    apply: (input: Input) => void,
+    extra?: (input: Input) => string | null,
+  ): void {
+    const rules = (input: Input) => () => {
+      const facts = { stage: state.stage, dossierDone: state.dossier !== null, kickoffDone: state.kickoff !== null, qbrsHeld: state.qbrs.length };
+      refuse(dealStepRefusal(step, facts));
+      refuse(dealStepForbidden(step, state, input), STEP_FORBIDDEN);
+      refuse(extra?.(input) ?? null);
+    };
+    setHandler(update, (input: Input) => engine.step(input, rules(input), () => apply(input), view), {
+      validator: (input: Input) => engine.checkInValidator(rules(input)),
+    });
   }
 
-  setHandler(dealStateQuery, view);
-
-  setHandler(
-    deliverDossierUpdate,
-    ({ actor, businessGoals, scope, kpis, stakeholders, risks }) =>
-      step(() => {
-        const at = now();
-        const dossier: Dossier = { businessGoals, scope, kpis, stakeholders, risks };
-        state.dossier = { ...dossier, deliveredAt: at.toISOString(), actor };
-        const done = replace(completeMilestone(calendar, milestone('dossier'), at, actor, at));
-        audit('dossier-delivered', actor, { dossier, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
-
-        notifyLater(
-          'deal.dossier-received',
-          [state.csOwnerId],
-          `Handoff dossier for ${deal}: ${businessGoals.length} goal(s), ${kpis.length} KPI(s), ${stakeholders.length} stakeholder(s)`,
-          { dossier, salesOwnerId: state.salesOwnerId },
-        );
-        const kickoff = milestone('kickoff');
-        const briefs = stakeholderBriefs(state, dossier, {
-          kickoffDueAt: kickoff.due.at,
-          kickoffHeldAt: state.kickoff?.heldAt ?? null,
-          firstQbrDueAt: state.milestones.find((clock) => clock.key === 'qbr-1')?.due.at ?? null,
-        });
-        for (const brief of briefs) {
-          notifyLater('deal.stakeholder-brief', [state.csOwnerId], `For the ${brief.role} (${brief.focus}): ${brief.headline}`, { ...brief });
-        }
-      }),
-    {
-      validator: ({ actor: _actor, ...dossier }) =>
-        refuseUnless('dossier', () => {
-          const gaps = dossierGaps(dossier);
-          return gaps.length > 0 ? `the dossier is incomplete: ${gaps.join('; ')}` : null;
-        }),
-    },
-  );
-
-  setHandler(
-    recordKickoffUpdate,
-    ({ actor, heldAt, attendees, notes }) =>
-      step(() => {
-        const held = heldInstant(heldAt);
-        state.kickoff = { heldAt: held.toISOString(), attendees, notes, actor };
-        const done = replace(completeMilestone(calendar, milestone('kickoff'), held, actor, now()));
-        audit('kickoff-held', actor, { heldAt: held.toISOString(), attendees, notes, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
-      }),
-    {
-      validator: ({ heldAt, attendees }) =>
-        refuseUnless('kickoff', () => heldAtProblem(heldAt) ?? (attendees.length === 0 ? 'a kickoff needs at least one attendee' : null)),
-    },
-  );
-
-  setHandler(
-    recordQbrUpdate,
-    ({ actor, heldAt, healthScore, notes }) =>
-      step(() => {
-        const held = heldInstant(heldAt);
-        const number = state.qbrs.length + 1;
-        const done = replace(completeMilestone(calendar, milestone(openQbrKey()), held, actor, now()));
-        state.qbrs.push({ number, heldAt: held.toISOString(), healthScore, notes, actor });
-        audit('qbr-held', actor, { number, heldAt: held.toISOString(), healthScore, notes, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
-        if (!dealPolicy.repeatQbr) {
-          state.stage = 'COMPLETED';
-          audit('completed', 'system', { milestones: state.milestones.map(milestoneRecord) });
-          return;
-        }
-        const next = qbrMilestone(dealPolicy, calendar, number + 1, held);
-        state.milestones.push(next);
-        qbrHeldThisRun = true;
-        audit('qbr-scheduled', 'system', { milestone: next.key, dueAt: next.due.at, rule: next.rule }, [next]);
-        notifyLater('deal.qbr-scheduled', [state.csOwnerId], `${next.label} for ${deal} is due by ${next.due.at}`, { milestone: next.key, dueAt: next.due.at });
-      }),
-    {
-      validator: ({ heldAt, healthScore }) =>
-        refuseUnless('qbr', () => {
-          if (healthScore !== undefined && !(healthScore >= 0 && healthScore <= 100)) return 'healthScore must be between 0 and 100';
-          return heldAtProblem(heldAt);
-        }),
-    },
-  );
-
-  setHandler(
-    closeOutDealUpdate,
-    ({ actor, reason }) =>
-      step(() => {
-        const open = state.milestones.filter((clock) => clock.doneAt === null).map((clock) => clock.key);
-        state.closeOut = { reason, actor, at: now().toISOString() };
-        state.stage = 'CLOSED_OUT';
-        audit('closed-out', actor, { reason, openMilestones: open });
-      }),
-    { validator: ({ reason }) => refuseUnless('close-out', () => (reason.trim().length === 0 ? 'a close-out needs a reason' : null)) },
-  );
-
-  // ---- the run ---------------------------------------------------------------------------------------
-
-  if (!input.carried) {
+  // Intake takes the engine's gate before any handler is registered: steps delivered with the first task wait behind it.
+  const intake = engine.initialize(async () => {
+    if (input.carried) return;
     audit('received', input.actor, { deal: input.deal, policyVersion: state.policyVersion }, state.milestones);
     const dossier = milestone('dossier');
-    notifyLater('deal.dossier-requested', [state.salesOwnerId], `Closed-won ${deal}: send CS the handoff dossier by ${dossier.due.at}`, {
-      dueAt: dossier.due.at,
-    });
+    engine.notify('deal.dossier-requested', [state.salesOwnerId], `Closed-won ${deal}: send CS the handoff dossier by ${dossier.due.at}`, { dueAt: dossier.due.at });
     if (state.csOwnerId !== null) {
       audit('cs-owner-assigned', input.actor, { csOwnerId: state.csOwnerId, source: 'intake' });
       announceCsOwner();
     } else {
-      refresh();
-      await flush();
       await assignCsOwner();
     }
-  }
-  refresh();
-  await flush();
+  });
+
+  setHandler(dealStateQuery, view);
+
+  onStep(
+    deliverDossierUpdate,
+    'dossier',
+    ({ actor, businessGoals, scope, kpis, stakeholders, risks }) => {
+      const at = now();
+      const dossier: Dossier = { businessGoals, scope, kpis, stakeholders, risks };
+      state.dossier = { ...dossier, deliveredAt: at.toISOString(), actor };
+      const done = replace(completeMilestone(calendar, milestone('dossier'), at, actor, at));
+      audit('dossier-delivered', actor, { dossier, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
+
+      engine.notify(
+        'deal.dossier-received',
+        [state.csOwnerId],
+        `Handoff dossier for ${deal}: ${businessGoals.length} goal(s), ${kpis.length} KPI(s), ${stakeholders.length} stakeholder(s)`,
+        { dossier, salesOwnerId: state.salesOwnerId },
+      );
+      const kickoff = milestone('kickoff');
+      const briefs = stakeholderBriefs(state, dossier, {
+        kickoffDueAt: kickoff.due.at,
+        kickoffHeldAt: state.kickoff?.heldAt ?? null,
+        firstQbrDueAt: state.milestones.find((clock) => clock.key === 'qbr-1')?.due.at ?? null,
+      });
+      for (const brief of briefs) {
+        engine.notify('deal.stakeholder-brief', [state.csOwnerId], `For the ${brief.role} (${brief.focus}): ${brief.headline}`, { ...brief });
+      }
+    },
+    ({ businessGoals, scope, kpis, stakeholders, risks }) => {
+      const gaps = dossierGaps({ businessGoals, scope, kpis, stakeholders, risks });
+      return gaps.length > 0 ? `the dossier is incomplete: ${gaps.join('; ')}` : null;
+    },
+  );
+
+  onStep(
+    recordKickoffUpdate,
+    'kickoff',
+    ({ actor, heldAt, attendees, notes }) => {
+      const held = heldInstant(heldAt);
+      state.kickoff = { heldAt: held.toISOString(), attendees, notes, actor };
+      const done = replace(completeMilestone(calendar, milestone('kickoff'), held, actor, now()));
+      audit('kickoff-held', actor, { heldAt: held.toISOString(), attendees, notes, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
+    },
+    ({ heldAt, attendees }) => heldAtProblem(heldAt) ?? (attendees.length === 0 ? 'a kickoff needs at least one attendee' : null),
+  );
+
+  onStep(
+    recordQbrUpdate,
+    'qbr',
+    ({ actor, heldAt, healthScore, notes }) => {
+      const held = heldInstant(heldAt);
+      const number = state.qbrs.length + 1;
+      const done = replace(completeMilestone(calendar, milestone(openQbrKey()), held, actor, now()));
+      state.qbrs.push({ number, heldAt: held.toISOString(), healthScore, notes, actor });
+      audit('qbr-held', actor, { number, heldAt: held.toISOString(), healthScore, notes, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
+      if (!dealPolicy.repeatQbr) {
+        state.stage = 'COMPLETED';
+        audit('completed', 'system', { milestones: state.milestones.map(milestoneRecord) });
+        return;
+      }
+      const next = qbrMilestone(dealPolicy, calendar, number + 1, held);
+      state.milestones.push(next);
+      qbrHeldThisRun = true;
+      audit('qbr-scheduled', 'system', { milestone: next.key, dueAt: next.due.at, rule: next.rule }, [next]);
+      engine.notify('deal.qbr-scheduled', [state.csOwnerId], `${next.label} for ${deal} is due by ${next.due.at}`, { milestone: next.key, dueAt: next.due.at });
+    },
+    ({ heldAt, healthScore }) => {
+      if (healthScore !== undefined && !(healthScore >= 0 && healthScore <= 100)) return 'healthScore must be between 0 and 100';
+      return heldAtProblem(heldAt);
+    },
+  );
+
+  onStep(
+    closeOutDealUpdate,
+    'close-out',
+    ({ actor, reason }) => {
+      const open = state.milestones.filter((clock) => clock.doneAt === null).map((clock) => clock.key);
+      state.closeOut = { reason, actor, at: now().toISOString() };
+      state.stage = 'CLOSED_OUT';
+      audit('closed-out', actor, { reason, openMilestones: open });
+    },
+    ({ reason }) => (reason.trim().length === 0 ? 'a close-out needs a reason' : null),
+  );
+
+  // ---- the run ---------------------------------------------------------------------------------------
+
+  await intake;
 
   const timer = new WakeUpTimer();
-
   const running = () => !isTerminalDealStage(state.stage) && !qbrHeldThisRun;
   while (running() && !workflowInfo().continueAsNewSuggested) {
     timer.arm(wakeUps()[0]);
-    const seen = revision;
-    await timer.untilFiredOr(() => revision !== seen);
-    for (;;) {
-      const due = wakeUps().find((wake) => wake.at <= now().toISOString());
-      if (!due || !running()) break;
-      await onWakeUp(due);
-      revision += 1;
-    }
-    refresh();
-    background.add(flush());
+    const seen = engine.revision;
+    await timer.untilFiredOr(() => engine.revision !== seen);
+    // A timer passes through the same gate as the steps: the deal it acts on is the one the last step left.
+    await engine.background(async () => {
+      for (;;) {
+        const due = wakeUps().find((wake) => wake.at <= now().toISOString());
+        if (!due || !running()) break;
+        await onWakeUp(due);
+      }
+    });
   }
 
   timer.cancel();
-  await settleBeforeClosing(background, flush);
+  await engine.settle();
   if (!isTerminalDealStage(state.stage)) {
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
     await continueAsNew<typeof dealWorkflow>({ ...input, carried: { ...state, run: state.run + 1 } });
   }
-  if (patched('archive-on-close')) {
-    await archiveWorkflow({
-      workflowId: workflowInfo().workflowId,
-      kind: 'deal',
-      subjectId: state.dealId,
-      runId: workflowInfo().runId,
-      outcome: state.stage,
-      closedAt: now().toISOString(),
-      finalState: { ...state },
-    });
-  }
+  await archiveWorkflow({
+    workflowId,
+    kind: 'deal',
+    subjectId: state.dealId,
+    runId: workflowInfo().runId,
+    outcome: state.stage,
+    closedAt: now().toISOString(),
+    finalState: { ...state },
+  });
   return {
     dealId: state.dealId,
     stage: state.stage,
@@ -494,5 +473,6 @@ function initialState(input: DealWorkflowInput, dealPolicy: DealPolicy, calendar
     run: 1,
     lastEventSeq: 0,
     notificationsSent: 0,
+    recentRequests: [],
   };
 }

@@ -11,6 +11,7 @@ import type {
 } from '../domain/lead-lifecycle.js';
 import type { ContactChannel, Policy } from '../domain/policy.js';
 import type { ScoreComponents } from '../domain/scoring.js';
+import type { AppliedRequest, StepAnswer, StepRequest } from './step-engine.js';
 
 /** Signals, queries and updates of the lead workflow; the API and the tests import these same objects. */
 
@@ -57,6 +58,8 @@ export interface LeadState {
   lastEventSeq: number;
   /** Numbers each notification, so its idempotency key is unique and stable across retries and replays. */
   notificationsSent: number;
+  /** The idempotency keys of the latest steps (step engine), so a retried step applies once across runs. */
+  recentRequests?: AppliedRequest[];
 }
 
 /** What the query answers: the state plus its pending deadlines, derived rather than stored. */
@@ -71,9 +74,8 @@ export interface LeadResult {
   dealId: string | null;
 }
 
-export interface StepActor {
-  actor: string;
-}
+/** Who sends a step and how to recognise its retries; the API fills it from the caller's token and headers. */
+export type StepActor = StepRequest;
 
 export type AcceptLeadInput = StepActor;
 export interface ContactAttemptInput extends StepActor {
@@ -125,20 +127,19 @@ export interface CloseLeadInput extends StepActor {
 }
 
 export const leadStateQuery = defineQuery<LeadView>('leadState');
-export const acceptLeadUpdate = defineUpdate<LeadView, [AcceptLeadInput]>('acceptLead');
-export const logContactAttemptUpdate = defineUpdate<LeadView, [ContactAttemptInput]>('logContactAttempt');
-export const qualifyLeadUpdate = defineUpdate<LeadView, [QualifyLeadInput]>('qualifyLead');
-export const rejectLeadUpdate = defineUpdate<LeadView, [RejectLeadInput]>('rejectLead');
-export const recordEngagementUpdate = defineUpdate<LeadView, [EngagementInput]>('recordEngagement');
-export const pauseLeadUpdate = defineUpdate<LeadView, [PauseLeadInput]>('pauseLead');
-export const resumeLeadUpdate = defineUpdate<LeadView, [ResumeLeadInput]>('resumeLead');
-export const reassignLeadUpdate = defineUpdate<LeadView, [ReassignLeadInput]>('reassignLead');
+export const acceptLeadUpdate = defineUpdate<StepAnswer<LeadView>, [AcceptLeadInput]>('acceptLead');
+export const logContactAttemptUpdate = defineUpdate<StepAnswer<LeadView>, [ContactAttemptInput]>('logContactAttempt');
+export const qualifyLeadUpdate = defineUpdate<StepAnswer<LeadView>, [QualifyLeadInput]>('qualifyLead');
+export const rejectLeadUpdate = defineUpdate<StepAnswer<LeadView>, [RejectLeadInput]>('rejectLead');
+export const recordEngagementUpdate = defineUpdate<StepAnswer<LeadView>, [EngagementInput]>('recordEngagement');
+export const pauseLeadUpdate = defineUpdate<StepAnswer<LeadView>, [PauseLeadInput]>('pauseLead');
+export const resumeLeadUpdate = defineUpdate<StepAnswer<LeadView>, [ResumeLeadInput]>('resumeLead');
+export const reassignLeadUpdate = defineUpdate<StepAnswer<LeadView>, [ReassignLeadInput]>('reassignLead');
 export interface MigrateLeadPolicyInput extends StepActor {
   policy: Policy;
   note?: string;
 }
-export const migrateLeadPolicyUpdate = defineUpdate<LeadView, [MigrateLeadPolicyInput]>('migrateLeadPolicy');
-export const closeLeadUpdate = defineUpdate<LeadView, [CloseLeadInput]>('closeLead');
+export const migrateLeadPolicyUpdate = defineUpdate<StepAnswer<LeadView>, [MigrateLeadPolicyInput]>('migrateLeadPolicy');
+export const closeLeadUpdate = defineUpdate<StepAnswer<LeadView>, [CloseLeadInput]>('closeLead');
 
-/** The failure type a refused step carries, so callers can tell "not now" from a crash. */
-export const STEP_REFUSED = 'StepRefused';
+export { STEP_REFUSED } from '../domain/failures.js';

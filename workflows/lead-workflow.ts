@@ -9,11 +9,12 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { LeadAuditEvent } from '../activities/lead-audit.js';
 import type { RouteLeadResult } from '../activities/routing.js';
 import { businessMinutesBetween, type BusinessCalendar } from '../domain/business-time.js';
+import { STEP_FORBIDDEN } from '../domain/failures.js';
 import {
   dueAfter,
   pendingWakeUps,
@@ -27,7 +28,8 @@ import {
   type ClockView,
   type WakeUp,
 } from '../domain/lead-clocks.js';
-import { isTerminal, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
+import { isTerminal, leadStepForbidden, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
+import type { Policy } from '../domain/policy.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
 import { scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {
@@ -42,22 +44,30 @@ import {
   recordEngagementUpdate,
   rejectLeadUpdate,
   resumeLeadUpdate,
-  STEP_REFUSED,
   type LeadResult,
   type LeadState,
   type LeadView,
   type LeadWorkflowInput,
+  type StepActor,
   type WonDeal,
 } from './lead-definitions.js';
 import { dealWorkflow } from './deal-workflow.js';
-import { BackgroundWork, numberedNotification, settleBeforeClosing, WakeUpTimer } from './workflow-runtime.js';
+import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
+import { refuse, StepEngine, type StepAnswer } from './step-engine.js';
 import { dealWorkflowId } from './workflow-ids.js';
+import { WakeUpTimer } from './workflow-runtime.js';
 
-// Audit and routing writes are idempotent and must never be lost: they retry until the database answers.
-const { recordLeadEvents, routeLead, archiveWorkflow } = proxyActivities<Activities>({
+// Routing and the archive are idempotent and must never be lost: they retry until the database answers.
+const { routeLead, archiveWorkflow } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// The audit retries until the database answers, except for what no retry can fix (AuditRejected), which the step engine handles.
+const { recordLeadEvents } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['AuditRejected'] },
 });
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the lead.
@@ -67,13 +77,16 @@ const { notify } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
-
 /**
- * One lead from intake to close. Every step is validated against the lead's stage before it enters
- * history, every change lands in the audit trail in order, and every deadline is a durable timer on
- * the policy snapshot the lead started under. Each return to nurture starts a fresh run.
+ * One lead from intake to close. Nothing is applied before intake and routing are recorded; steps and
+ * timers run one at a time in arrival order, each re-checked against the stage and the owner when its turn
+ * comes; a step answers only once its audit rows are committed; every deadline is a durable timer on the
+ * policy snapshot the lead started under. Each return to nurture starts a fresh run.
  */
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult> {
+  // Runs started before the step engine keep the code they started with, so their histories replay.
+  if (!patched('step-engine')) return leadWorkflowV1(input);
+
   const { profile } = input;
   // Ops may migrate a running lead to a newer policy version; until then it keeps the one it started under.
   let policy = input.policy;
@@ -84,25 +97,21 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   const state: LeadState = input.carried ?? initialState(input, now(), calendar);
   const searchAttributes = new LeadSearchAttributes();
-  let revision = 0;
   let nurturedThisRun = false;
-  const unflushed: LeadAuditEvent[] = [];
-  const background = new BackgroundWork();
 
-  // ---- effects: audit, notifications, routing -------------------------------------------------
-
-  /** Stages an audit event with its sequence number now, so the audit keeps the order things happened in. */
-  function audit(type: string, actor: string, payload: Record<string, unknown>): void {
-    const seq = ++state.lastEventSeq;
-    unflushed.push({
+  const engine = new StepEngine<LeadState, LeadAuditEvent>({
+    workflowId,
+    state,
+    now,
+    toAuditEvent: (event) => ({
       workflowId,
       leadId: state.leadId,
-      seq,
-      stepKey: `${seq}-${type}`,
-      type,
-      at: now().toISOString(),
-      actor,
-      payload,
+      seq: event.seq,
+      stepKey: `${event.seq}-${event.type}`,
+      type: event.type,
+      at: event.at,
+      actor: event.actor,
+      payload: event.payload,
       projection: {
         email: state.profile.email,
         company: state.profile.company,
@@ -113,31 +122,22 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         score: state.score.total,
         policyVersion: state.policyVersion,
       },
-    });
-  }
+    }),
+    writeAudit: (events) => recordLeadEvents(events),
+    sendNotification: (notification) => notify(notification),
+    notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
+    afterChange: refreshSearchAttributes,
+    locals: {
+      capture: () => ({ policy, nurturedThisRun }),
+      restore: (saved) => {
+        ({ policy, nurturedThisRun } = saved as { policy: Policy; nurturedThisRun: boolean });
+        calendar = policy.calendars[policy.defaultCalendarId]!;
+      },
+    },
+  });
+  const audit = (type: string, actor: string, payload: Record<string, unknown>) => engine.record(type, actor, payload);
 
-  /** Writes every staged event in one activity: a step that records three facts costs one action. */
-  function flush(): Promise<void> {
-    if (unflushed.length === 0) return Promise.resolve();
-    return recordLeadEvents(unflushed.splice(0));
-  }
-
-  function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
-    state.notificationsSent += 1;
-    const notification = numberedNotification(workflowId, state.notificationsSent, {
-      type,
-      recipients,
-      at: now().toISOString(),
-      summary,
-      details: { leadId: state.leadId, stage: state.stage, ...details },
-    });
-    background.add(
-      notify(notification).catch((error: unknown) => {
-        audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });
-        return flush();
-      }),
-    );
-  }
+  // ---- routing --------------------------------------------------------------------------------
 
   async function route(stepKey: string, options: { exclude?: string[]; preferredRepId?: string } = {}): Promise<RouteLeadResult | string> {
     try {
@@ -181,22 +181,18 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       state.paused = null;
     }
     if (stage !== 'SAL') state.cadence = null;
-    if (stage === 'SAL') {
-      const remindsAttemptDueAtStart = !patched('no-reminder-for-attempt-due-at-cadence-start');
-      state.cadence = startCadence(policy, calendar, now(), remindsAttemptDueAtStart);
-    }
+    if (stage === 'SAL') state.cadence = startCadence(policy, calendar, now(), false);
     if (stage === 'NURTURE') {
       state.cycle += 1;
       nurturedThisRun = true;
     }
-    revision += 1;
   }
 
   /** MQL: the speed-to-lead clock starts as the lead is handed to routing. */
   async function becomeMql(actor: string, reason: string): Promise<void> {
     const from = state.stage;
     // A lead back from nurture starts a fresh cycle: its first attempt must again meet speed-to-lead.
-    if (from === 'NURTURE' && patched('reset-attempts-per-cycle')) state.attempts = [];
+    if (from === 'NURTURE') state.attempts = [];
     enterStage('MQL');
     state.escalationLevel = 0;
     state.nurtureReason = null;
@@ -207,16 +203,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   async function routeToOwner(): Promise<void> {
     const assignment = await route(`${state.lastEventSeq}-route`);
-    if (state.stage !== 'MQL' && state.stage !== 'SAL') return; // rejected while routing ran: nobody to assign
     const dueAt = state.speedToLead?.due.at ?? null;
     if (typeof assignment === 'string') {
       audit('routing-failed', 'system', { reason: assignment, dueAt });
-    } else {
-      assignOwner(assignment);
-      audit('routed', 'system', { ...assignment, dueAt });
-      notifyLater('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${profile.company}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
+      return;
     }
-    revision += 1;
+    assignOwner(assignment);
+    audit('routed', 'system', { ...assignment, dueAt });
+    engine.notify('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${profile.company}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
   }
 
   function returnToNurture(reason: NurtureReason, actor: string, details: Record<string, unknown> = {}): void {
@@ -238,7 +232,6 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     });
     state.speedToLead = null;
     state.escalationLevel = 0;
-    revision += 1;
   }
 
   // ---- what the lead is waiting for -------------------------------------------------------------
@@ -293,7 +286,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         const index = wake.attemptIndex!;
         cadence.remindedThrough = index + 1;
         const channel = policy.cadence.attempts[index]!.channel;
-        notifyLater('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${profile.company}`, {
+        // The reminder is an audit event too, so every notification the lead sends answers to one.
+        audit('cadence-reminder', 'system', { attempt: index + 1, channel, dueAt: wake.at, ownerId: state.ownerId });
+        engine.notify('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${profile.company}`, {
           attempt: index + 1,
           channel,
           dueAt: wake.at,
@@ -322,11 +317,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     switch (level.action) {
       case 'remind-owner':
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId: state.ownerId });
-        notifyLater('speed-to-lead.reminder', [state.ownerId], `Overdue: ${tierLabel} lead ${profile.company} was due ${speed.due.at}`, answersTo);
+        engine.notify('speed-to-lead.reminder', [state.ownerId], `Overdue: ${tierLabel} lead ${profile.company} was due ${speed.due.at}`, answersTo);
         return;
       case 'alert-manager':
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, managerId: state.managerId });
-        notifyLater('speed-to-lead.manager-alert', [state.managerId], `${tierLabel} lead ${profile.company} missed its deadline (owner ${state.ownerId ?? 'none'})`, answersTo);
+        engine.notify('speed-to-lead.manager-alert', [state.managerId], `${tierLabel} lead ${profile.company} missed its deadline (owner ${state.ownerId ?? 'none'})`, answersTo);
         return;
       case 'reassign': {
         const previousOwner = state.ownerId;
@@ -341,7 +336,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         speed.breached = false;
         speed.nextEscalation = null;
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, from: previousOwner, to: assignment.repId, freshDueAt: speed.due.at });
-        notifyLater('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${profile.company} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
+        engine.notify('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${profile.company} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
           ...answersTo,
           from: previousOwner,
           to: assignment.repId,
@@ -368,177 +363,157 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       pausedBusinessMinutes: businessMinutesBetween(calendar, pausedAt, resumedAt),
       deadlines: view().deadlines,
     });
-    revision += 1;
   }
 
-  // ---- steps from people (updates: validated before they reach history) ---------------------------
+  // ---- steps from people (updates: validated before they reach history, re-checked on their turn) ----
 
-  function refuseUnless(step: LeadStep, extra?: () => string | null): void {
-    const refusal = stepRefusal(step, state.stage) ?? extra?.() ?? null;
-    if (refusal) throw ApplicationFailure.nonRetryable(refusal, STEP_REFUSED);
+  /** The rules of a step: the stage allows it, the caller may take it on this lead, and its own conditions hold. */
+  function rulesOf(step: LeadStep, request: StepActor, extra?: () => string | null): () => void {
+    return () => {
+      refuse(stepRefusal(step, state.stage));
+      refuse(leadStepForbidden(step, { ownerId: state.ownerId, leadId: state.leadId }, request), STEP_FORBIDDEN);
+      refuse(extra?.() ?? null);
+    };
   }
 
-  /** Runs a step, records what it staged, and answers with the lead as it now stands. */
-  async function step(body: () => Promise<void> | void): Promise<LeadView> {
-    await body();
-    revision += 1;
-    refreshSearchAttributes();
-    await flush();
-    return view();
+  /** Registers one step: checked in the validator once the lead is settled, and again when the step's turn comes. */
+  function onStep<Input extends StepActor>(
+    update: UpdateDefinition<StepAnswer<LeadView>, [Input]>,
+    step: LeadStep,
+    apply: (input: Input) => Promise<void> | void,
+    extra?: (input: Input) => string | null,
+  ): void {
+    const rules = (input: Input) => rulesOf(step, input, extra && (() => extra(input)));
+    setHandler(update, (input: Input) => engine.step(input, rules(input), () => apply(input), view), {
+      validator: (input: Input) => engine.checkInValidator(rules(input)),
+    });
   }
+
+  // Intake takes the engine's gate before any handler is registered: steps delivered with the first task wait behind it.
+  searchAttributes.applyTier(profile.icpTier);
+  const intake = engine.initialize(async () => {
+    if (input.carried) return;
+    audit('received', input.actor, { stage: state.stage, score: state.score, profile });
+    if (state.stage === 'MQL') await routeToOwner();
+  });
 
   setHandler(leadStateQuery, view);
 
-  setHandler(
-    acceptLeadUpdate,
-    ({ actor }) =>
-      step(() => {
-        enterStage('SAL');
-        audit('accepted', actor, { from: 'MQL', to: 'SAL', ownerId: state.ownerId });
-        speedToLeadMet('acceptance', now());
-      }),
-    { validator: (_input) => refuseUnless('accept') },
-  );
+  onStep(acceptLeadUpdate, 'accept', ({ actor }) => {
+    enterStage('SAL');
+    audit('accepted', actor, { from: 'MQL', to: 'SAL', ownerId: state.ownerId });
+    speedToLeadMet('acceptance', now());
+  });
 
-  setHandler(
+  onStep(
     logContactAttemptUpdate,
-    ({ actor, channel, outcome, notes }) =>
-      step(() => {
-        const attempt = { number: state.attempts.length + 1, channel, outcome, at: now().toISOString(), actor, notes };
-        state.attempts.push(attempt);
-        audit('contact-attempted', actor, { ...attempt });
-        if (attempt.number === 1) speedToLeadMet('first-attempt', now());
-        if (outcome === 'bounced' && channel === 'email' && !state.flags.includes('email-bounced')) {
-          state.flags.push('email-bounced');
-          audit('record-flagged', actor, { flag: 'email-bounced' });
-        }
-        if (policy.cadence.endingOutcomes.includes(outcome) && state.cadence) {
-          state.cadence = null;
-          audit('cadence-ended', actor, { by: outcome, attempts: state.attempts.length });
-        }
-      }),
-    { validator: (_input) => refuseUnless('contact-attempt', () => (state.paused ? 'the lead is paused; resume it first' : null)) },
+    'contact-attempt',
+    ({ actor, channel, outcome, notes }) => {
+      const attempt = { number: state.attempts.length + 1, channel, outcome, at: now().toISOString(), actor, notes };
+      state.attempts.push(attempt);
+      audit('contact-attempted', actor, { ...attempt });
+      if (attempt.number === 1) speedToLeadMet('first-attempt', now());
+      if (outcome === 'bounced' && channel === 'email' && !state.flags.includes('email-bounced')) {
+        state.flags.push('email-bounced');
+        audit('record-flagged', actor, { flag: 'email-bounced' });
+      }
+      if (policy.cadence.endingOutcomes.includes(outcome) && state.cadence) {
+        state.cadence = null;
+        audit('cadence-ended', actor, { by: outcome, attempts: state.attempts.length });
+      }
+    },
+    () => (state.paused ? 'the lead is paused; resume it first' : null),
   );
 
-  setHandler(
-    qualifyLeadUpdate,
-    ({ actor, need, budget, timing, notes }) =>
-      step(() => {
-        enterStage('SQL');
-        audit('qualified', actor, { from: 'SAL', to: 'SQL', need, budget, timing, notes });
-      }),
-    { validator: (_input) => refuseUnless('qualify') },
-  );
+  onStep(qualifyLeadUpdate, 'qualify', ({ actor, need, budget, timing, notes }) => {
+    enterStage('SQL');
+    audit('qualified', actor, { from: 'SAL', to: 'SQL', need, budget, timing, notes });
+  });
 
-  setHandler(
-    rejectLeadUpdate,
-    ({ actor, reason, notes }) => step(() => returnToNurture(reason, actor, { notes })),
-    { validator: (_input) => refuseUnless('reject') },
-  );
+  onStep(rejectLeadUpdate, 'reject', ({ actor, reason, notes }) => returnToNurture(reason, actor, { notes }));
 
-  setHandler(
+  onStep(
     recordEngagementUpdate,
-    ({ actor, behavior, intent, negative, signal }) =>
-      step(async () => {
-        const points = signal ? policy.scoring.signals[signal]! : {};
-        const components: ScoreComponents = {
-          fit: state.score.fit,
-          behavior: state.score.behavior + (behavior ?? 0) + (points.behavior ?? 0),
-          intent: state.score.intent + (intent ?? 0) + (points.intent ?? 0),
-          negative: state.score.negative + (negative ?? 0),
-        };
-        const before = state.score;
-        state.score = { ...components, total: totalScore(components), band: scoreBand(policy.scoring, components) };
-        audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
-        const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
-        // A rejected or timed-out lead keeps an MQL-band score: new positive engagement alone brings it back.
-        const reengaged =
-          state.stage === 'NURTURE' && state.score.band !== 'cold' && state.score.total > before.total && patched('reengage-from-nurture');
-        if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && (crossedUp || reengaged))) {
-          await becomeMql(actor, signal ? `score crossed the MQL threshold on ${signal}` : 'score crossed the MQL threshold');
-        } else if (state.score.band === 'cold' && state.stage === 'MQL') {
-          returnToNurture('cold-score', actor, { score: state.score.total });
-        }
-      }),
-    {
-      validator: ({ signal }) =>
-        refuseUnless('engagement', () =>
-          signal && !policy.scoring.signals[signal]
-            ? `unknown signal "${signal}"; policy ${policy.version} knows ${Object.keys(policy.scoring.signals).join(', ')}`
-            : null,
-        ),
+    'engagement',
+    async ({ actor, behavior, intent, negative, signal }) => {
+      const points = signal ? policy.scoring.signals[signal]! : {};
+      const components: ScoreComponents = {
+        fit: state.score.fit,
+        behavior: state.score.behavior + (behavior ?? 0) + (points.behavior ?? 0),
+        intent: state.score.intent + (intent ?? 0) + (points.intent ?? 0),
+        negative: state.score.negative + (negative ?? 0),
+      };
+      const before = state.score;
+      state.score = { ...components, total: totalScore(components), band: scoreBand(policy.scoring, components) };
+      audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
+      const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
+      // A rejected or timed-out lead keeps an MQL-band score: new positive engagement alone brings it back.
+      const reengaged = state.stage === 'NURTURE' && state.score.band !== 'cold' && state.score.total > before.total;
+      if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && (crossedUp || reengaged))) {
+        await becomeMql(actor, signal ? `score crossed the MQL threshold on ${signal}` : 'score crossed the MQL threshold');
+      } else if (state.score.band === 'cold' && state.stage === 'MQL') {
+        returnToNurture('cold-score', actor, { score: state.score.total });
+      }
     },
+    ({ signal }) =>
+      signal && !policy.scoring.signals[signal]
+        ? `unknown signal "${signal}"; policy ${policy.version} knows ${Object.keys(policy.scoring.signals).join(', ')}`
+        : null,
   );
 
-  setHandler(
+  onStep(
     pauseLeadUpdate,
-    ({ actor, until, reason }) =>
-      step(() => {
-        state.paused = { since: now().toISOString(), until: until ? new Date(until).toISOString() : null, reason };
-        audit('paused', actor, { until: state.paused.until, reason });
-      }),
-    {
-      validator: ({ until }) =>
-        refuseUnless('pause', () => {
-          if (state.paused) return 'the lead is already paused';
-          if (until && new Date(until) <= now()) return '`until` must be in the future';
-          return null;
-        }),
+    'pause',
+    ({ actor, until, reason }) => {
+      state.paused = { since: now().toISOString(), until: until ? new Date(until).toISOString() : null, reason };
+      audit('paused', actor, { until: state.paused.until, reason });
+    },
+    ({ until }) => {
+      if (state.paused) return 'the lead is already paused';
+      if (until && new Date(until) <= now()) return '`until` must be in the future';
+      return null;
     },
   );
 
-  setHandler(
-    resumeLeadUpdate,
-    ({ actor }) => step(() => resume(actor)),
-    { validator: (_input) => refuseUnless('resume', () => (state.paused ? null : 'the lead is not paused')) },
-  );
+  onStep(resumeLeadUpdate, 'resume', ({ actor }) => resume(actor), () => (state.paused ? null : 'the lead is not paused'));
 
-  setHandler(
+  onStep(
     reassignLeadUpdate,
-    ({ actor, toRepId, reason }) =>
-      step(async () => {
-        const previousOwner = state.ownerId;
-        const assignment = await route(`${state.lastEventSeq}-manual-reassign`, {
-          exclude: previousOwner && !toRepId ? [previousOwner] : [],
-          preferredRepId: toRepId,
-        });
-        if (typeof assignment === 'string') throw ApplicationFailure.nonRetryable(assignment, STEP_REFUSED);
-        assignOwner(assignment);
-        const speed = state.speedToLead;
-        if (speed) {
-          speed.due = dueAfter(calendar, now(), speed.allowance);
-          speed.breached = false;
-          speed.nextEscalation = null;
-        }
-        audit('reassigned', actor, { from: previousOwner, to: assignment.repId, reason, freshDueAt: speed?.due.at ?? null });
-        notifyLater('lead.reassigned', [assignment.repId, previousOwner], `Lead ${profile.company} reassigned to ${assignment.repId} by ${actor}`, {
-          from: previousOwner,
-          to: assignment.repId,
-          reason,
-        });
-      }),
-    {
-      validator: ({ toRepId }) =>
-        refuseUnless('reassign', () => (toRepId && toRepId === state.ownerId ? `the lead is already owned by ${toRepId}` : null)),
+    'reassign',
+    async ({ actor, toRepId, reason }) => {
+      const previousOwner = state.ownerId;
+      const assignment = await route(`${state.lastEventSeq}-manual-reassign`, {
+        exclude: previousOwner && !toRepId ? [previousOwner] : [],
+        preferredRepId: toRepId,
+      });
+      if (typeof assignment === 'string') refuse(assignment);
+      assignOwner(assignment as RouteLeadResult);
+      const speed = state.speedToLead;
+      if (speed) {
+        speed.due = dueAfter(calendar, now(), speed.allowance);
+        speed.breached = false;
+        speed.nextEscalation = null;
+      }
+      const to = state.ownerId!;
+      audit('reassigned', actor, { from: previousOwner, to, reason, freshDueAt: speed?.due.at ?? null });
+      engine.notify('lead.reassigned', [to, previousOwner], `Lead ${profile.company} reassigned to ${to} by ${actor}`, { from: previousOwner, to, reason });
     },
+    ({ toRepId }) => (toRepId && toRepId === state.ownerId ? `the lead is already owned by ${toRepId}` : null),
   );
 
-  setHandler(
+  onStep(
     migrateLeadPolicyUpdate,
-    ({ actor, policy: next, note }) =>
-      step(() => {
-        const from = policy.version;
-        policy = next;
-        calendar = next.calendars[next.defaultCalendarId]!;
-        state.policyVersion = next.version;
-        state.calendarId = next.defaultCalendarId;
-        // Deadlines already promised keep their due times; clocks started from now on follow the new rules.
-        audit('policy-migrated', actor, { from, to: next.version, note });
-      }),
-    {
-      validator: ({ policy: next }) =>
-        refuseUnless('migrate-policy', () => (next.version === policy.version ? `the lead already runs under policy ${next.version}` : null)),
+    'migrate-policy',
+    ({ actor, policy: next, note }) => {
+      const from = policy.version;
+      policy = next;
+      calendar = next.calendars[next.defaultCalendarId]!;
+      state.policyVersion = next.version;
+      state.calendarId = next.defaultCalendarId;
+      // Deadlines already promised keep their due times; clocks started from now on follow the new rules.
+      audit('policy-migrated', actor, { from, to: next.version, note });
     },
+    ({ policy: next }) => (next.version === policy.version ? `the lead already runs under policy ${next.version}` : null),
   );
 
   /** A won lead hands over to its deal's workflow, which outlives this one; both record the link. */
@@ -575,67 +550,56 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }
   }
 
-  setHandler(
+  onStep(
     closeLeadUpdate,
-    ({ actor, outcome, reason, deal }) =>
-      step(async () => {
-        enterStage(outcome === 'won' ? 'WON' : 'LOST');
-        audit('closed', actor, { from: 'SQL', to: state.stage, outcome, reason, dealId: deal?.dealId ?? null });
-        if (deal) await startDeal(deal, actor);
-      }),
-    {
-      validator: ({ outcome, deal }) =>
-        refuseUnless('close', () => {
-          if (deal && outcome !== 'won') return 'only a won lead becomes a deal';
-          if (deal && !policy.deal) return `policy ${policy.version} has no deal section, so this lead cannot start a deal`;
-          return null;
-        }),
+    'close',
+    async ({ actor, outcome, reason, deal }) => {
+      enterStage(outcome === 'won' ? 'WON' : 'LOST');
+      audit('closed', actor, { from: 'SQL', to: state.stage, outcome, reason, dealId: deal?.dealId ?? null });
+      if (deal) await startDeal(deal, actor);
+    },
+    ({ outcome, deal }) => {
+      if (deal && outcome !== 'won') return 'only a won lead becomes a deal';
+      if (deal && !policy.deal) return `policy ${policy.version} has no deal section, so this lead cannot start a deal`;
+      return null;
     },
   );
 
   // ---- the run ----------------------------------------------------------------------------------
 
-  searchAttributes.applyTier(profile.icpTier);
-  if (!input.carried) {
-    audit('received', input.actor, { stage: state.stage, score: state.score, profile });
-    if (state.stage === 'MQL') await routeToOwner();
-  }
-  refreshSearchAttributes();
-  await flush();
+  await intake;
 
   const timer = new WakeUpTimer();
-
-  while (!isTerminal(state.stage) && !nurturedThisRun && !workflowInfo().continueAsNewSuggested) {
+  const running = () => !isTerminal(state.stage) && !nurturedThisRun;
+  while (running() && !workflowInfo().continueAsNewSuggested) {
     timer.arm(pendingWakeUps(clockView(), policy, tierLabel, now())[0]);
-    const seen = revision;
-    await timer.untilFiredOr(() => revision !== seen);
-    for (;;) {
-      const due = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.at <= now().toISOString());
-      if (!due || isTerminal(state.stage) || nurturedThisRun) break;
-      await onWakeUp(due);
-      revision += 1;
-    }
-    refreshSearchAttributes();
-    background.add(flush());
+    const seen = engine.revision;
+    await timer.untilFiredOr(() => engine.revision !== seen);
+    // A timer passes through the same gate as the steps: the lead it acts on is the one the last step left.
+    await engine.background(async () => {
+      for (;;) {
+        const due = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.at <= now().toISOString());
+        if (!due || !running()) break;
+        await onWakeUp(due);
+      }
+    });
   }
 
   timer.cancel();
-  await settleBeforeClosing(background, flush);
+  await engine.settle();
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });
   }
-  if (patched('archive-on-close')) {
-    await archiveWorkflow({
-      workflowId,
-      kind: 'lead',
-      subjectId: state.leadId,
-      runId: workflowInfo().runId,
-      outcome: state.stage,
-      closedAt: now().toISOString(),
-      finalState: { ...state },
-    });
-  }
+  await archiveWorkflow({
+    workflowId,
+    kind: 'lead',
+    subjectId: state.leadId,
+    runId: workflowInfo().runId,
+    outcome: state.stage,
+    closedAt: now().toISOString(),
+    finalState: { ...state },
+  });
   return { leadId: state.leadId, stage: state.stage, dealId: state.dealId };
 }
 
@@ -670,5 +634,6 @@ function initialState(input: LeadWorkflowInput, at: Date, calendar: BusinessCale
     dealId: null,
     lastEventSeq: 0,
     notificationsSent: 0,
+    recentRequests: [],
   };
 }

@@ -1,0 +1,504 @@
+/**
+ * FROZEN: the deal workflow as it ran before the step engine (workflows/step-engine.ts). Histories started
+ * before the 'step-engine' patch replay through this code, so it must not change; `dealWorkflow` calls it when
+ * `patched('step-engine')` is false. Delete it (and the patch check) once no such run is open and the
+ * recorded histories under test/histories/legacy/ are retired: see README, "Retiring a patch".
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DealAuditEvent } from '../../activities/deal-audit.js';
+import type { Activities } from '../../activities/index.js';
+import type { BusinessCalendar } from '../../domain/business-time.js';
+import { stakeholderBriefs } from '../../domain/deal-briefs.js';
+import {
+  advanceEscalation,
+  breachMilestone,
+  completeMilestone,
+  dossierMilestone,
+  handoffStateOf,
+  kickoffMilestone,
+  milestoneRecord,
+  pendingDealWakeUps,
+  qbrMilestone,
+  type DealWakeUp,
+  type MilestoneClock,
+} from '../../domain/deal-clocks.js';
+import { dossierGaps, type Dossier } from '../../domain/deal-dossier.js';
+import { dealStageOf, dealStepRefusal, isTerminalDealStage, type DealStep } from '../../domain/deal-lifecycle.js';
+import type { DealPolicy } from '../../domain/policy.js';
+import { NO_AVAILABLE_REP } from '../../domain/routing.js';
+import {
+  closeOutDealUpdate,
+  dealStateQuery,
+  deliverDossierUpdate,
+  recordKickoffUpdate,
+  recordQbrUpdate,
+  type DealResult,
+  type DealState,
+  type DealView,
+  type DealWorkflowInput,
+} from '../deal-definitions.js';
+import { DealSearchAttributes } from '../deal-search-attributes.js';
+import { STEP_REFUSED } from '../lead-definitions.js';
+import { BackgroundWork, numberedNotification, settleBeforeClosing, WakeUpTimer } from '../workflow-runtime.js';
+
+// Audit, routing and manager look-ups are idempotent and must never be lost: they retry until the database answers.
+const { recordDealEvents, routeLead, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// A notification that cannot be delivered within the hour is recorded as failed rather than holding up the handoff.
+const { notify } = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/** A deal input no retry can fix: the workflow fails instead of retrying its first task forever. */
+const INVALID_DEAL_INPUT = 'InvalidDealInput';
+/** A meeting reported from a clock slightly ahead of the workflow's is not "in the future". */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * One closed-won deal from the win to its first QBR (or, with repeating QBRs, to its close-out). Every
+ * milestone is a durable timer on the policy snapshot the deal started under; a missed one escalates to the
+ * owner and then the manager; every step is validated before it enters history and lands in the audit trail
+ * and the deal_milestones table exactly once.
+ */
+export async function dealWorkflowV1(input: DealWorkflowInput): Promise<DealResult> {
+  const { policy } = input;
+  if (!policy.deal) throw ApplicationFailure.nonRetryable(`policy ${policy.version} has no deal section`, INVALID_DEAL_INPUT);
+  const dealPolicy: DealPolicy = policy.deal;
+  const calendar = policy.calendars[policy.defaultCalendarId]!;
+  const levels = dealPolicy.escalation.levels;
+  const workflowId = workflowInfo().workflowId;
+  const now = () => new Date(); // the workflow sandbox makes Date deterministic: it is the current task's time
+
+  const state: DealState = input.carried ?? initialState(input, dealPolicy, calendar);
+  const searchAttributes = new DealSearchAttributes();
+  let revision = 0;
+  /** With repeating QBRs each held QBR ends the run: the next one starts fresh, so history stays bounded. */
+  let qbrHeldThisRun = false;
+  const unflushed: DealAuditEvent[] = [];
+  const background = new BackgroundWork();
+  const deal = `${state.accountName} (${state.dealId})`;
+
+  // ---- effects: audit, notifications --------------------------------------------------------------
+
+  /** Stages an audit event with its sequence number now, so the audit keeps the order things happened in. */
+  function audit(type: string, actor: string, payload: Record<string, unknown>, milestones: MilestoneClock[] = []): void {
+    syncDerived(); // the projection written with the event shows the deal as the event left it
+    const seq = ++state.lastEventSeq;
+    unflushed.push({
+      workflowId,
+      dealId: state.dealId,
+      seq,
+      stepKey: `${seq}-${type}`,
+      type,
+      at: now().toISOString(),
+      actor,
+      payload,
+      projection: {
+        accountName: state.accountName,
+        amount: state.amount,
+        currency: state.currency,
+        salesOwnerId: state.salesOwnerId,
+        csOwnerId: state.csOwnerId,
+        leadId: state.leadId,
+        stage: state.stage,
+        handoffState: state.handoffState,
+        policyVersion: state.policyVersion,
+        signedAt: state.signedAt,
+        closedWonAt: state.closedWonAt,
+      },
+      milestones: milestones.map(milestoneRecord),
+    });
+  }
+
+  /** Writes every staged event in one activity: a step that records three facts costs one action. */
+  function flush(): Promise<void> {
+    if (unflushed.length === 0) return Promise.resolve();
+    return recordDealEvents(unflushed.splice(0));
+  }
+
+  function notifyLater(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
+    state.notificationsSent += 1;
+    const notification = numberedNotification(workflowId, state.notificationsSent, {
+      type,
+      recipients,
+      at: now().toISOString(),
+      summary,
+      details: { dealId: state.dealId, accountName: state.accountName, stage: state.stage, ...details },
+    });
+    background.add(
+      notify(notification).catch((error: unknown) => {
+        audit('notification-failed', 'system', { type, reason: String((error as Error).message ?? error) });
+        return flush();
+      }),
+    );
+  }
+
+  // ---- milestones ------------------------------------------------------------------------------------
+
+  function milestone(key: string): MilestoneClock {
+    const found = state.milestones.find((clock) => clock.key === key);
+    if (!found) throw ApplicationFailure.nonRetryable(`deal ${state.dealId} has no milestone ${key}`, INVALID_DEAL_INPUT);
+    return found;
+  }
+
+  function replace(updated: MilestoneClock): MilestoneClock {
+    state.milestones = state.milestones.map((clock) => (clock.key === updated.key ? updated : clock));
+    return updated;
+  }
+
+  function ownerOf(clock: MilestoneClock): string | null {
+    return clock.owner === 'sales' ? state.salesOwnerId : state.csOwnerId;
+  }
+
+  /** The QBR that comes next: one per QBR held so far, plus one. */
+  const openQbrKey = () => `qbr-${state.qbrs.length + 1}`;
+
+  /** Stage and handoff state follow from what is done; terminal stages are set by the step that ends the deal. */
+  function syncDerived(): void {
+    if (!isTerminalDealStage(state.stage)) {
+      state.stage = dealStageOf({ dossierDone: state.dossier !== null, kickoffDone: state.kickoff !== null, qbrsHeld: state.qbrs.length });
+    }
+    state.handoffState = handoffStateOf(state.milestones);
+  }
+
+  function refresh(): void {
+    syncDerived();
+    const next = isTerminalDealStage(state.stage) ? undefined : wakeUps().find((wake) => wake.kind !== 'reminder');
+    searchAttributes.apply({
+      stage: state.stage,
+      salesOwnerId: state.salesOwnerId,
+      csOwnerId: state.csOwnerId,
+      handoffState: state.handoffState,
+      policyVersion: state.policyVersion,
+      nextDeadline: next ? new Date(next.at) : null,
+    });
+  }
+
+  const wakeUps = (): DealWakeUp[] => (isTerminalDealStage(state.stage) ? [] : pendingDealWakeUps(state.milestones, levels));
+
+  function view(): DealView {
+    return { ...state, deadlines: wakeUps().map((wake) => ({ kind: wake.kind, label: wake.label, dueAt: wake.at })) };
+  }
+
+  // ---- CS owner ----------------------------------------------------------------------------------------
+
+  /**
+   * Draws the CS owner from the policy's CS queue through the same routing activity leads use, so
+   * out-of-office and inactive reps are skipped. The company is left blank on purpose: account-based
+   * routing looks for the sales rep who owns the account's open leads, and a CS owner must come from the queue.
+   */
+  async function assignCsOwner(): Promise<void> {
+    try {
+      const assignment = await routeLead({
+        idempotencyKey: `${workflowId}:assign-cs-owner`,
+        leadId: workflowId,
+        lead: { tier: 2, hot: false, company: '' },
+        rules: [],
+        fallbackQueueId: dealPolicy.csQueueId,
+        at: now().toISOString(),
+      });
+      if (state.csOwnerId === null) {
+        state.csOwnerId = assignment.repId;
+        state.csOwnerSource = 'queue';
+      }
+      audit('cs-owner-assigned', 'system', { csOwnerId: assignment.repId, queueId: assignment.queueId, reason: assignment.reason, source: 'queue' });
+      announceCsOwner();
+    } catch (error) {
+      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
+        audit('cs-routing-failed', 'system', { queueId: dealPolicy.csQueueId, reason: error.cause.message });
+        notifyLater('deal.cs-unassigned', [], `Closed-won ${deal} has no CS owner: ${error.cause.message}`, { queueId: dealPolicy.csQueueId });
+        return;
+      }
+      throw error;
+    }
+    revision += 1;
+  }
+
+  function announceCsOwner(): void {
+    const kickoff = milestone('kickoff');
+    notifyLater('deal.cs-assigned', [state.csOwnerId], `You own the onboarding of ${deal}, ${state.amount} ${state.currency}: kickoff due by ${kickoff.due.at}`, {
+      kickoffDueAt: kickoff.due.at,
+      salesOwnerId: state.salesOwnerId,
+    });
+  }
+
+  // ---- timers ----------------------------------------------------------------------------------------
+
+  async function onWakeUp(wake: DealWakeUp): Promise<void> {
+    const clock = milestone(wake.milestone);
+    const answersTo = { milestone: clock.key, dueAt: clock.due.at };
+    switch (wake.kind) {
+      case 'reminder': {
+        replace({ ...clock, reminded: true });
+        audit('milestone-reminder', 'system', { ...answersTo, ownerId: ownerOf(clock) });
+        notifyLater(`deal.${clock.kind}-due-soon`, [ownerOf(clock)], `${clock.label} for ${deal} is due by ${clock.due.at}`, answersTo);
+        return;
+      }
+      case 'due': {
+        const breached = replace(breachMilestone(calendar, clock, levels));
+        audit('milestone-breached', 'system', { ...answersTo, rule: clock.rule, ownerId: ownerOf(clock) }, [breached]);
+        return;
+      }
+      case 'escalation':
+        return escalate(clock);
+    }
+  }
+
+  async function escalate(clock: MilestoneClock): Promise<void> {
+    const levelIndex = clock.nextLevel;
+    const level = levels[levelIndex]!;
+    replace(advanceEscalation(calendar, clock, levels, now()));
+    const answersTo = { milestone: clock.key, dueAt: clock.due.at };
+    const ownerId = ownerOf(clock);
+    if (level.action === 'remind-owner') {
+      audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId });
+      notifyLater(`deal.${clock.kind}-overdue`, [ownerId], `Overdue: ${clock.label} for ${deal} was due ${clock.due.at}`, answersTo);
+      return;
+    }
+    const managers = await lookupDealManagers({ salesOwnerId: state.salesOwnerId, csQueueId: state.csQueueId });
+    const managerId = clock.owner === 'sales' ? managers.salesManagerId : managers.csManagerId;
+    audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId, managerId });
+    notifyLater(`deal.${clock.kind}-manager-alert`, [managerId], `${clock.label} for ${deal} missed its deadline ${clock.due.at} (owner ${ownerId ?? 'none'})`, {
+      ...answersTo,
+      ownerId,
+    });
+  }
+
+  // ---- steps from people (updates: validated before they reach history) ----------------------------
+
+  function refuseUnless(step: DealStep, extra?: () => string | null): void {
+    const refusal =
+      dealStepRefusal(step, { stage: state.stage, dossierDone: state.dossier !== null, kickoffDone: state.kickoff !== null, qbrsHeld: state.qbrs.length }) ??
+      extra?.() ??
+      null;
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal, STEP_REFUSED);
+  }
+
+  function heldAtProblem(heldAt: string): string | null {
+    const at = Date.parse(heldAt);
+    if (Number.isNaN(at)) return `heldAt "${heldAt}" is not an ISO instant`;
+    if (at > now().getTime() + CLOCK_SKEW_MS) return `heldAt ${heldAt} is in the future; record a meeting once it has been held`;
+    return null;
+  }
+
+  /** A reported meeting time, never later than now (a clock slightly ahead of ours is not the future). */
+  const heldInstant = (heldAt: string): Date => new Date(Math.min(Date.parse(heldAt), now().getTime()));
+
+  /** Runs a step, records what it staged, and answers with the deal as it now stands. */
+  async function step(body: () => void): Promise<DealView> {
+    body();
+    revision += 1;
+    refresh();
+    await flush();
+    return view();
+  }
+
+  setHandler(dealStateQuery, view);
+
+  setHandler(
+    deliverDossierUpdate,
+    ({ actor, businessGoals, scope, kpis, stakeholders, risks }) =>
+      step(() => {
+        const at = now();
+        const dossier: Dossier = { businessGoals, scope, kpis, stakeholders, risks };
+        state.dossier = { ...dossier, deliveredAt: at.toISOString(), actor };
+        const done = replace(completeMilestone(calendar, milestone('dossier'), at, actor, at));
+        audit('dossier-delivered', actor, { dossier, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
+
+        notifyLater(
+          'deal.dossier-received',
+          [state.csOwnerId],
+          `Handoff dossier for ${deal}: ${businessGoals.length} goal(s), ${kpis.length} KPI(s), ${stakeholders.length} stakeholder(s)`,
+          { dossier, salesOwnerId: state.salesOwnerId },
+        );
+        const kickoff = milestone('kickoff');
+        const briefs = stakeholderBriefs(state, dossier, {
+          kickoffDueAt: kickoff.due.at,
+          kickoffHeldAt: state.kickoff?.heldAt ?? null,
+          firstQbrDueAt: state.milestones.find((clock) => clock.key === 'qbr-1')?.due.at ?? null,
+        });
+        for (const brief of briefs) {
+          notifyLater('deal.stakeholder-brief', [state.csOwnerId], `For the ${brief.role} (${brief.focus}): ${brief.headline}`, { ...brief });
+        }
+      }),
+    {
+      validator: ({ actor: _actor, ...dossier }) =>
+        refuseUnless('dossier', () => {
+          const gaps = dossierGaps(dossier);
+          return gaps.length > 0 ? `the dossier is incomplete: ${gaps.join('; ')}` : null;
+        }),
+    },
+  );
+
+  setHandler(
+    recordKickoffUpdate,
+    ({ actor, heldAt, attendees, notes }) =>
+      step(() => {
+        const held = heldInstant(heldAt);
+        state.kickoff = { heldAt: held.toISOString(), attendees, notes, actor };
+        const done = replace(completeMilestone(calendar, milestone('kickoff'), held, actor, now()));
+        audit('kickoff-held', actor, { heldAt: held.toISOString(), attendees, notes, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
+      }),
+    {
+      validator: ({ heldAt, attendees }) =>
+        refuseUnless('kickoff', () => heldAtProblem(heldAt) ?? (attendees.length === 0 ? 'a kickoff needs at least one attendee' : null)),
+    },
+  );
+
+  setHandler(
+    recordQbrUpdate,
+    ({ actor, heldAt, healthScore, notes }) =>
+      step(() => {
+        const held = heldInstant(heldAt);
+        const number = state.qbrs.length + 1;
+        const done = replace(completeMilestone(calendar, milestone(openQbrKey()), held, actor, now()));
+        state.qbrs.push({ number, heldAt: held.toISOString(), healthScore, notes, actor });
+        audit('qbr-held', actor, { number, heldAt: held.toISOString(), healthScore, notes, breached: done.breached, businessMinutesLate: done.businessMinutesLate }, [done]);
+        if (!dealPolicy.repeatQbr) {
+          state.stage = 'COMPLETED';
+          audit('completed', 'system', { milestones: state.milestones.map(milestoneRecord) });
+          return;
+        }
+        const next = qbrMilestone(dealPolicy, calendar, number + 1, held);
+        state.milestones.push(next);
+        qbrHeldThisRun = true;
+        audit('qbr-scheduled', 'system', { milestone: next.key, dueAt: next.due.at, rule: next.rule }, [next]);
+        notifyLater('deal.qbr-scheduled', [state.csOwnerId], `${next.label} for ${deal} is due by ${next.due.at}`, { milestone: next.key, dueAt: next.due.at });
+      }),
+    {
+      validator: ({ heldAt, healthScore }) =>
+        refuseUnless('qbr', () => {
+          if (healthScore !== undefined && !(healthScore >= 0 && healthScore <= 100)) return 'healthScore must be between 0 and 100';
+          return heldAtProblem(heldAt);
+        }),
+    },
+  );
+
+  setHandler(
+    closeOutDealUpdate,
+    ({ actor, reason }) =>
+      step(() => {
+        const open = state.milestones.filter((clock) => clock.doneAt === null).map((clock) => clock.key);
+        state.closeOut = { reason, actor, at: now().toISOString() };
+        state.stage = 'CLOSED_OUT';
+        audit('closed-out', actor, { reason, openMilestones: open });
+      }),
+    { validator: ({ reason }) => refuseUnless('close-out', () => (reason.trim().length === 0 ? 'a close-out needs a reason' : null)) },
+  );
+
+  // ---- the run ---------------------------------------------------------------------------------------
+
+  if (!input.carried) {
+    audit('received', input.actor, { deal: input.deal, policyVersion: state.policyVersion }, state.milestones);
+    const dossier = milestone('dossier');
+    notifyLater('deal.dossier-requested', [state.salesOwnerId], `Closed-won ${deal}: send CS the handoff dossier by ${dossier.due.at}`, {
+      dueAt: dossier.due.at,
+    });
+    if (state.csOwnerId !== null) {
+      audit('cs-owner-assigned', input.actor, { csOwnerId: state.csOwnerId, source: 'intake' });
+      announceCsOwner();
+    } else {
+      refresh();
+      await flush();
+      await assignCsOwner();
+    }
+  }
+  refresh();
+  await flush();
+
+  const timer = new WakeUpTimer();
+
+  const running = () => !isTerminalDealStage(state.stage) && !qbrHeldThisRun;
+  while (running() && !workflowInfo().continueAsNewSuggested) {
+    timer.arm(wakeUps()[0]);
+    const seen = revision;
+    await timer.untilFiredOr(() => revision !== seen);
+    for (;;) {
+      const due = wakeUps().find((wake) => wake.at <= now().toISOString());
+      if (!due || !running()) break;
+      await onWakeUp(due);
+      revision += 1;
+    }
+    refresh();
+    background.add(flush());
+  }
+
+  timer.cancel();
+  await settleBeforeClosing(background, flush);
+  if (!isTerminalDealStage(state.stage)) {
+    // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
+    await continueAsNew<typeof dealWorkflowV1>({ ...input, carried: { ...state, run: state.run + 1 } });
+  }
+  if (patched('archive-on-close')) {
+    await archiveWorkflow({
+      workflowId: workflowInfo().workflowId,
+      kind: 'deal',
+      subjectId: state.dealId,
+      runId: workflowInfo().runId,
+      outcome: state.stage,
+      closedAt: now().toISOString(),
+      finalState: { ...state },
+    });
+  }
+  return {
+    dealId: state.dealId,
+    stage: state.stage,
+    milestones: state.milestones.map(({ key, due, doneAt, breached }) => ({ milestone: key, dueAt: due.at, doneAt, breached })),
+  };
+}
+
+/**
+ * Built before any handler runs: an update delivered with the first task already sees the milestones.
+ * QBR 1 is promised from the start; later QBRs are added as each one is held.
+ */
+function initialState(input: DealWorkflowInput, dealPolicy: DealPolicy, calendar: BusinessCalendar): DealState {
+  const { deal, policy } = input;
+  const signedAt = new Date(deal.signedAt);
+  const closedWonAt = new Date(deal.closedWonAt);
+  if (Number.isNaN(signedAt.getTime()) || Number.isNaN(closedWonAt.getTime())) {
+    throw ApplicationFailure.nonRetryable(`deal ${deal.dealId}: signedAt and closedWonAt must be ISO instants`, INVALID_DEAL_INPUT);
+  }
+  const milestones = [
+    dossierMilestone(dealPolicy, calendar, closedWonAt),
+    kickoffMilestone(dealPolicy, calendar, signedAt),
+    qbrMilestone(dealPolicy, calendar, 1, signedAt),
+  ];
+  return {
+    dealId: deal.dealId,
+    stage: 'AWAITING_DOSSIER',
+    accountName: deal.accountName,
+    amount: deal.amount,
+    currency: deal.currency,
+    signedAt: signedAt.toISOString(),
+    closedWonAt: closedWonAt.toISOString(),
+    leadId: deal.leadId ?? null,
+    salesOwnerId: deal.salesOwnerId,
+    csOwnerId: deal.csOwnerId ?? null,
+    csOwnerSource: deal.csOwnerId ? 'intake' : null,
+    csQueueId: dealPolicy.csQueueId,
+    handoffState: handoffStateOf(milestones),
+    policyVersion: policy.version,
+    calendarId: policy.defaultCalendarId,
+    milestones,
+    dossier: null,
+    kickoff: null,
+    qbrs: [],
+    closeOut: null,
+    run: 1,
+    lastEventSeq: 0,
+    notificationsSent: 0,
+  };
+}

@@ -1,0 +1,292 @@
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition } from '@temporalio/workflow';
+import type { Notification } from '../activities/notifier.js';
+import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
+import { numberedNotification } from './workflow-runtime.js';
+
+/**
+ * The one step engine both long-running workflows (lead and deal) run on. It guarantees, for every record:
+ * - nothing is applied before the workflow's own first step (intake, routing, CS owner) is done;
+ * - steps, timers and background writes run one at a time, in arrival order, so a step never sees a
+ *   state another step changed halfway, and re-checks its rules when its turn comes;
+ * - a step answers only once its audit rows are committed, and its notifications are sent only then;
+ * - a step that cannot be recorded (the database refuses the data) changes nothing and is refused,
+ *   and the record stays answerable;
+ * - a step retried with the same idempotency key applies once.
+ */
+
+
+/** Who sends a step: the caller's actor and role, and the client's idempotency key with a fingerprint of its request. */
+export interface StepRequest {
+  actor: string;
+  /** The caller's role; absent only on steps recorded before roles were passed (treated as privileged). */
+  role?: 'sales' | 'cs' | 'ops' | 'manager';
+  requestKey?: string;
+  fingerprint?: string;
+}
+
+export interface AppliedRequest {
+  key: string;
+  fingerprint: string;
+  /** The last audit event the step wrote. */
+  seq: number;
+}
+
+/** The part of a record's state the engine keeps; carried whole across continue-as-new. */
+export interface EngineState {
+  lastEventSeq: number;
+  notificationsSent: number;
+  /** The idempotency keys of the latest steps, so a retry after continue-as-new or close still applies once. */
+  recentRequests?: AppliedRequest[];
+}
+
+/** What a step answers: the record as the step left it, and the request that produced it. */
+export type StepAnswer<View> = View & { request?: AppliedRequest | null };
+
+const REMEMBERED_REQUESTS = 64;
+
+export interface StagedEvent {
+  seq: number;
+  /** When it happened: the task time it was staged in, which an await inside the step may have moved on from. */
+  at: string;
+  type: string;
+  actor: string;
+  payload: Record<string, unknown>;
+}
+
+interface StagedNotification {
+  type: string;
+  recipients: Array<string | null>;
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+export interface StepEngineOptions<State extends EngineState, Event> {
+  workflowId: string;
+  state: State;
+  now: () => Date;
+  /** Builds the audit row for one staged event, with the record's projection as the event leaves it. */
+  toAuditEvent: (event: StagedEvent) => Event;
+  /** The audit activity: all of a step's events in one call and one transaction. */
+  writeAudit: (events: Event[]) => Promise<void>;
+  sendNotification: (notification: Notification) => Promise<void>;
+  /** Fields every notification of this record carries (its ID, stage, ...). */
+  notificationDetails: () => Record<string, unknown>;
+  /** Called after every change, e.g. to upsert search attributes. */
+  afterChange: () => void;
+  /** Workflow locals outside `state` a step may change (the policy after a migration), to restore on refusal. */
+  locals?: { capture: () => unknown; restore: (saved: unknown) => void };
+}
+
+export class StepEngine<State extends EngineState, Event> {
+  /** Bumped by every change; the main loop re-arms its timer when it moves. */
+  revision = 0;
+  private initialized = false;
+  private gate: Promise<void> = Promise.resolve();
+  private written: Promise<void> = Promise.resolve();
+  private staged: StagedEvent[] = [];
+  private outbox: StagedNotification[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly options: StepEngineOptions<State, Event>) {}
+
+  private get state(): State {
+    return this.options.state;
+  }
+
+  /**
+   * Runs `work` alone: after everything that asked before it, before everything that asks after. Steps,
+   * timers and background writes all pass here, so none of them interleaves with another at an await.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const previous = this.gate;
+    let release!: () => void;
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return previous.then(work).finally(release);
+  }
+
+  /**
+   * The workflow's own first step. Call it before registering any handler: it takes the gate first, so
+   * steps delivered with the first task wait behind it.
+   */
+  initialize(work: () => Promise<void>): Promise<void> {
+    return this.exclusive(async () => {
+      await work();
+      this.options.afterChange();
+      await this.commitOrFail('intake');
+      this.initialized = true;
+    });
+  }
+
+  /** For update validators: until the first step is done the state is not settled, so the handler checks instead. */
+  checkInValidator(check: () => void): void {
+    if (this.initialized) check();
+  }
+
+  /** Stages an audit event with its sequence number now, so the audit keeps the order things happened in. */
+  record(type: string, actor: string, payload: Record<string, unknown>): number {
+    const seq = ++this.state.lastEventSeq;
+    this.staged.push({ seq, at: this.options.now().toISOString(), type, actor, payload });
+    return seq;
+  }
+
+  /** Stages a notification; it is sent once the events staged with it are committed, never for a refused step. */
+  notify(type: string, recipients: Array<string | null>, summary: string, details: Record<string, unknown>): void {
+    this.outbox.push({ type, recipients, summary, details: { ...this.options.notificationDetails(), ...details } });
+  }
+
+  changed(): void {
+    this.revision += 1;
+  }
+
+  /**
+   * One step from a person: waits its turn, answers a retried request with the state it left, re-checks the
+   * step's rules, applies it, and answers once its audit rows are committed. A step whose rules no longer
+   * hold, or that the database refuses to record, changes nothing.
+   */
+  step<View>(request: StepRequest, check: () => void, apply: () => Promise<void> | void, view: () => View): Promise<StepAnswer<View>> {
+    return this.exclusive(async () => {
+      const earlier = this.remembered(request);
+      if (earlier) return { ...view(), request: earlier };
+      check();
+      const saved = this.capture();
+      try {
+        await apply();
+        this.changed();
+        this.options.afterChange();
+        await this.commitStaged();
+      } catch (error) {
+        this.restore(saved);
+        if (!isAuditRejected(error)) throw error;
+        this.record('step-not-recorded', request.actor, { reason: auditRejection(error) });
+        await this.commitOrFail('the refusal of a step');
+        throw ApplicationFailure.nonRetryable(`the step could not be recorded and was not applied: ${auditRejection(error)}`, STEP_NOT_RECORDED);
+      }
+      const applied = this.remember(request);
+      this.dispatchOutbox();
+      return { ...view(), request: applied };
+    });
+  }
+
+  /**
+   * Work the workflow does itself (a timer fired): applied whatever the database says, since time has passed
+   * either way. If the audit refuses its rows, the refusal itself is recorded in their place.
+   */
+  background(work: () => Promise<void>): Promise<void> {
+    return this.exclusive(async () => {
+      await work();
+      this.changed();
+      this.options.afterChange();
+      try {
+        await this.commitStaged();
+      } catch (error) {
+        if (!isAuditRejected(error)) throw error;
+        this.staged = [];
+        this.record('audit-write-failed', 'system', { reason: auditRejection(error) });
+        await this.commitOrFail('an audit failure');
+      }
+      this.dispatchOutbox();
+    });
+  }
+
+  /**
+   * Waits until no handler runs and no notification is in flight: a step accepted while the run was
+   * finishing may start more work, and the run closes (or continues as new) only after it.
+   */
+  async settle(): Promise<void> {
+    do {
+      await condition(allHandlersFinished);
+      while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+      await this.exclusive(() => this.written);
+    } while (!allHandlersFinished() || this.inFlight.size > 0);
+  }
+
+  // ---- internals --------------------------------------------------------------------------------------
+
+  /** Writes what is staged, after every earlier write, so "committed" always means "and all before it". */
+  private commitStaged(): Promise<void> {
+    const events = this.staged.splice(0);
+    if (events.length === 0) return this.written;
+    const rows = events.map((event) => this.options.toAuditEvent(event));
+    const write = this.written.then(() => this.options.writeAudit(rows));
+    this.written = write.catch(() => undefined);
+    return write;
+  }
+
+  /** A write that must succeed for the record to exist at all (intake, or the note that a step was refused). */
+  private async commitOrFail(what: string): Promise<void> {
+    try {
+      await this.commitStaged();
+    } catch (error) {
+      if (!isAuditRejected(error)) throw error;
+      throw ApplicationFailure.nonRetryable(`the audit refused ${what}: ${auditRejection(error)}`, STEP_NOT_RECORDED);
+    }
+  }
+
+  private dispatchOutbox(): void {
+    for (const staged of this.outbox.splice(0)) {
+      this.state.notificationsSent += 1;
+      const notification = numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() });
+      const sent: Promise<void> = this.options
+        .sendNotification(notification)
+        .catch((error: unknown) =>
+          this.background(async () => {
+            this.record('notification-failed', 'system', { type: staged.type, idempotencyKey: notification.idempotencyKey, reason: failureMessage(error) });
+          }),
+        )
+        .finally(() => this.inFlight.delete(sent));
+      this.inFlight.add(sent);
+    }
+  }
+
+  private remembered(request: StepRequest): AppliedRequest | null {
+    if (!request.requestKey) return null;
+    const earlier = (this.state.recentRequests ?? []).find((entry) => entry.key === request.requestKey);
+    if (!earlier) return null;
+    if (earlier.fingerprint !== request.fingerprint) {
+      throw ApplicationFailure.nonRetryable(
+        `Idempotency-Key ${request.requestKey} was already used for a different request on this record`,
+        IDEMPOTENCY_KEY_REUSED,
+      );
+    }
+    return earlier;
+  }
+
+  private remember(request: StepRequest): AppliedRequest | null {
+    if (!request.requestKey) return null;
+    const applied = { key: request.requestKey, fingerprint: request.fingerprint ?? '', seq: this.state.lastEventSeq };
+    this.state.recentRequests = [...(this.state.recentRequests ?? []), applied].slice(-REMEMBERED_REQUESTS);
+    return applied;
+  }
+
+  private capture(): { state: string; locals: unknown } {
+    return { state: JSON.stringify(this.state), locals: this.options.locals?.capture() };
+  }
+
+  private restore(saved: { state: string; locals: unknown }): void {
+    const state = this.state as Record<string, unknown>;
+    for (const key of Object.keys(state)) delete state[key];
+    Object.assign(state, JSON.parse(saved.state));
+    this.options.locals?.restore(saved.locals);
+    this.staged = [];
+    this.outbox = [];
+    this.options.afterChange();
+  }
+}
+
+/** Refuses a step with a reason the API answers as 409 (not now) or 403 (not yours). */
+export function refuse(reason: string | null, type: typeof STEP_REFUSED | typeof STEP_FORBIDDEN = STEP_REFUSED): void {
+  if (reason) throw ApplicationFailure.nonRetryable(reason, type);
+}
+
+function isAuditRejected(error: unknown): error is ActivityFailure {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === AUDIT_REJECTED;
+}
+
+function auditRejection(error: ActivityFailure): string {
+  return (error.cause as ApplicationFailure).message;
+}
+
+function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}

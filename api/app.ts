@@ -1,16 +1,20 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
 import type { Database } from '../db/client.js';
 import type { Policy } from '../domain/policy.js';
 import type { ApiKey } from '../service.config.js';
 import { authenticate, type AppEnv } from './auth.js';
 import { docsRoutes } from './docs.js';
-import { toHttpError } from './errors.js';
+import { ApiError, toHttpError, type ErrorBody } from './errors.js';
+import { healthRoutes, type ReadinessOptions } from './health.js';
 import { dealRoutes } from './deals.js';
 import { leadRoutes } from './leads.js';
 import { policyRoutes } from './policies.js';
 import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
+import { containsUnstorableText } from './primitives.js';
 import { reportRoutes } from './reports.js';
 
 export interface AppDependencies {
@@ -21,20 +25,56 @@ export interface AppDependencies {
   currentPolicy: () => Promise<Policy>;
   /** Every published policy version: published through /policies, used by lead migrations. */
   policyStore: PolicyStore;
+  /** Bounds of the /ready checks; tests shorten them. */
+  readiness?: Partial<ReadinessOptions>;
 }
+
+/** No route takes more: the largest body is a policy document or a dossier, a few KiB each. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+// Refused before a byte more is read: a Content-Length over the limit at once, a chunked body as soon as it passes it.
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: (c) => c.json<ErrorBody>({ error: 'payload-too-large', message: `the body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)` }, 413),
+});
+
+const jsonContentType = /^application\/(?:[\w.+-]*\+)?json\b/i;
+
+/**
+ * Defence in depth behind the schemas: a JSON body holding a NUL or a lone surrogate anywhere, even in a
+ * field a schema passes through, is refused, because Postgres cannot store it (jsonb rejects both) and
+ * whatever took it in would fail later, after the API had answered.
+ */
+const refuseUnstorableText = createMiddleware(async (c, next) => {
+  if (!c.req.raw.body || !jsonContentType.test(c.req.header('content-type') ?? '')) return next();
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    // Malformed JSON: the route's validator answers it with its own 400.
+    return next();
+  }
+  if (containsUnstorableText(body)) {
+    throw new ApiError(400, 'invalid-request', 'the body contains a NUL character (\\u0000) or an unpaired UTF-16 surrogate, which cannot be stored; remove it');
+  }
+  return next();
+});
 
 export function createApp(deps: AppDependencies) {
   const app = new OpenAPIHono<AppEnv>();
   app.onError(toHttpError);
   app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.use('*', limitBody);
+  app.route('/', healthRoutes({ client: deps.client, db: deps.db, readiness: deps.readiness }));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
       title: 'RevOps Orchestrator',
       version: '0.1.0',
-      description: 'Leads and closed-won deals as durable Temporal workflows. Every route but /health and the docs needs `Authorization: Bearer <token>`.',
+      description:
+        'Leads and closed-won deals as durable Temporal workflows. Every route but /health, /ready and the docs needs `Authorization: Bearer <token>`. ' +
+        'Bodies are JSON of at most 1 MiB (413 beyond); no string in a body may contain a NUL character or an unpaired UTF-16 surrogate (400).',
     },
     security: [{ bearer: [] }],
   });
@@ -42,7 +82,10 @@ export function createApp(deps: AppDependencies) {
   app.route('/docs', docsRoutes('/openapi.json'));
 
   const authenticated = authenticate(deps.apiKeys);
-  for (const resource of ['/leads', '/deals', '/reps', '/queues', '/policies', '/reports']) app.use(resource, authenticated).use(`${resource}/*`, authenticated);
+  for (const resource of ['/leads', '/deals', '/reps', '/queues', '/policies', '/reports']) {
+    // Authenticated first, so an unknown caller learns nothing about the body's content.
+    app.use(resource, authenticated, refuseUnstorableText).use(`${resource}/*`, authenticated, refuseUnstorableText);
+  }
   app.route('/leads', leadRoutes(deps));
   app.route('/deals', dealRoutes(deps));
   app.route('/reps', repRoutes(deps));

@@ -22,6 +22,7 @@ import { dealWorkflow } from '../workflows/deal-workflow.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+import { currency, healthScore, idParam, identifier, instant, money, requiredText, text } from './primitives.js';
 
 // ---- the one start path for deal workflows (the API's intake, and later the lead's "closed won") ----------
 
@@ -78,25 +79,19 @@ export interface DealRoutesDependencies {
   currentPolicy: () => Promise<Policy>;
 }
 
-const dealIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-", at most 100');
-const dealIdParam = z.object({ dealId: dealIdSchema.openapi({ param: { name: 'dealId', in: 'path' }, example: 'D-2001' }) });
-const isoInstant = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time with offset, e.g. 2026-11-23T09:00:00Z' });
-const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
+const dealIdParam = z.object({ dealId: idParam('dealId', 'D-2001') });
 
 const intakeSchema = z
   .object({
-    dealId: dealIdSchema,
-    accountName: z.string().trim().min(1).max(200),
-    amount: z.number().positive(),
-    currency: z
-      .string()
-      .refine((code) => knownCurrencies.has(code), { message: 'an ISO 4217 currency code in capitals, e.g. EUR' })
-      .openapi({ example: 'EUR' }),
-    signedAt: isoInstant,
-    closedWonAt: isoInstant,
-    salesOwnerId: dealIdSchema,
-    leadId: dealIdSchema.optional(),
-    csOwnerId: dealIdSchema.optional(),
+    dealId: identifier,
+    accountName: requiredText(200),
+    amount: money,
+    currency,
+    signedAt: instant,
+    closedWonAt: instant,
+    salesOwnerId: identifier,
+    leadId: identifier.optional(),
+    csOwnerId: identifier.optional(),
   })
   .strict()
   .openapi('DealIntake');
@@ -213,19 +208,19 @@ const dossierRoute = stepRoute(
 const kickoffRoute = stepRoute(
   'kickoff',
   'Record the onboarding kickoff (may come before the dossier)',
-  z.object({ heldAt: isoInstant, attendees: z.array(z.string().trim().min(1).max(200)).min(1).max(100), notes: z.string().max(5000).optional() }).strict(),
+  z.object({ heldAt: instant, attendees: z.array(requiredText(200)).min(1).max(100), notes: text(5000).optional() }).strict(),
   ['cs'],
 );
 const qbrRoute = stepRoute(
   'qbr',
   'Record the QBR that is due; the first one completes the handoff unless the policy repeats QBRs',
-  z.object({ heldAt: isoInstant, healthScore: z.number().min(0).max(100).optional(), notes: z.string().max(5000).optional() }).strict(),
+  z.object({ heldAt: instant, healthScore: healthScore.optional(), notes: text(5000).optional() }).strict(),
   ['cs'],
 );
 const closeOutRoute = stepRoute(
   'close-out',
   'End the handoff (e.g. repeating QBRs no longer needed, contract ended); open milestones stop',
-  z.object({ reason: z.string().trim().min(1).max(1000) }).strict(),
+  z.object({ reason: requiredText(1000) }).strict(),
   ['cs', 'ops'],
 );
 

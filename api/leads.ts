@@ -27,6 +27,7 @@ import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import type { PolicyStore } from './policy-store.js';
+import { countryCode, currency, email, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
 
 export interface LeadRoutesDependencies {
   client: Client;
@@ -35,24 +36,17 @@ export interface LeadRoutesDependencies {
   policyStore: Pick<PolicyStore, 'resolve'>;
 }
 
-const leadIdParam = z.object({
-  leadId: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-", at most 100')
-    .openapi({ param: { name: 'leadId', in: 'path' }, example: 'L-1001' }),
-});
-
-const scoreComponent = z.number().min(0).max(1000);
+const leadIdParam = z.object({ leadId: idParam('leadId', 'L-1001') });
 
 const intakeSchema = z
   .object({
-    leadId: leadIdParam.shape.leadId,
-    email: z.email(),
-    company: z.string().trim().min(1).max(200),
+    leadId: identifier,
+    email,
+    company: requiredText(200),
     icpTier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
-    segment: z.string().min(1).max(50).optional(),
-    country: z.string().length(2).optional(),
-    source: z.string().min(1).max(100).optional(),
+    segment: requiredText(50).optional(),
+    country: countryCode.optional(),
+    source: requiredText(100).optional(),
     score: z.object({ fit: scoreComponent, behavior: scoreComponent, intent: scoreComponent, negative: scoreComponent.default(0) }),
   })
   .openapi('LeadIntake');
@@ -139,35 +133,33 @@ const acceptRoute = stepRoute('accept', 'Accept an MQL (→ SAL)', z.object({}).
 const attemptRoute = stepRoute(
   'contact-attempts',
   'Log a contact attempt',
-  z.object({ channel: z.enum(contactChannels), outcome: z.enum(contactOutcomes), notes: z.string().max(2000).optional() }).strict(),
+  z.object({ channel: z.enum(contactChannels), outcome: z.enum(contactOutcomes), notes: text(2000).optional() }).strict(),
 );
 const qualifyRoute = stepRoute(
   'qualify',
   'Qualify a SAL: need, budget and timing confirmed (→ SQL)',
-  z.object({ need: mustConfirm('need'), budget: mustConfirm('budget'), timing: mustConfirm('timing'), notes: z.string().max(2000).optional() }).strict(),
+  z.object({ need: mustConfirm('need'), budget: mustConfirm('budget'), timing: mustConfirm('timing'), notes: text(2000).optional() }).strict(),
 );
-const isoInstant = z.iso.datetime({ offset: true });
-const scoreDelta = z.number().min(-1000).max(1000);
-
 const engagementRoute = stepRoute(
   'engagement',
   'Record engagement that changes the score; crossing a threshold moves the stage',
   z
-    .object({ behavior: scoreDelta.optional(), intent: scoreDelta.optional(), negative: scoreDelta.optional(), signal: z.string().min(1).max(100).optional() })
+    .object({ behavior: scoreDelta.optional(), intent: scoreDelta.optional(), negative: scoreDelta.optional(), signal: requiredText(100).optional() })
     .strict()
-    .refine((body) => Object.keys(body).length > 0, 'give at least one of behavior, intent, negative, signal'),
+    .refine((body) => Object.keys(body).length > 0, 'give at least one of behavior, intent, negative, signal')
+    .openapi({ minProperties: 1, description: 'At least one of behavior, intent, negative, signal' }),
   ['sales', 'ops'],
 );
 const pauseRoute = stepRoute(
   'pause',
   'Pause the SLA clock and the cadence (rep away, prospect asked for later); paused time does not count',
-  z.object({ until: isoInstant.optional(), reason: z.string().trim().min(1).max(500) }).strict(),
+  z.object({ until: instant.optional(), reason: requiredText(500) }).strict(),
 );
 const resumeRoute = stepRoute('resume', 'Resume a paused lead; pending due times move by the time paused', z.object({}).strict());
 const reassignRoute = stepRoute(
   'reassign',
   'Move the lead to another rep (a named one, or the next in its queue) with a fresh deadline',
-  z.object({ toRepId: z.string().min(1).max(100).optional(), reason: z.string().trim().min(1).max(500) }).strict(),
+  z.object({ toRepId: identifier.optional(), reason: requiredText(500) }).strict(),
   ['manager', 'ops'],
 );
 const closeRoute = stepRoute(
@@ -176,34 +168,36 @@ const closeRoute = stepRoute(
   z
     .object({
       outcome: z.enum(['won', 'lost']),
-      reason: z.string().max(500).optional(),
+      reason: text(500).optional(),
       deal: z
         .object({
-          dealId: leadIdParam.shape.leadId,
-          amount: z.number().positive(),
-          currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
-          signedAt: isoInstant,
-          closedWonAt: isoInstant.optional(),
-          accountName: z.string().trim().min(1).max(200).optional(),
-          csOwnerId: z.string().min(1).max(100).optional(),
+          dealId: identifier,
+          amount: money,
+          currency,
+          signedAt: instant,
+          closedWonAt: instant.optional(),
+          accountName: requiredText(200).optional(),
+          csOwnerId: identifier.optional(),
         })
         .strict()
         .optional(),
     })
     .strict()
-    .refine((body) => !body.deal || body.outcome === 'won', { path: ['deal'], message: 'only a won lead becomes a deal' }),
+    .refine((body) => !body.deal || body.outcome === 'won', { path: ['deal'], message: 'only a won lead becomes a deal' })
+    // The refine above, stated for readers of the document: a body with `deal` has outcome "won".
+    .openapi({ anyOf: [{ not: { required: ['deal'] } }, { properties: { outcome: { const: 'won' } } }], description: 'Only a won lead becomes a deal: `deal` requires outcome "won"' }),
 );
 
 const rejectRoute = stepRoute(
   'reject',
   'Return the lead to nurture with a mandatory reason',
-  z.object({ reason: z.enum(rejectionReasons), notes: z.string().max(2000).optional() }).strict(),
+  z.object({ reason: z.enum(rejectionReasons), notes: text(2000).optional() }).strict(),
 );
 
 const migratePolicyRoute = stepRoute(
   'policy',
   'Move a running lead to another stored policy version; deadlines already set keep their due times',
-  z.object({ version: z.string().min(1).max(200), note: z.string().trim().min(1).max(1000).optional() }).strict(),
+  z.object({ version: requiredText(200), note: requiredText(1000).optional() }).strict(),
   ['ops'],
 );
 

@@ -2,25 +2,30 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+import { containsUnstorableText, requiredText } from './primitives.js';
 import { InvalidPolicyError, PolicyVersionConflictError, type PolicyStore, type PolicySummary, type StoredPolicy } from './policy-store.js';
 
 export interface PolicyRoutesDependencies {
   store: PolicyStore;
 }
 
-const versionParam = z.object({
-  version: z
-    .string()
-    .min(1)
-    .max(200)
-    .openapi({ param: { name: 'version', in: 'path' }, example: '2026-11-23.default' }),
-});
+const versionSchema = requiredText(200);
+const versionParam = z.object({ version: versionSchema.openapi({ param: { name: 'version', in: 'path' }, example: '2026-11-23.default' }) });
 
-/** A policy document as in policies/default.json; the server validates it in full (every problem is reported with its path). */
+/**
+ * A policy document as in policies/default.json; the server validates it in full (every problem is reported
+ * with its path). It is stored as jsonb as sent, so no string or key anywhere in it may be unstorable.
+ */
 const policyDocumentSchema = z
-  .object({ version: z.string().min(1).openapi({ example: '2026-12-01.faster-tier1' }) })
+  .object({ version: versionSchema.openapi({ example: '2026-12-01.faster-tier1' }) })
   .passthrough()
-  .openapi('PolicyDocument', { description: 'A whole policy document, as in policies/default.json; `version` must be new.' });
+  .refine((document) => !containsUnstorableText(document), 'no string or key in a policy may contain a NUL character or an unpaired UTF-16 surrogate')
+  .openapi('PolicyDocument', {
+    description:
+      'A whole policy document, as in policies/default.json; `version` must be new. The server validates the whole document ' +
+      '(scoring, calendars, speed-to-lead, cadence, routing, SLA, escalation, deal handoff) and answers 400 naming each problem. ' +
+      'No string or key in it may contain a NUL character or an unpaired UTF-16 surrogate.',
+  });
 
 const policySummarySchema = z
   .object({ version: z.string(), author: z.string(), note: z.string(), createdAt: z.string() })
@@ -46,7 +51,7 @@ const policyListSchema = z
 
 const publishSchema = z
   .object({
-    note: z.string().trim().min(1).max(1000).openapi({ description: 'Why the rules change: the changelog entry', example: 'Tier 1 speed-to-lead down to 10 minutes' }),
+    note: requiredText(1000, 'Why the rules change: the changelog entry').openapi({ example: 'Tier 1 speed-to-lead down to 10 minutes' }),
     policy: policyDocumentSchema,
   })
   .strict()

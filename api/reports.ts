@@ -6,6 +6,7 @@ import { toCsv, type ByTier, type CsvValue, type LeadSlaReport } from '../domain
 import { requireRole, type AppEnv } from './auth.js';
 import { validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses } from './openapi.js';
+import { identifier, instant, isoDate } from './primitives.js';
 
 /**
  * Management reports over the audit in Postgres (never Temporal, whose retention forgets closed workflows):
@@ -23,21 +24,17 @@ const DAY_MS = 86_400_000;
 
 const rangeBound = (name: 'from' | 'to', description: string) =>
   z
-    .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: `${name}: an ISO 8601 date-time with offset (2026-11-23T09:00:00Z) or a date (2026-11-23)` })
+    .union([instant, isoDate], { error: `${name}: an ISO 8601 date-time with offset (2026-11-23T09:00:00Z) or a date (2026-11-23), in years 2000-2099` })
     .optional()
     .openapi({ param: { name, in: 'query' }, description, example: name === 'from' ? '2026-09-01' : '2026-12-01T00:00:00Z' });
 
 const rangeQuery = {
-  from: rangeBound('from', 'Start of the range, inclusive; a date is midnight UTC. Default: `to` minus 90 days.'),
+  from: rangeBound('from', 'Start of the range, inclusive; a date is midnight UTC; must be before `to`. Default: `to` minus 90 days.'),
   to: rangeBound('to', 'End of the range, exclusive; a date is midnight UTC. Default: now.'),
 };
 
 const ownerIdQuery = (name: string, description: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-", at most 100')
-    .optional()
-    .openapi({ param: { name, in: 'query' }, description, example: name === 'csOwner' ? 'cs-anna' : 'rep-anna' });
+  identifier.optional().openapi({ param: { name, in: 'query' }, description, example: name === 'csOwner' ? 'cs-anna' : 'rep-anna' });
 
 const handoffQuery = z.object({
   ...rangeQuery,

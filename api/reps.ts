@@ -5,6 +5,7 @@ import { queueMembers, queues, reps } from '../db/schema.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+import { email, idParam, identifier, instant, requiredText } from './primitives.js';
 
 export interface RepRoutesDependencies {
   db: Database;
@@ -12,22 +13,19 @@ export interface RepRoutesDependencies {
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
-const idPattern = /^[A-Za-z0-9._-]{1,100}$/;
-const idSchema = z.string().regex(idPattern, 'letters, digits, ".", "_" or "-", at most 100');
+const idSchema = identifier;
 
 const seniorities = ['junior', 'senior'] as const;
 const strategies = ['round-robin', 'tier-priority'] as const;
 
-const repIdParam = z.object({ repId: idSchema.openapi({ param: { name: 'repId', in: 'path' }, example: 'rep-ana' }) });
-const queueIdParam = z.object({ queueId: idSchema.openapi({ param: { name: 'queueId', in: 'path' }, example: 'q-enterprise' }) });
-
-const isoInstant = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time, e.g. 2026-11-23T09:00:00Z' });
+const repIdParam = z.object({ repId: idParam('repId', 'rep-ana') });
+const queueIdParam = z.object({ queueId: idParam('queueId', 'q-enterprise') });
 
 const periodSchema = z
-  .object({ from: isoInstant, to: isoInstant })
+  .object({ from: instant, to: instant })
   .strict()
   .refine((period) => Date.parse(period.from) < Date.parse(period.to), { path: ['to'], message: 'must be after from' })
-  .openapi('AbsencePeriod');
+  .openapi('AbsencePeriod', { description: '`to` must be after `from`' });
 
 const repSchema = z
   .object({
@@ -44,13 +42,13 @@ const repSchema = z
 
 const repListSchema = z.object({ reps: z.array(repSchema) }).openapi('RepList');
 
-const nameSchema = z.string().trim().min(1).max(200);
+const nameSchema = requiredText(200);
 
 const createRepSchema = z
   .object({
     repId: idSchema,
     name: nameSchema,
-    email: z.email().optional(),
+    email: email.optional(),
     seniority: z.enum(seniorities),
     managerId: idSchema.optional(),
     active: z.boolean().optional(),
@@ -61,21 +59,22 @@ const createRepSchema = z
 const patchRepSchema = z
   .object({
     name: nameSchema.optional(),
-    email: z.email().nullable().optional(),
+    email: email.nullable().optional(),
     seniority: z.enum(seniorities).optional(),
     managerId: idSchema.nullable().optional(),
     active: z.boolean().optional(),
   })
   .strict()
   .refine((patch) => Object.values(patch).some((value) => value !== undefined), { message: 'name at least one field to change' })
-  .openapi('RepPatch');
+  .openapi('RepPatch', { minProperties: 1, description: 'At least one field to change' });
 
 const outOfOfficeSchema = z.object({ periods: z.array(periodSchema).max(200) }).strict().openapi('OutOfOffice');
 
 const membersSchema = z
   .array(idSchema)
   .max(500)
-  .refine((members) => new Set(members).size === members.length, { message: 'each rep may appear once' });
+  .refine((members) => new Set(members).size === members.length, { message: 'each rep may appear once' })
+  .openapi({ uniqueItems: true, description: 'Rep IDs in rotation order, each at most once; every one must name an existing rep' });
 
 const queueSchema = z
   .object({

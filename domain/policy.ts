@@ -6,6 +6,10 @@ import { validateCalendar } from './business-time.js';
  * snapshot of it as input, so a running workflow never changes behaviour when ops publishes a new version.
  */
 
+// A policy is stored as jsonb, which refuses a NUL character and the escape of a lone surrogate: such a string,
+// or key, would pass validation and then fail to publish. (api/primitives.ts states the same rule for the API.)
+const storable = z.string().regex(/^[^\u0000\uD800-\uDFFF]*$/u, 'must not contain a NUL character or an unpaired UTF-16 surrogate');
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected HH:MM');
 
 export const durationSchema = z
@@ -25,11 +29,11 @@ const workingIntervalSchema = z.object({ start: hhmm, end: hhmm }).refine((i) =>
 const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 export const calendarSchema = z.object({
-  id: z.string().min(1),
-  timeZone: z.string().min(1),
+  id: storable.min(1),
+  timeZone: storable.min(1),
   workingHours: z.partialRecord(z.enum(weekdays), z.array(workingIntervalSchema)),
   /** Public holidays are resolved into `holidays` when the policy is loaded, so replay never depends on a library's data. */
-  publicHolidays: z.object({ country: z.string().length(2), region: z.string().optional() }).optional(),
+  publicHolidays: z.object({ country: storable.length(2), region: storable.optional() }).optional(),
   closures: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).default([]),
   holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).default([]),
 });
@@ -48,7 +52,7 @@ export const dealEscalationActions = ['remind-owner', 'alert-manager'] as const;
  */
 export const dealPolicySchema = z.object({
   /** The round-robin queue of CS reps (managed via /queues) a CS owner is drawn from when intake names none; its manager is the CS manager. */
-  csQueueId: z.string().min(1),
+  csQueueId: storable.min(1),
   /** From closedWonAt to the complete dossier reaching CS. */
   dossierDue: durationSchema,
   /** From signedAt to the onboarding kickoff, on the policy's default calendar. */
@@ -76,18 +80,18 @@ export const dealPolicySchema = z.object({
 
 export const policySchema = z
   .object({
-    version: z.string().min(1),
+    version: storable.min(1),
     scoring: z.object({
       mqlThreshold: z.number(),
       hotThreshold: z.number(),
       /** Points an engagement signal adds to a score component. */
       signals: z.record(
-        z.string(),
+        storable,
         z.object({ behavior: z.number().optional(), intent: z.number().optional() }),
       ),
     }),
-    calendars: z.record(z.string(), calendarSchema),
-    defaultCalendarId: z.string(),
+    calendars: z.record(storable, calendarSchema),
+    defaultCalendarId: storable,
     speedToLead: z.object({
       /** What stops the clock: the rep accepting the lead, or the first contact attempt after it. */
       metBy: z.enum(['acceptance', 'first-attempt']),
@@ -103,19 +107,19 @@ export const policySchema = z
         .min(1),
       /** Time from acceptance after which an unanswered cadence returns the lead to nurture. */
       window: durationSchema,
-      endingOutcomes: z.array(z.string()).min(1),
+      endingOutcomes: z.array(storable).min(1),
     }),
     routing: z.object({
       /** First matching rule picks the queue; a rule without a criterion matches any lead. */
       rules: z.array(
         z.object({
-          queueId: z.string().min(1),
+          queueId: storable.min(1),
           tiers: z.array(z.union([z.literal(1), z.literal(2), z.literal(3)])).optional(),
-          segments: z.array(z.string()).optional(),
-          countries: z.array(z.string()).optional(),
+          segments: z.array(storable).optional(),
+          countries: z.array(storable).optional(),
         }),
       ),
-      fallbackQueueId: z.string().min(1),
+      fallbackQueueId: storable.min(1),
     }),
     sla: z.object({
       /** How long before a deadline the lead counts as due soon (SlaState="due-soon"). */

@@ -1,13 +1,12 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { dealEvents, dealMilestones, deals } from '../db/schema.js';
 import { dossierSchema } from './dossier-schema.js';
 import { dealStages, type DealStage } from '../domain/deal-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
-import type { Role } from '../service.config.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { dealWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   closeOutDealUpdate,
@@ -22,6 +21,7 @@ import { dealWorkflow } from '../workflows/deal-workflow.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+import { createStepRunner, stepErrorResponses, stepHeaders } from './step-runner.js';
 import { currency, healthScore, idParam, identifier, instant, money, requiredText, text } from './primitives.js';
 
 // ---- the one start path for deal workflows (the API's intake, and later the lead's "closed won") ----------
@@ -77,6 +77,8 @@ export interface DealRoutesDependencies {
   client: Client;
   db: Database;
   currentPolicy: () => Promise<Policy>;
+  /** How long a step may take before the API answers 503; see service.config.ts. */
+  stepTimeoutMs?: number;
 }
 
 const dealIdParam = z.object({ dealId: idParam('dealId', 'D-2001') });
@@ -194,8 +196,8 @@ function stepRoute<S extends z.ZodType>(path: string, summary: string, body: S, 
     tags: ['deal steps'],
     summary,
     middleware: [requireRole(...roles)] as const,
-    request: { params: dealIdParam, body: jsonBody(body) },
-    responses: { 200: jsonResponse(dealStateSchema, 'The deal after the step'), ...errorResponses(400, 401, 403, 404, 409) },
+    request: { params: dealIdParam, headers: stepHeaders, body: jsonBody(body) },
+    responses: { 200: jsonResponse(dealStateSchema, 'The deal after the step'), ...stepErrorResponses() },
   });
 }
 
@@ -224,7 +226,8 @@ const closeOutRoute = stepRoute(
   ['cs', 'ops'],
 );
 
-export function dealRoutes({ client, db, currentPolicy }: DealRoutesDependencies) {
+export function dealRoutes({ client, db, currentPolicy, stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS }: DealRoutesDependencies) {
+  const runStep = createStepRunner({ client, db, stepTimeoutMs });
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
   const handleFor = (dealId: string) => client.workflow.getHandle(dealWorkflowId(dealId));
   const toStateBody = (state: DealView) => state as unknown as z.infer<typeof dealStateSchema>;
@@ -277,22 +280,6 @@ export function dealRoutes({ client, db, currentPolicy }: DealRoutesDependencies
     );
   });
 
-  /** Runs a step as a Workflow Update; a deal whose workflow has finished answers 409, an unknown one 404. */
-  async function runStep(dealId: string, run: () => Promise<DealView>): Promise<DealView> {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      const description = await handleFor(dealId)
-        .describe()
-        .catch(() => null);
-      if (description && description.status.name !== 'RUNNING') {
-        throw new ApiError(409, 'conflict', `the handoff of deal ${dealId} is over (workflow ${description.status.name.toLowerCase()})`);
-      }
-      throw error;
-    }
-  }
-
   const steps = [
     [dossierRoute, deliverDossierUpdate],
     [kickoffRoute, recordKickoffUpdate],
@@ -300,14 +287,17 @@ export function dealRoutes({ client, db, currentPolicy }: DealRoutesDependencies
     [closeOutRoute, closeOutDealUpdate],
   ] as const;
   for (const [route, update] of steps) {
-    // Each step is a Workflow Update: its validator refuses a step the stage does not allow before it reaches history.
+    // Each step is a Workflow Update: its validator refuses a step the stage or the owner does not allow before it reaches history.
     app.openapi(route as typeof kickoffRoute, async (c) => {
-      const body = c.req.valid('json') as object;
       const { dealId } = c.req.valid('param');
-      const state = await runStep(dealId, () =>
-        handleFor(dealId).executeUpdate(update as typeof recordKickoffUpdate, { args: [{ ...(body as { heldAt: string; attendees: string[] }), actor: c.get('caller').actorId }] }),
-      );
-      return c.json(toStateBody(state), 200);
+      const response = await runStep(c, {
+        workflowId: dealWorkflowId(dealId),
+        subject: `deal ${dealId}`,
+        update: update as typeof recordKickoffUpdate,
+        stepName: update.name,
+        body: c.req.valid('json') as { heldAt: string; attendees: string[] },
+      });
+      return response as never;
     });
   }
 

@@ -22,10 +22,11 @@ import {
   type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
-import type { Role } from '../service.config.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
+import { createStepRunner, stepErrorResponses, stepHeaders } from './step-runner.js';
 import type { PolicyStore } from './policy-store.js';
 import { countryCode, currency, email, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
 
@@ -34,6 +35,8 @@ export interface LeadRoutesDependencies {
   db: Database;
   currentPolicy: () => Promise<Policy>;
   policyStore: Pick<PolicyStore, 'resolve'>;
+  /** How long a step may take before the API answers 503; see service.config.ts. */
+  stepTimeoutMs?: number;
 }
 
 const leadIdParam = z.object({ leadId: idParam('leadId', 'L-1001') });
@@ -121,8 +124,8 @@ function stepRoute<S extends z.ZodType>(path: string, summary: string, body: S, 
     tags: ['lead steps'],
     summary,
     middleware: [requireRole(...roles)] as const,
-    request: { params: leadIdParam, body: jsonBody(body) },
-    responses: { 200: jsonResponse(leadStateSchema, 'The lead after the step'), ...errorResponses(400, 401, 403, 404, 409) },
+    request: { params: leadIdParam, headers: stepHeaders, body: jsonBody(body) },
+    responses: { 200: jsonResponse(leadStateSchema, 'The lead after the step'), ...stepErrorResponses() },
   });
 }
 
@@ -201,7 +204,8 @@ const migratePolicyRoute = stepRoute(
   ['ops'],
 );
 
-export function leadRoutes({ client, db, currentPolicy, policyStore }: LeadRoutesDependencies) {
+export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS }: LeadRoutesDependencies) {
+  const runStep = createStepRunner({ client, db, stepTimeoutMs });
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
   const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
   const toStateBody = (state: LeadView) => state as unknown as z.infer<typeof leadStateSchema>;
@@ -256,13 +260,11 @@ export function leadRoutes({ client, db, currentPolicy, policyStore }: LeadRoute
     [closeRoute, closeLeadUpdate],
   ] as const;
   for (const [route, update] of steps) {
-    // Each step is a Workflow Update: its validator refuses a step the stage does not allow before it reaches history.
+    // Each step is a Workflow Update: its validator refuses a step the stage or the owner does not allow before it reaches history.
     app.openapi(route as typeof acceptRoute, async (c) => {
-      const body = c.req.valid('json') as object;
-      const state = await handleFor(c.req.valid('param').leadId).executeUpdate(update as typeof acceptLeadUpdate, {
-        args: [{ ...body, actor: c.get('caller').actorId }],
-      });
-      return c.json(toStateBody(state), 200);
+      const { leadId } = c.req.valid('param');
+      const response = await runStep(c, { workflowId: leadWorkflowId(leadId), subject: `lead ${leadId}`, update: update as typeof acceptLeadUpdate, stepName: update.name, body: c.req.valid('json') as object });
+      return response as never;
     });
   }
 
@@ -270,10 +272,9 @@ export function leadRoutes({ client, db, currentPolicy, policyStore }: LeadRoute
     const { version, note } = c.req.valid('json');
     const policy = await policyStore.resolve(version);
     if (!policy) throw new ApiError(404, 'not-found', `no policy version ${version}`);
-    const state = await handleFor(c.req.valid('param').leadId).executeUpdate(migrateLeadPolicyUpdate, {
-      args: [{ actor: c.get('caller').actorId, policy, note }],
-    });
-    return c.json(toStateBody(state), 200);
+    const { leadId } = c.req.valid('param');
+    const response = await runStep(c, { workflowId: leadWorkflowId(leadId), subject: `lead ${leadId}`, update: migrateLeadPolicyUpdate, stepName: migrateLeadPolicyUpdate.name, body: { policy, note } });
+    return response as never;
   });
 
   return app;

@@ -33,7 +33,7 @@ export const stepHeaders = z.object({
     .regex(KEY_PATTERN)
     .optional()
     .openapi({
-      param: { name: IDEMPOTENCY_KEY_HEADER, in: 'header' },
+      param: { name: 'idempotency-key', in: 'header' },
       description:
         'Makes the step safe to retry: the same caller sending the same key and body again gets the first answer and the step applies once. ' +
         'Without it every request is a new step. The answer echoes the key used (a generated one when none was sent).',

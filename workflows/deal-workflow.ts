@@ -282,10 +282,10 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     apply: (input: Input) => void,
     extra?: (input: Input) => string | null,
   ): void {
-    const rules = (input: Input) => () => {
+    const rules = (input: Input) => (settled: boolean) => {
       const facts = { stage: state.stage, dossierDone: state.dossier !== null, kickoffDone: state.kickoff !== null, qbrsHeld: state.qbrs.length };
       refuse(dealStepRefusal(step, facts));
-      refuse(dealStepForbidden(step, state, input), STEP_FORBIDDEN);
+      if (settled) refuse(dealStepForbidden(step, state, input), STEP_FORBIDDEN);
       refuse(extra?.(input) ?? null);
     };
     setHandler(update, (input: Input) => engine.step(input, rules(input), () => apply(input), view), {

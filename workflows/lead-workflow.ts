@@ -368,10 +368,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   // ---- steps from people (updates: validated before they reach history, re-checked on their turn) ----
 
   /** The rules of a step: the stage allows it, the caller may take it on this lead, and its own conditions hold. */
-  function rulesOf(step: LeadStep, request: StepActor, extra?: () => string | null): () => void {
-    return () => {
+  function rulesOf(step: LeadStep, request: StepActor, extra?: () => string | null): (settled: boolean) => void {
+    return (settled) => {
       refuse(stepRefusal(step, state.stage));
-      refuse(leadStepForbidden(step, { ownerId: state.ownerId, leadId: state.leadId }, request), STEP_FORBIDDEN);
+      if (settled) refuse(leadStepForbidden(step, { ownerId: state.ownerId, leadId: state.leadId }, request), STEP_FORBIDDEN);
       refuse(extra?.() ?? null);
     };
   }

@@ -114,12 +114,16 @@ export class StepEngine<State extends EngineState, Event> {
       this.options.afterChange();
       await this.commitOrFail('intake');
       this.initialized = true;
+      this.dispatchOutbox();
     });
   }
 
-  /** For update validators: until the first step is done the state is not settled, so the handler checks instead. */
-  checkInValidator(check: () => void): void {
-    if (this.initialized) check();
+  /**
+   * For update validators. `check(settled)` gets false until the first step is done: then only the rules intake
+   * cannot change (the stage) are checked here, and who owns the record is checked when the step's turn comes.
+   */
+  checkInValidator(check: (settled: boolean) => void): void {
+    check(this.initialized);
   }
 
   /** Stages an audit event with its sequence number now, so the audit keeps the order things happened in. */
@@ -143,11 +147,11 @@ export class StepEngine<State extends EngineState, Event> {
    * step's rules, applies it, and answers once its audit rows are committed. A step whose rules no longer
    * hold, or that the database refuses to record, changes nothing.
    */
-  step<View>(request: StepRequest, check: () => void, apply: () => Promise<void> | void, view: () => View): Promise<StepAnswer<View>> {
+  step<View>(request: StepRequest, check: (settled: true) => void, apply: () => Promise<void> | void, view: () => View): Promise<StepAnswer<View>> {
     return this.exclusive(async () => {
       const earlier = this.remembered(request);
       if (earlier) return { ...view(), request: earlier };
-      check();
+      check(true);
       const saved = this.capture();
       try {
         await apply();

@@ -90,12 +90,12 @@ describe('deal API on a real Temporal dev server and Postgres', () => {
     assert.deepEqual(state.milestones.map((m: { key: string }) => m.key), ['dossier', 'kickoff', 'qbr-1']);
     assert.equal(state.deadlines[0].label, 'Dossier due (48 h after win)');
 
-    const delivered = await service.request('POST', `/deals/${dealId}/dossier`, { body: dossier });
+    const delivered = await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_REP, body: dossier });
     assert.equal(delivered.status, 200, JSON.stringify(delivered.body));
     assert.equal(delivered.body.stage, 'AWAITING_KICKOFF');
-    assert.equal(delivered.body.dossier.actor, 'sales-actor');
+    assert.equal(delivered.body.dossier.actor, SALES_REP);
 
-    const kickoff = await service.request('POST', `/deals/${dealId}/kickoff`, { role: 'cs', body: { heldAt: new Date().toISOString(), attendees: ['Jan', 'cs-anna'] } });
+    const kickoff = await service.request('POST', `/deals/${dealId}/kickoff`, { role: 'cs', as: state.csOwnerId, body: { heldAt: new Date().toISOString(), attendees: ['Jan', 'cs-anna'] } });
     assert.equal(kickoff.status, 200, JSON.stringify(kickoff.body));
     assert.equal(kickoff.body.stage, 'ONBOARDING');
     assert.deepEqual(kickoff.body.deadlines.map((d: { label: string }) => d.label), ['QBR 1 reminder (14 days ahead)', 'QBR 1 due (90 days after signature)']);
@@ -110,15 +110,15 @@ describe('deal API on a real Temporal dev server and Postgres', () => {
       [
         ['received', 'sales-actor'],
         ['cs-owner-assigned', 'system'],
-        ['dossier-delivered', 'sales-actor'],
-        ['kickoff-held', 'cs-actor'],
+        ['dossier-delivered', SALES_REP],
+        ['kickoff-held', state.csOwnerId],
       ],
     );
     const byKey = Object.fromEntries(timeline.body.milestones.map((m: { milestone: string }) => [m.milestone, m]));
     assert.equal(byKey.dossier.breached, false);
-    assert.equal(byKey.dossier.actor, 'sales-actor');
+    assert.equal(byKey.dossier.actor, SALES_REP);
     assert.equal(byKey.dossier.businessMinutesLate, 0);
-    assert.equal(byKey.kickoff.actor, 'cs-actor');
+    assert.equal(byKey.kickoff.actor, state.csOwnerId);
     assert.equal(byKey['qbr-1'].doneAt, null);
     assert.equal((await service.request('GET', `/deals/${dealId}/timeline`, { role: 'ops' })).status, 200);
     const [projection] = await service.database.db.select().from(deals).where(eq(deals.dealId, dealId));
@@ -140,11 +140,11 @@ describe('deal API on a real Temporal dev server and Postgres', () => {
     assert.equal((await service.request('POST', '/deals', { body: intakeBody(uniqueId('D'), { currency: 'XYZ' }) })).status, 400);
 
     const dealId = await newDeal();
-    const noChampion = await service.request('POST', `/deals/${dealId}/dossier`, { body: { ...dossier, stakeholders: [{ name: 'Ewa', role: 'economic-buyer' }] } });
+    const noChampion = await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_REP, body: { ...dossier, stakeholders: [{ name: 'Ewa', role: 'economic-buyer' }] } });
     assert.equal(noChampion.status, 400);
     assert.deepEqual(noChampion.body.issues, [{ path: 'stakeholders', message: 'at least one champion is required' }]);
 
-    const vagueKpi = await service.request('POST', `/deals/${dealId}/dossier`, { body: { ...dossier, kpis: [{ name: 'Happiness', metric: 'vibes' }], businessGoals: [] } });
+    const vagueKpi = await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_REP, body: { ...dossier, kpis: [{ name: 'Happiness', metric: 'vibes' }], businessGoals: [] } });
     assert.equal(vagueKpi.status, 400);
     assert.deepEqual(vagueKpi.body.issues.map((issue: { path: string }) => issue.path).sort(), ['businessGoals', 'kpis.0.target']);
 
@@ -171,12 +171,13 @@ describe('deal API on a real Temporal dev server and Postgres', () => {
 
   test('409 for a step the stage does not allow, and nothing changes', async () => {
     const dealId = await newDeal();
-    const earlyQbr = await service.request('POST', `/deals/${dealId}/qbr`, { role: 'cs', body: { heldAt: new Date().toISOString(), healthScore: 70 } });
+    const csOwner = (await service.request('GET', `/deals/${dealId}`)).body.csOwnerId as string;
+    const earlyQbr = await service.request('POST', `/deals/${dealId}/qbr`, { role: 'cs', as: csOwner, body: { heldAt: new Date().toISOString(), healthScore: 70 } });
     assert.equal(earlyQbr.status, 409);
     assert.match(earlyQbr.body.message, /dossier and the onboarding kickoff come first/);
 
-    assert.equal((await service.request('POST', `/deals/${dealId}/dossier`, { body: dossier })).status, 200);
-    const secondDossier = await service.request('POST', `/deals/${dealId}/dossier`, { body: dossier });
+    assert.equal((await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_REP, body: dossier })).status, 200);
+    const secondDossier = await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_REP, body: dossier });
     assert.equal(secondDossier.status, 409);
     assert.match(secondDossier.body.message, /already delivered/);
 
@@ -187,9 +188,10 @@ describe('deal API on a real Temporal dev server and Postgres', () => {
     assert.equal(closed.status, 200);
     assert.equal(closed.body.stage, 'CLOSED_OUT');
     await service.temporal.client.workflow.getHandle(dealWorkflowId(dealId)).result();
-    const afterEnd = await service.request('POST', `/deals/${dealId}/kickoff`, { role: 'cs', body: { heldAt: new Date().toISOString(), attendees: ['x'] } });
+    const afterEnd = await service.request('POST', `/deals/${dealId}/kickoff`, { role: 'cs', as: csOwner, body: { heldAt: new Date().toISOString(), attendees: ['x'] } });
     assert.equal(afterEnd.status, 409, JSON.stringify(afterEnd.body));
-    assert.match(afterEnd.body.message, /is over/);
+    assert.equal(afterEnd.body.error, 'closed');
+    assert.match(afterEnd.body.message, /is closed \(stage CLOSED_OUT\)/);
     assert.equal((await service.request('GET', `/deals/${dealId}`)).body.stage, 'CLOSED_OUT', 'a finished deal can still be read');
     const types = (await service.database.db.select().from(dealEvents).where(eq(dealEvents.dealId, dealId))).map((event) => event.type);
     assert.ok(types.includes('closed-out'));

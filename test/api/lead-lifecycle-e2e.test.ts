@@ -38,7 +38,7 @@ describe('whole lead lifecycles through the API on a dev server, seconds-scale p
       ['qualify', { need: true, budget: true, timing: true }],
       ['close', { outcome: 'won', deal: { dealId, amount: 48_000, currency: 'EUR', signedAt: new Date().toISOString() } }],
     ] as const) {
-      const response = await service.request('POST', `/leads/${leadId}/${path}`, { body });
+      const response = await service.request('POST', `/leads/${leadId}/${path}`, { as: owner, body });
       assert.equal(response.status, 200, `${path}: ${JSON.stringify(response.body)}`);
     }
     const deal = await eventually(() => service.request('GET', `/deals/${dealId}`, { role: 'cs' }), (r) => r.status === 200, 'the deal workflow');
@@ -49,6 +49,7 @@ describe('whole lead lifecycles through the API on a dev server, seconds-scale p
     assert.deepEqual(types.slice(-2), ['closed', 'deal-started']);
 
     const lostWithDeal = await service.request('POST', `/leads/${leadId}/close`, {
+      as: owner,
       body: { outcome: 'lost', deal: { dealId, amount: 1, currency: 'EUR', signedAt: new Date().toISOString() } },
     });
     assert.equal(lostWithDeal.status, 400, 'only a won lead becomes a deal');
@@ -62,14 +63,14 @@ describe('whole lead lifecycles through the API on a dev server, seconds-scale p
       body: { dealId, accountName: 'Acme', amount: 10_000, currency: 'EUR', signedAt, closedWonAt: signedAt, salesOwnerId: 'rep-anna' },
     });
     assert.equal(intake.status, 201, JSON.stringify(intake.body));
-    await intakeRoutedLead(service, leadId, 2);
+    const owner = await intakeRoutedLead(service, leadId, 2);
     for (const [path, body] of [
       ['accept', {}],
       ['contact-attempts', { channel: 'email', outcome: 'replied' }],
       ['qualify', { need: true, budget: true, timing: true }],
       ['close', { outcome: 'won', deal: { dealId, amount: 10_000, currency: 'EUR', signedAt } }],
     ] as const) {
-      assert.equal((await service.request('POST', `/leads/${leadId}/${path}`, { body })).status, 200, path);
+      assert.equal((await service.request('POST', `/leads/${leadId}/${path}`, { as: owner, body })).status, 200, path);
     }
     assert.equal((await eventTypes(leadId)).at(-1), 'deal-linked');
     const runs = await service.temporal.client.workflow.count(`WorkflowId = "deal-${dealId}"`);

@@ -477,9 +477,10 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       body: { leadId: rejected, email: `${rejected.toLowerCase()}@example.com`, company: `Company ${rejected}`, icpTier: 3, source: 'webinar', score: { fit: 30, behavior: 10, intent: 5 } },
     });
     assert.equal(intake.status, 201, JSON.stringify(intake.body));
-    await eventually(() => service.request('GET', `/leads/${rejected}`), (r) => r.body.ownerId !== null, 'routing');
-    assert.equal((await service.request('POST', `/leads/${rejected}/accept`, { body: {} })).status, 200);
-    assert.equal((await service.request('POST', `/leads/${rejected}/reject`, { body: { reason: 'no-budget' } })).status, 200);
+    const routed = await eventually(() => service.request('GET', `/leads/${rejected}`), (r) => r.body.ownerId !== null, 'routing');
+    const as = routed.body.ownerId as string;
+    assert.equal((await service.request('POST', `/leads/${rejected}/accept`, { as, body: {} })).status, 200);
+    assert.equal((await service.request('POST', `/leads/${rejected}/reject`, { as, body: { reason: 'no-budget' } })).status, 200);
 
     const salesRep = 'rep-anna';
     const dealId = uniqueId('D');
@@ -490,6 +491,7 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
     assert.equal(dealIntake.status, 201, JSON.stringify(dealIntake.body));
     await eventually(() => service.request('GET', `/deals/${dealId}`), (r) => r.body.csOwnerId !== null, 'the CS owner');
     const delivered = await service.request('POST', `/deals/${dealId}/dossier`, {
+      as: salesRep,
       body: {
         businessGoals: ['Faster onboarding'],
         scope: 'Two teams',

@@ -25,6 +25,13 @@ export async function seedInboundQueue(service: RunningService, repIds = ['rep-a
   assert.equal(queue.status, 201, JSON.stringify(queue.body));
 }
 
+export async function ownerOf(service: RunningService, leadId: string): Promise<string> {
+  const lead = await service.request('GET', `/leads/${leadId}`, { role: 'ops' });
+  assert.equal(lead.status, 200, JSON.stringify(lead.body));
+  assert.ok(lead.body.ownerId, `lead ${leadId} has no owner`);
+  return lead.body.ownerId as string;
+}
+
 export async function intakeRoutedLead(service: RunningService, leadId: string, icpTier: 1 | 2 | 3 = 1): Promise<string> {
   const intake = await service.request('POST', '/leads', {
     body: { leadId, email: `${leadId.toLowerCase()}@example.com`, company: `Company ${leadId}`, icpTier, score: { fit: 30, behavior: 10, intent: 5 } },
@@ -34,8 +41,10 @@ export async function intakeRoutedLead(service: RunningService, leadId: string, 
   return routed.body.ownerId as string;
 }
 
+/** Acts as a rep would: a sales step is taken by the lead's current owner. */
 async function step(service: RunningService, leadId: string, path: string, body: object, role: 'sales' | 'manager' = 'sales') {
-  const response = await service.request('POST', `/leads/${leadId}/${path}`, { role, body });
+  const as = role === 'sales' ? await ownerOf(service, leadId) : undefined;
+  const response = await service.request('POST', `/leads/${leadId}/${path}`, { role, as, body });
   assert.equal(response.status, 200, `${path}: ${JSON.stringify(response.body)}`);
   return response.body;
 }

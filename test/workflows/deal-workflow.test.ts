@@ -5,7 +5,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { recordDealEvents, type DealAuditEvent } from '../../activities/deal-audit.js';
 import { startDealWorkflow } from '../../api/deals.js';
 import { resolvePolicy } from '../../api/policy-source.js';
-import { dealEvents, dealMilestones, leadAssignments, queueMembers, queues, reps } from '../../db/schema.js';
+import { dealCsAssignments, dealEvents, dealMilestones, queueMembers, queues, reps } from '../../db/schema.js';
 import type { Dossier } from '../../domain/deal-dossier.js';
 import type { Policy } from '../../domain/policy.js';
 import {
@@ -358,7 +358,7 @@ describe('deal handoff workflow on the time-skipping server', () => {
     await db.update(reps).set({ outOfOffice: [{ from: new Date(now - DAY).toISOString(), to: new Date(now + DAY).toISOString() }] }).where(eq(reps.repId, 'cs-3'));
     const third = await startDeal({ policy });
     assert.equal((await withCsOwner(third.handle)).csOwnerId, 'cs-4', 'cs-3 is out of office');
-    const [assignment] = await db.select().from(leadAssignments).where(eq(leadAssignments.idempotencyKey, `${third.workflowId}:assign-cs-owner`));
+    const [assignment] = await db.select().from(dealCsAssignments).where(eq(dealCsAssignments.idempotencyKey, `${third.workflowId}:assign-cs-owner`));
     assert.equal(assignment?.queueId, queueId);
     assert.equal(assignment?.managerId, CS_MANAGER);
     await db.update(reps).set({ outOfOffice: [] }).where(eq(reps.repId, 'cs-3'));

@@ -290,7 +290,7 @@ function dealFromHistory(runs: RunFacts[]): HandoffDeal {
   const rules = policy.deal!;
   const updates = runs.flatMap((run) => run.updates);
   const timers = runs.flatMap((run) => run.timersFired);
-  const routed = runs.flatMap((run) => run.activityResults).find((activity) => activity.name === 'routeLead')?.result as { repId: string } | undefined;
+  const routed = runs.flatMap((run) => run.activityResults).find((activity) => activity.name === 'assignDealCsOwner')?.result as { repId: string } | undefined;
   const csOwnerId = deal.csOwnerId ?? routed?.repId ?? null;
   const closedWonAt = new Date(deal.closedWonAt);
   const signedAt = new Date(deal.signedAt);

@@ -7,14 +7,14 @@ import type { Policy } from '../domain/policy.js';
 import type { ApiKey } from '../service.config.js';
 import { authenticate, type AppEnv } from './auth.js';
 import { docsRoutes } from './docs.js';
-import { ApiError, toHttpError, type ErrorBody } from './errors.js';
+import { toHttpError, type ErrorBody } from './errors.js';
 import { healthRoutes, type ReadinessOptions } from './health.js';
 import { dealRoutes } from './deals.js';
 import { leadRoutes } from './leads.js';
 import { policyRoutes } from './policies.js';
 import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
-import { containsUnstorableText } from './primitives.js';
+import { findUnstorableText, UNSTORABLE_MESSAGE } from './primitives.js';
 import { reportRoutes } from './reports.js';
 
 export interface AppDependencies {
@@ -54,10 +54,10 @@ const refuseUnstorableText = createMiddleware(async (c, next) => {
     // Malformed JSON: the route's validator answers it with its own 400.
     return next();
   }
-  if (containsUnstorableText(body)) {
-    throw new ApiError(400, 'invalid-request', 'the body contains a NUL character (\\u0000) or an unpaired UTF-16 surrogate, which cannot be stored; remove it');
-  }
-  return next();
+  const path = findUnstorableText(body);
+  if (path === undefined) return next();
+  const message = `${UNSTORABLE_MESSAGE} (a NUL character or a lone surrogate cannot be stored)`;
+  return c.json<ErrorBody>({ error: 'invalid-request', message: `${path}: ${message}`, issues: [{ path, message }] }, 400);
 });
 
 export function createApp(deps: AppDependencies) {

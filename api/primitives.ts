@@ -35,7 +35,7 @@ export function hasUnstorableText(value: string): boolean {
   return !storable.test(value);
 }
 
-const UNSTORABLE_MESSAGE = 'must not contain a NUL character or an unpaired UTF-16 surrogate';
+export const UNSTORABLE_MESSAGE = 'must not contain a NUL character or an unpaired UTF-16 surrogate';
 
 /**
  * Free text of at most `max` characters (code points), without NUL or lone surrogates. `required`: trimmed,
@@ -131,21 +131,26 @@ export const countryCode = z
   .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code in capitals, e.g. PL')
   .openapi({ pattern: '^[A-Z]{2}$', example: 'PL' });
 
-/** Walks any JSON value without recursion (a deeply nested body must not overflow the stack); true at the first unstorable string or key. */
-export function containsUnstorableText(value: unknown): boolean {
-  const pending: unknown[] = [value];
+/**
+ * The path (as validation issues name them) of the first string or key in a JSON value that holds a NUL or a
+ * lone surrogate, or undefined when there is none. Iterative: a deeply nested body must not overflow the stack.
+ */
+export function findUnstorableText(value: unknown): string | undefined {
+  const pending: Array<[unknown, string[]]> = [[value, []]];
   while (pending.length > 0) {
-    const current = pending.pop();
+    const [current, path] = pending.pop()!;
     if (typeof current === 'string') {
-      if (hasUnstorableText(current)) return true;
+      if (hasUnstorableText(current)) return path.join('.') || '(body)';
     } else if (Array.isArray(current)) {
-      for (const item of current) pending.push(item);
+      for (let index = current.length - 1; index >= 0; index -= 1) pending.push([current[index], [...path, String(index)]]);
     } else if (current !== null && typeof current === 'object') {
       for (const [key, inner] of Object.entries(current)) {
-        if (hasUnstorableText(key)) return true;
-        pending.push(inner);
+        if (hasUnstorableText(key)) return [...path, key].join('.');
+        pending.push([inner, [...path, key]]);
       }
     }
   }
-  return false;
+  return undefined;
 }
+
+export const containsUnstorableText = (value: unknown): boolean => findUnstorableText(value) !== undefined;

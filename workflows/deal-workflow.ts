@@ -289,7 +289,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       refuse(extra?.(input) ?? null);
     };
     setHandler(update, (input: Input) => engine.step(input, rules(input), () => apply(input), view), {
-      validator: (input: Input) => engine.checkInValidator(rules(input)),
+      validator: (input: Input) => engine.checkInValidator(input, rules(input)),
     });
   }
 

@@ -385,7 +385,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   ): void {
     const rules = (input: Input) => rulesOf(step, input, extra && (() => extra(input)));
     setHandler(update, (input: Input) => engine.step(input, rules(input), () => apply(input), view), {
-      validator: (input: Input) => engine.checkInValidator(rules(input)),
+      validator: (input: Input) => engine.checkInValidator(input, rules(input)),
     });
   }
 

@@ -119,10 +119,13 @@ export class StepEngine<State extends EngineState, Event> {
   }
 
   /**
-   * For update validators. `check(settled)` gets false until the first step is done: then only the rules intake
+   * For update validators. A retry of an applied step passes (a key reused for another request is refused);
+   * otherwise `check(settled)` gets false until the first step is done: then only the rules intake
    * cannot change (the stage) are checked here, and who owns the record is checked when the step's turn comes.
    */
-  checkInValidator(check: (settled: boolean) => void): void {
+  checkInValidator(request: StepRequest, check: (settled: boolean) => void): void {
+    // A retry of a step this record already applied passes: its handler answers with what the step left.
+    if (this.remembered(request)) return;
     check(this.initialized);
   }
 

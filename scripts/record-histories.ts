@@ -1,5 +1,6 @@
 // Records real histories for the replay tests: runs each scenario through the API on a dev server and
-// writes every run of each workflow to test/histories/. Re-run after a deliberate, patched() workflow change:
+// writes every run of each workflow to test/histories/ (test/histories/legacy/ keeps the histories of runs
+// from before the step engine, which replay through workflows/legacy/). Re-run after a deliberate, patched() workflow change:
 //   npx tsx scripts/record-histories.ts          (every scenario)
 //   npx tsx scripts/record-histories.ts deal     (only the deal scenarios; `lead` for only the lead ones)
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,24 +11,20 @@ import { authenticate } from '../api/auth.js';
 import { dealRoutes } from '../api/deals.js';
 import type { Policy } from '../domain/policy.js';
 import { secondsScalePolicy } from '../test/support/policies.js';
-import { eventually, runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
+import { eventually, intakeRoutedLead, runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
 import { startService, testApiKeys, type RunningService } from '../test/support/service.js';
 
 const directory = new URL('../test/histories/', import.meta.url);
 
 async function saveAllRuns(client: Client, workflowId: string, name: string): Promise<void> {
-  let runId: string | undefined = undefined;
-  let index = 0;
-  for (;;) {
+  const runs: Array<{ runId: string; startTime: Date }> = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution);
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  for (const [index, { runId }] of runs.entries()) {
     const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const file = new URL(`${name}${index === 0 ? '' : `.run${index + 1}`}.json`, directory);
     writeFileSync(file, historyToJSON(history) + '\n');
     console.log(`wrote ${file.pathname} (${history.events?.length} events)`);
-    const last = history.events?.at(-1);
-    const next: string | null | undefined = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    if (!next) return;
-    runId = next;
-    index += 1;
   }
 }
 
@@ -65,8 +62,11 @@ const dealDossier = {
   risks: [{ description: 'SSO tenant owned by the parent company', severity: 'high' }],
 };
 
+/** Acts as the deal's owner would: the dossier is its sales owner's, the meetings its CS owner's. */
 async function dealStep(service: RunningService, dealId: string, path: string, body: object, role: 'sales' | 'cs'): Promise<void> {
-  const response = await service.request('POST', `/deals/${dealId}/${path}`, { role, body });
+  const deal = (await service.request('GET', `/deals/${dealId}`, { role: 'ops' })).body;
+  const as = role === 'sales' ? deal.salesOwnerId : deal.csOwnerId;
+  const response = await service.request('POST', `/deals/${dealId}/${path}`, { role, as, body });
   assert.equal(response.status, 200, `${path}: ${JSON.stringify(response.body)}`);
 }
 
@@ -106,6 +106,31 @@ async function runEscalatedDeal(service: RunningService, dealId: string): Promis
   await service.temporal.client.workflow.getHandle(`deal-${dealId}`).result();
 }
 
+/**
+ * Steps that meet in the step engine's gate: an ops engagement and the owner's acceptance sent at once, the
+ * acceptance retried with its Idempotency-Key while the first try runs, then a rejection back to nurture
+ * (continue-as-new) retried on the next run.
+ */
+async function runBurstLead(service: RunningService, leadId: string): Promise<void> {
+  const owner = await intakeRoutedLead(service, leadId, 2);
+  const accept = () => service.request('POST', `/leads/${leadId}/accept`, { as: owner, body: {}, headers: { 'idempotency-key': `accept-${leadId}` } });
+  const [first, retried, engaged] = await Promise.all([
+    accept(),
+    accept(),
+    service.request('POST', `/leads/${leadId}/engagement`, { role: 'ops', body: { signal: 'webinar' } }),
+  ]);
+  for (const response of [first, retried, engaged]) assert.equal(response.status, 200, JSON.stringify(response.body));
+  const reject = () => service.request('POST', `/leads/${leadId}/reject`, { as: owner, body: { reason: 'too-early' }, headers: { 'idempotency-key': `reject-${leadId}` } });
+  assert.equal((await reject()).status, 200);
+  await eventually(
+    () => service.temporal.client.workflow.count(`WorkflowId = "lead-${leadId}" AND ExecutionStatus = "ContinuedAsNew"`),
+    (count) => count.count === 1,
+    'the return to nurture to continue as new',
+  );
+  assert.equal((await reject()).status, 200);
+  assert.equal((await service.request('POST', `/leads/${leadId}/engagement`, { role: 'ops', body: { negative: 40 } })).status, 200);
+}
+
 /** Scenario groups named on the command line (`lead`, `deal`); none named records them all. */
 const only = process.argv.slice(2);
 const wanted = (group: 'lead' | 'deal'): boolean => only.length === 0 || only.includes(group);
@@ -122,6 +147,8 @@ async function main() {
       await saveAllRuns(service.temporal.client, 'lead-recorded-standard', 'lead-standard');
       await runEscalatedLead(service, 'recorded-escalated');
       await saveAllRuns(service.temporal.client, 'lead-recorded-escalated', 'lead-escalated');
+      await runBurstLead(service, 'recorded-burst');
+      await saveAllRuns(service.temporal.client, 'lead-recorded-burst', 'lead-burst');
     }
     if (wanted('deal')) {
       await seedCsQueue(service, policy.deal!.csQueueId);

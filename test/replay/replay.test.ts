@@ -6,7 +6,10 @@ import { Worker } from '@temporalio/worker';
 import { quietWorkerLogs, workflowBundle } from '../support/temporal.js';
 
 const directory = new URL('../histories/', import.meta.url);
-const files = readdirSync(directory).filter((file) => file.endsWith('.json')).sort();
+// legacy/ holds histories of runs from before the step engine: they replay through workflows/legacy/.
+const files = readdirSync(directory, { recursive: true, encoding: 'utf8' })
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 
 /**
  * Histories recorded from real runs (scripts/record-histories.ts) must replay on today's workflow code:

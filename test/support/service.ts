@@ -10,7 +10,7 @@ import { createDevServerEnvironment, quietWorkerLogs, workflowBundle, type DevSe
 /** Named actors the tests act as (`request(..., { role, as })`), besides each role's default `<role>-actor`. */
 const namedActors: Record<Role, string[]> = {
   sales: ['rep-anna', 'rep-bartek', 'rep-cara', 'rep-dawid', 'rep-ewa', 'rep-sales-1', 'rep-sales-2'],
-  cs: ['cs-anna', 'cs-bartek', 'cs-rep-1', 'cs-rep-2', 'cs-1', 'cs-2', 'cs-eva'],
+  cs: ['cs-anna', 'cs-bartek', 'cs-rep-1', 'cs-rep-2', 'cs-1', 'cs-2', 'cs-eva', 'cs-ewa', 'cs-filip'],
   ops: ['ops-olga'],
   manager: ['mgr-ola', 'mgr-sales', 'mgr-cs'],
 };

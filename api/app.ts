@@ -4,8 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import type { Database } from '../db/client.js';
 import type { Policy } from '../domain/policy.js';
-import type { ApiKey } from '../service.config.js';
-import { authenticate, type AppEnv } from './auth.js';
+import { authenticate, type ApiKeyDirectory, type AppEnv } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { toHttpError, type ErrorBody } from './errors.js';
 import { healthRoutes, type ReadinessOptions } from './health.js';
@@ -20,7 +19,7 @@ import { reportRoutes } from './reports.js';
 export interface AppDependencies {
   client: Client;
   db: Database;
-  apiKeys: readonly ApiKey[];
+  apiKeys: ApiKeyDirectory;
   /** The policy new leads start under. */
   currentPolicy: () => Promise<Policy>;
   /** Every published policy version: published through /policies, used by lead migrations. */

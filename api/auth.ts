@@ -4,9 +4,12 @@ import { ApiError } from './errors.js';
 
 export type AppEnv = { Variables: { caller: ApiKey } };
 
+/** The known tokens: a list (API_KEYS, the development tokens), or a look-up for callers that mint tokens (tests). */
+export type ApiKeyDirectory = readonly ApiKey[] | ((token: string) => ApiKey | undefined);
+
 /** Resolves `Authorization: Bearer <token>` to the caller; every route behind it has an actor to record. */
-export function authenticate(apiKeys: readonly ApiKey[]) {
-  const byToken = new Map(apiKeys.map((key) => [key.token, key]));
+export function authenticate(apiKeys: ApiKeyDirectory) {
+  const byToken = typeof apiKeys === 'function' ? { get: apiKeys } : new Map(apiKeys.map((key) => [key.token, key]));
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -40,7 +40,7 @@ export interface BenchContext {
   /** Publishes `policy` (under its own version) so new leads start under it. */
   usePolicy(policy: Policy): Promise<void>;
   /** The API in process (Hono app.request, no HTTP socket), as a role's token. */
-  api(method: string, path: string, body?: unknown, role?: Role): Promise<{ status: number; body: any }>;
+  api(method: string, path: string, body?: unknown, role?: Role, as?: string): Promise<{ status: number; body: any }>;
   /** Count of rows matching a SQL fragment, on the service's database. */
   scalar(query: ReturnType<typeof sql>): Promise<number>;
   notes: string[];
@@ -105,8 +105,8 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
       await policyStore.publish({ document: { ...policy, version }, author: 'bench', note: `bench ${runId}` });
       current = policy.version;
     },
-    async api(method, path, body, role = 'sales') {
-      const headers: Record<string, string> = { authorization: `Bearer ${tokenFor(role)}` };
+    async api(method, path, body, role = 'sales', as) {
+      const headers: Record<string, string> = { authorization: `Bearer ${tokenFor(role, as)}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
       const response = await service.app.request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await response.text();

@@ -127,9 +127,9 @@ export async function measureDealHandoff(ctx: BenchContext): Promise<LifecycleCo
   const policy = secondsScalePolicy();
   const csQueueId = policy.deal?.csQueueId ?? 'customer-success';
   let queries = 0;
-  const call = async (method: string, path: string, body: unknown, role: 'sales' | 'cs' | 'ops', expect: number) => {
+  const call = async (method: string, path: string, body: unknown, role: 'sales' | 'cs' | 'ops', expect: number, as?: string) => {
     if (method === 'GET') queries += 1;
-    const response = await ctx.api(method, path, body, role);
+    const response = await ctx.api(method, path, body, role, as);
     if (response.status !== expect) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body;
   };
@@ -143,15 +143,19 @@ export async function measureDealHandoff(ctx: BenchContext): Promise<LifecycleCo
   const dealId = `cost-deal-${ctx.runId}`;
   const at = new Date().toISOString();
   await call('POST', '/deals', { dealId, accountName: 'Acme', amount: 120000, currency: 'EUR', signedAt: at, closedWonAt: at, salesOwnerId: 'rep-anna' }, 'sales', 201);
+  let csOwnerId: string;
   for (let tries = 0; ; tries += 1) {
     const state = await call('GET', `/deals/${dealId}`, undefined, 'sales', 200);
-    if (state.csOwnerId) break;
+    if (state.csOwnerId) {
+      csOwnerId = state.csOwnerId;
+      break;
+    }
     if (tries > 200) throw new Error('the deal got no CS owner');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await call('POST', `/deals/${dealId}/dossier`, dossier, 'sales', 200);
-  await call('POST', `/deals/${dealId}/kickoff`, { heldAt: new Date().toISOString(), attendees: ['Jan', csReps[0]] }, 'cs', 200);
-  await call('POST', `/deals/${dealId}/qbr`, { heldAt: new Date().toISOString(), healthScore: 80 }, 'cs', 200);
+  await call('POST', `/deals/${dealId}/dossier`, dossier, 'sales', 200, 'rep-anna');
+  await call('POST', `/deals/${dealId}/kickoff`, { heldAt: new Date().toISOString(), attendees: ['Jan', csReps[0]] }, 'cs', 200, csOwnerId);
+  await call('POST', `/deals/${dealId}/qbr`, { heldAt: new Date().toISOString(), healthScore: 80 }, 'cs', 200, csOwnerId);
 
   const workflowId = dealWorkflowId(dealId);
   const { client } = ctx.service.temporal;

@@ -36,8 +36,12 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
   const since = measurementStart();
   await intakeLeads(ctx, leadIds, ctx.options.concurrency);
   await pollUntil(() => routedCount(ctx, prefix, since), (routed) => routed >= workflows, { timeoutMs: 60_000 });
+  // A step is its owner's to take: each lead's owner is read once, outside the measured loop.
+  const owners = new Map<string, string>();
   await runPool(workflows, ctx.options.concurrency, async (i) => {
-    const accepted = await ctx.api('POST', `/leads/${leadIds[i]}/accept`, {});
+    const lead = await ctx.api('GET', `/leads/${leadIds[i]}`, undefined, 'ops');
+    owners.set(leadIds[i]!, lead.body.ownerId);
+    const accepted = await ctx.api('POST', `/leads/${leadIds[i]}/accept`, {}, 'sales', lead.body.ownerId);
     if (accepted.status !== 200) throw new Error(`accept answered ${accepted.status}: ${JSON.stringify(accepted.body)}`);
   });
   const raws = await Promise.all(
@@ -54,7 +58,7 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
   for (let i = 0; i < samples + WARM_UP; i += 1) {
     const lead = leadIds[i % workflows]!;
     let t0 = now();
-    const step = await ctx.api('POST', `/leads/${lead}/contact-attempts`, { channel: channels[i % 3], outcome: 'no-answer' });
+    const step = await ctx.api('POST', `/leads/${lead}/contact-attempts`, { channel: channels[i % 3], outcome: 'no-answer' }, 'sales', owners.get(lead));
     const serviceMs = now() - t0;
     if (step.status !== 200) throw new Error(`contact-attempts answered ${step.status}: ${JSON.stringify(step.body)}`);
 

@@ -20,11 +20,17 @@ export const testApiKeys: ApiKey[] = (['sales', 'cs', 'ops', 'manager'] as const
   ...namedActors[role].map((actorId) => ({ token: `token-${role}-${actorId}`, actorId, role })),
 ]);
 
-/** The token of `role`'s default actor, or of the named actor `as`. */
+/** The token of `role`'s default actor, or of any actor `as` (minted on demand, see testTokens). */
 export function tokenFor(role: Role, as?: string): string {
-  const key = testApiKeys.find((candidate) => candidate.role === role && (as === undefined ? candidate.actorId === `${role}-actor` : candidate.actorId === as));
-  if (!key) throw new Error(`no test token for ${role} ${as}; add the actor to namedActors in test/support/service.ts`);
-  return key.token;
+  return as === undefined ? `token-${role}` : `token-${role}-${as}`;
+}
+
+/** Resolves the listed tokens and mints the rest: `token-<role>-<actorId>` acts as that actor in that role. */
+export function testTokens(token: string): ApiKey | undefined {
+  const listed = testApiKeys.find((key) => key.token === token);
+  if (listed) return listed;
+  const minted = /^token-(sales|cs|ops|manager)-([A-Za-z0-9._-]{1,100})$/.exec(token);
+  return minted ? { token, role: minted[1] as Role, actorId: minted[2]! } : undefined;
 }
 
 export interface RunningService {
@@ -54,7 +60,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
     workflowBundle: await workflowBundle(),
   });
   const workerRun = worker.run();
-  const app = createApp({ client: temporal.client, db: database.db, apiKeys: testApiKeys, currentPolicy: () => policyStore.current(), policyStore });
+  const app = createApp({ client: temporal.client, db: database.db, apiKeys: testTokens, currentPolicy: () => policyStore.current(), policyStore });
 
   return {
     temporal,

@@ -38,7 +38,6 @@ import {
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
 import { refuse, StepEngine, type StepAnswer } from './step-engine.js';
-import { WakeUpTimer } from './workflow-runtime.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -394,24 +393,9 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   // ---- the run ---------------------------------------------------------------------------------------
 
   await intake;
-
-  const timer = new WakeUpTimer();
   const running = () => !isTerminalDealStage(state.stage) && !qbrHeldThisRun;
-  while (running() && !workflowInfo().continueAsNewSuggested) {
-    timer.arm(wakeUps()[0]);
-    const seen = engine.revision;
-    await timer.untilFiredOr(() => engine.revision !== seen);
-    // A timer passes through the same gate as the steps: the deal it acts on is the one the last step left.
-    await engine.background(async () => {
-      for (;;) {
-        const due = wakeUps().find((wake) => wake.at <= now().toISOString());
-        if (!due || !running()) break;
-        await onWakeUp(due);
-      }
-    });
-  }
 
-  timer.cancel();
+  await engine.runClocks({ running, pending: wakeUps, onWakeUp });
   await engine.settle();
   if (!isTerminalDealStage(state.stage)) {
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.

@@ -56,7 +56,6 @@ import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { refuse, StepEngine, type StepAnswer } from './step-engine.js';
 import { dealWorkflowId } from './workflow-ids.js';
-import { WakeUpTimer } from './workflow-runtime.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
 const { routeLead, archiveWorkflow } = proxyActivities<Activities>({
@@ -569,23 +568,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   await intake;
 
-  const timer = new WakeUpTimer();
-  const running = () => !isTerminal(state.stage) && !nurturedThisRun;
-  while (running() && !workflowInfo().continueAsNewSuggested) {
-    timer.arm(pendingWakeUps(clockView(), policy, tierLabel, now())[0]);
-    const seen = engine.revision;
-    await timer.untilFiredOr(() => engine.revision !== seen);
-    // A timer passes through the same gate as the steps: the lead it acts on is the one the last step left.
-    await engine.background(async () => {
-      for (;;) {
-        const due = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.at <= now().toISOString());
-        if (!due || !running()) break;
-        await onWakeUp(due);
-      }
-    });
-  }
-
-  timer.cancel();
+  await engine.runClocks({
+    running: () => !isTerminal(state.stage) && !nurturedThisRun,
+    pending: () => pendingWakeUps(clockView(), policy, tierLabel, now()),
+    onWakeUp,
+  });
   await engine.settle();
   if (!isTerminal(state.stage)) {
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.

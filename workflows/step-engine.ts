@@ -1,7 +1,7 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
 import type { Notification } from '../activities/notifier.js';
 import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
-import { numberedNotification } from './workflow-runtime.js';
+import { numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
 
 /**
  * The one step engine both long-running workflows (lead and deal) run on. It guarantees, for every record:
@@ -193,6 +193,28 @@ export class StepEngine<State extends EngineState, Event> {
       }
       this.dispatchOutbox();
     });
+  }
+
+  /**
+   * The record's clocks: sleeps until the next wake-up (or until a step moves it), then handles every wake-up
+   * that is due through the same gate as the steps, so a timer acts on the record the last step left. Returns
+   * when the run should end (`running` false) or its history has grown enough to continue as new.
+   */
+  async runClocks<Wake extends WakeUpMark>(clocks: { running: () => boolean; pending: () => Wake[]; onWakeUp: (wake: Wake) => Promise<void> }): Promise<void> {
+    const timer = new WakeUpTimer();
+    while (clocks.running() && !workflowInfo().continueAsNewSuggested) {
+      timer.arm(clocks.pending()[0]);
+      const seen = this.revision;
+      await timer.untilFiredOr(() => this.revision !== seen);
+      await this.background(async () => {
+        for (;;) {
+          const due = clocks.pending().find((wake) => wake.at <= this.options.now().toISOString());
+          if (!due || !clocks.running()) break;
+          await clocks.onWakeUp(due);
+        }
+      });
+    }
+    timer.cancel();
   }
 
   /**

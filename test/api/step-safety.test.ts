@@ -8,7 +8,7 @@ import { STEP_NOT_RECORDED } from '../../domain/failures.js';
 import { dealWorkflowId, leadWorkflowId } from '../../temporal.config.js';
 import { recordEngagementUpdate } from '../../workflows/lead-definitions.js';
 import { alwaysOpenPolicy } from '../support/policies.js';
-import { eventually } from '../support/scenarios.js';
+import { completeDossier, eventually } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -23,16 +23,6 @@ const OTHER_REP = 'rep-bartek';
 const CS_OWNER = 'cs-anna';
 const SALES_OWNER = 'rep-sales-1';
 
-const dossier = {
-  businessGoals: ['Cut first-response time'],
-  scope: 'Helpdesk for 3 teams',
-  kpis: [{ name: 'FRT', metric: 'median first-response time', target: 2, unit: 'hours' }],
-  stakeholders: [
-    { name: 'Ewa', role: 'economic-buyer' },
-    { name: 'Jan', role: 'champion' },
-  ],
-  risks: [],
-};
 
 describe('steps are safe: ordered, owner-scoped, idempotent, answered after the audit', () => {
   let service: RunningService;
@@ -221,7 +211,7 @@ describe('steps are safe: ordered, owner-scoped, idempotent, answered after the 
       body: { dealId, accountName: 'Acme', amount: 48_000, currency: 'EUR', signedAt: now, closedWonAt: now, salesOwnerId: SALES_OWNER },
     });
     assert.equal(taken.status, 201, JSON.stringify(taken.body));
-    const delivered = await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_OWNER, body: dossier });
+    const delivered = await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_OWNER, body: completeDossier });
     assert.equal(delivered.status, 200, JSON.stringify(delivered.body));
     assert.equal(delivered.body.csOwnerId, CS_OWNER);
     const received = await eventually(

@@ -3,6 +3,18 @@ import type { RunningService } from './service.js';
 
 /** Lifecycles driven through the HTTP API exactly as sales and ops would, shared by e2e tests and history recording. */
 
+/** A dossier that passes every rule: a goal, a scope, a KPI with a target, an economic buyer and a champion. */
+export const completeDossier = {
+  businessGoals: ['Cut first-response time'],
+  scope: 'Helpdesk for 3 teams',
+  kpis: [{ name: 'FRT', metric: 'median first-response time', target: 2, unit: 'hours' }],
+  stakeholders: [
+    { name: 'Ewa', role: 'economic-buyer' },
+    { name: 'Jan', role: 'champion' },
+  ],
+  risks: [],
+};
+
 export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -26,6 +26,8 @@ export interface AppDependencies {
   policyStore: PolicyStore;
   /** Bounds of the /ready checks; tests shorten them. */
   readiness?: Partial<ReadinessOptions>;
+  /** How long a step may take before the API answers 503 (STEP_TIMEOUT_MS, default 10 s). */
+  stepTimeoutMs?: number;
 }
 
 /** No route takes more: the largest body is a policy document or a dossier, a few KiB each. */

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Worker } from '@temporalio/worker';
+import { asc, eq } from 'drizzle-orm';
+import { createApp } from '../../api/app.js';
+import { createPolicyStore } from '../../api/policy-store.js';
+import { leadEvents } from '../../db/schema.js';
+import { createWorker } from '../../worker/create-worker.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { alwaysOpenPolicy } from '../support/policies.js';
+import { eventually } from '../support/scenarios.js';
+import { testTokens, tokenFor } from '../support/service.js';
+import { createDevServerEnvironment, quietWorkerLogs, uniqueId, workflowBundle, type DevServerEnvironment } from '../support/temporal.js';
+
+/**
+ * With no worker polling, a step cannot be applied in time: the API answers 503 with Retry-After and the key
+ * it used, instead of hanging; once a worker is back, retrying with that key applies the step once.
+ */
+describe('a step that cannot be applied in time answers 503 and is safe to retry with its key', () => {
+  const STEP_TIMEOUT_MS = 1_500;
+  let temporal: DevServerEnvironment;
+  let database: TestDatabase;
+  let app: ReturnType<typeof createApp>;
+  let worker: { instance: Worker; run: Promise<void> } | null = null;
+
+  async function startWorker(): Promise<void> {
+    const instance = await createWorker({ connection: temporal.workerConnection, namespace: temporal.namespace, db: database.db, workflowBundle: await workflowBundle() });
+    worker = { instance, run: instance.run() };
+  }
+  async function stopWorker(): Promise<void> {
+    worker?.instance.shutdown();
+    await worker?.run;
+    worker = null;
+  }
+
+  before(async () => {
+    quietWorkerLogs();
+    [temporal, database] = await Promise.all([createDevServerEnvironment(), createTestDatabase()]);
+    const policyStore = createPolicyStore(database.db);
+    await policyStore.publish({ document: alwaysOpenPolicy(uniqueId('timeout')), author: 'test', note: 'step timeout' });
+    app = createApp({ client: temporal.client, db: database.db, apiKeys: testTokens, currentPolicy: () => policyStore.current(), policyStore, stepTimeoutMs: STEP_TIMEOUT_MS });
+    await startWorker();
+    for (const request of [
+      ['/reps', { repId: 'rep-anna', name: 'Anna', seniority: 'senior', managerId: 'mgr-ola' }],
+      ['/queues', { queueId: 'inbound', name: 'Inbound', strategy: 'round-robin', managerId: 'mgr-ola', members: ['rep-anna'] }],
+    ] as const) {
+      const response = await call('POST', request[0], request[1], tokenFor('ops'));
+      assert.equal(response.status, 201, JSON.stringify(response.body));
+    }
+  });
+  after(async () => {
+    await stopWorker();
+    await Promise.all([temporal?.teardown(), database?.drop()]);
+  });
+
+  async function call(method: string, path: string, body: unknown, token: string, headers: Record<string, string> = {}) {
+    const response = await app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  }
+
+  test('no worker: 503 with Retry-After and the key; worker back: the retried keys apply the step once', async () => {
+    const leadId = uniqueId('L');
+    const intake = await call('POST', '/leads', { leadId, email: 'ceo@acme.example', company: 'Acme', icpTier: 2, score: { fit: 30, behavior: 10, intent: 5 } }, tokenFor('sales'));
+    assert.equal(intake.status, 201, JSON.stringify(intake.body));
+    const events = () => database.db.select({ type: leadEvents.type }).from(leadEvents).where(eq(leadEvents.leadId, leadId)).orderBy(asc(leadEvents.seq));
+    await eventually(events, (rows) => rows.some((row) => row.type === 'routed'), 'routing');
+    await stopWorker();
+
+    const owner = tokenFor('sales', 'rep-anna');
+    const withKey = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': `accept-${leadId}` });
+    assert.equal(withKey.status, 503, JSON.stringify(withKey.body));
+    assert.equal(withKey.body.error, 'unavailable');
+    assert.ok(Number(withKey.headers.get('retry-after')) > 0, 'Retry-After says when to try again');
+    assert.equal(withKey.headers.get('idempotency-key'), `accept-${leadId}`);
+
+    const withoutKey = await call('POST', `/leads/${leadId}/accept`, {}, owner);
+    assert.equal(withoutKey.status, 503);
+    const generated = withoutKey.headers.get('idempotency-key');
+    assert.ok(generated, 'a request without a key learns the key it was given, to retry with');
+
+    await startWorker();
+    const retried = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': `accept-${leadId}` });
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.body.stage, 'SAL');
+    // The keyless attempt reached the workflow too and was applied or refused in its turn; retrying it answers the same.
+    const retriedGenerated = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': generated! });
+    assert.ok([200, 409].includes(retriedGenerated.status), JSON.stringify(retriedGenerated.body));
+    assert.equal((await events()).filter((row) => row.type === 'accepted').length, 1, 'the step applied once');
+  });
+});

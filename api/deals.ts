@@ -64,7 +64,7 @@ export async function startDealWorkflow(client: Client, { deal, policy, actor, t
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    const existing = await client.workflow.getHandle(workflowId).query(dealStateQuery);
+    const existing = await client.withDeadline(Date.now() + DEFAULT_STEP_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).query(dealStateQuery));
     return { dealId: deal.dealId, workflowId, started: false, stage: existing.stage };
   }
   // The workflow's entry stage: nothing is done yet when it starts.
@@ -244,7 +244,9 @@ export function dealRoutes({ client, db, currentPolicy, stepTimeoutMs = DEFAULT_
   });
 
   app.openapi(getRoute, async (c) => {
-    const state = await handleFor(c.req.valid('param').dealId).query(dealStateQuery);
+    // A query needs a worker to answer it: bounded, so a missing worker is a 503 and never a hung request.
+    const { dealId } = c.req.valid('param');
+    const state = await client.withDeadline(Date.now() + stepTimeoutMs, () => handleFor(dealId).query(dealStateQuery));
     return c.json(toStateBody(state), 200);
   });
 

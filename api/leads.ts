@@ -208,6 +208,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
   const runStep = createStepRunner({ client, db, stepTimeoutMs });
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
   const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
+  // A query needs a worker to answer it: bounded, so a missing worker is a 503 and never a hung request.
+  const queryLead = (leadId: string) => client.withDeadline(Date.now() + stepTimeoutMs, () => handleFor(leadId).query(leadStateQuery));
   const toStateBody = (state: LeadView) => state as unknown as z.infer<typeof leadStateSchema>;
 
   app.openapi(intakeRoute, async (c) => {
@@ -223,7 +225,7 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      const existing = await handleFor(profile.leadId).query(leadStateQuery);
+      const existing = await queryLead(profile.leadId);
       return c.json({ leadId: existing.leadId, workflowId, stage: existing.stage }, 200);
     }
     // The workflow derives its entry stage with this same function and policy.
@@ -232,7 +234,7 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
   });
 
   app.openapi(getRoute, async (c) => {
-    const state = await handleFor(c.req.valid('param').leadId).query(leadStateQuery);
+    const state = await queryLead(c.req.valid('param').leadId);
     return c.json(toStateBody(state), 200);
   });
 

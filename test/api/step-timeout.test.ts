@@ -63,7 +63,7 @@ describe('a step that cannot be applied in time answers 503 and is safe to retry
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
   }
 
-  test('no worker: 503 with Retry-After and the key; worker back: the retried keys apply the step once', async () => {
+  test('no worker: 503 with Retry-After and the key (reads too); worker back: the retried keys apply the step once', async () => {
     const leadId = uniqueId('L');
     const intake = await call('POST', '/leads', { leadId, email: 'ceo@acme.example', company: 'Acme', icpTier: 2, score: { fit: 30, behavior: 10, intent: 5 } }, tokenFor('sales'));
     assert.equal(intake.status, 201, JSON.stringify(intake.body));
@@ -82,6 +82,9 @@ describe('a step that cannot be applied in time answers 503 and is safe to retry
     assert.equal(withoutKey.status, 503);
     const generated = withoutKey.headers.get('idempotency-key');
     assert.ok(generated, 'a request without a key learns the key it was given, to retry with');
+
+    const read = await app.request(`/leads/${leadId}`, { headers: { authorization: `Bearer ${owner}` } });
+    assert.equal(read.status, 503, 'reading the live state needs a worker too, and answers rather than hangs');
 
     await startWorker();
     const retried = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': `accept-${leadId}` });

@@ -37,7 +37,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
-import { refuse, StepEngine, type StepAnswer } from './step-engine.js';
+import { refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -184,7 +184,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   const wakeUps = (): DealWakeUp[] => (isTerminalDealStage(state.stage) ? [] : pendingDealWakeUps(state.milestones, levels));
 
   function view(): DealView {
-    return { ...state, deadlines: wakeUps().map((wake) => ({ kind: wake.kind, label: wake.label, dueAt: wake.at })) };
+    return { ...withoutLedger(state), deadlines: wakeUps().map((wake) => ({ kind: wake.kind, label: wake.label, dueAt: wake.at })) };
   }
 
   // ---- CS owner ----------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ import {
 import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
-import { refuse, StepEngine, type StepAnswer } from './step-engine.js';
+import { refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -244,7 +244,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   function view(): LeadView {
     return {
-      ...state,
+      ...withoutLedger(state),
       sla: slaBudget(state.speedToLead, calendar, now()),
       deadlines: pendingWakeUps(clockView(), policy, tierLabel, now())
         .filter((wake) => wake.kind !== 'due-soon')

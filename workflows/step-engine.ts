@@ -302,6 +302,12 @@ export class StepEngine<State extends EngineState, Event> {
   }
 }
 
+/** The state as callers see it: the idempotency ledger is the engine's own bookkeeping, not part of the record. */
+export function withoutLedger<State extends EngineState>(state: State): Omit<State, 'recentRequests'> {
+  const { recentRequests: _ledger, ...visible } = state;
+  return visible;
+}
+
 /** Refuses a step with a reason the API answers as 409 (not now) or 403 (not yours). */
 export function refuse(reason: string | null, type: typeof STEP_REFUSED | typeof STEP_FORBIDDEN = STEP_REFUSED): void {
   if (reason) throw ApplicationFailure.nonRetryable(reason, type);

@@ -335,7 +335,7 @@ describe('step engine model: random concurrent steps, retries and timers against
     .array(fc.oneof({ arbitrary: stepSpec, weight: 4 }, { arbitrary: replaySpec, weight: 1 }), { minLength: 1, maxLength: 4 })
     .map((specs) => new Burst(specs));
   // Tier 1 is due in 3 s and its ladder runs within 2 s more; the cadence reminds every 2 s: sleeps let them fire between bursts.
-  const pause = fc.constantFrom(200, 800, 1_500, 3_000, 4_500).map((ms) => new Pause(ms));
+  const pause = fc.constantFrom(300, 1_000, 2_500, 4_000).map((ms) => new Pause(ms));
   const lead = fc.record({ icpTier: fc.constantFrom(1 as const, 2 as const, 3 as const), hot: fc.boolean() });
 
   // ---- the invariants --------------------------------------------------------------------------------
@@ -447,9 +447,11 @@ describe('step engine model: random concurrent steps, retries and timers against
           break;
         case 'qualified':
           stage = 'SQL';
+          paused = false; // leaving MQL/SAL ends a pause: there is no clock left to hold
           break;
         case 'stage-changed':
           stage = event.payload.to;
+          if (stage !== 'MQL' && stage !== 'SAL') paused = false;
           break;
         case 'returned-to-nurture':
           stage = 'NURTURE';
@@ -463,13 +465,14 @@ describe('step engine model: random concurrent steps, retries and timers against
           break;
         case 'closed':
           stage = event.payload.to;
+          paused = false;
           closedAt = event.seq;
           break;
       }
     }
     check(stage === state.stage, `replaying the audit gives stage ${stage}; the workflow reports ${state.stage}`);
     check(owner === state.ownerId, `replaying routed/reassigned/escalated gives owner ${owner}; the workflow reports ${state.ownerId}`);
-    check(paused === (state.paused !== null), `replaying pause/resume gives paused=${paused}; the workflow reports ${JSON.stringify(state.paused)}`);
+    check(paused === (state.paused !== null), `replaying pause/resume gives paused=${paused}; the workflow reports ${JSON.stringify(state.paused)}: ${dump()}`);
 
     // (e) every notification answers to one audit event, in order, and to the same people.
     const ordered = [...notes].sort((a, b) => numberOf(a.idempotencyKey) - numberOf(b.idempotencyKey));
@@ -498,7 +501,9 @@ describe('step engine model: random concurrent steps, retries and timers against
     console.log(`MODEL SEED ${SEED} (MODEL_SEED=${SEED} MODEL_RUNS=${RUNS} npm run test:only -- step-model reproduces it)`);
     const started = Date.now();
     await fc.assert(
-      fc.asyncProperty(lead, fc.commands([burst, pause], { maxCommands: 7 }), async ({ icpTier, hot }, commands) => {
+      // Every run opens with a burst sent right after intake; then two bursts to one sleep.
+      fc.asyncProperty(lead, burst, fc.commands([burst, burst, pause], { size: 'medium', maxCommands: 8 }), async ({ icpTier, hot }, opening, rest) => {
+        const commands = [opening, ...rest];
         const leadId = uniqueId('L');
         const log: RunLog = { leadId, sent: [], bursts: 0, concurrentBursts: 0, concurrentRetries: 0, laterRetries: 0, reusedKeys: 0, closed: null, checks: 0 };
         const intake = await service.request('POST', '/leads', {
@@ -506,17 +511,18 @@ describe('step engine model: random concurrent steps, retries and timers against
         });
         assert.equal(intake.status, 201, JSON.stringify(intake.body));
         // No wait for routing: the first burst races the workflow's own first step.
-        await fc.asyncModelRun(() => ({ model: { ownerId: null, stage: 'MQL' as Stage }, real: log }), commands);
+        try {
+          await fc.asyncModelRun(() => ({ model: { ownerId: null, stage: 'MQL' as Stage }, real: log }), commands);
+        } finally {
+          console.log(`model run ${stats.runs + 1}: ${leadId} tier ${icpTier}${hot ? ' hot' : ''}, ${commands.join(' ')} → ${log.sent.map(brief).join(' ')}`);
+        }
         await checkInvariants(log);
         stats.runs += 1;
-        stats.commands += [...commands].length;
+        stats.commands += commands.length;
         stats.concurrentRetries += log.concurrentRetries;
         stats.laterRetries += log.laterRetries;
         stats.reusedKeys += log.reusedKeys;
         stats.checks += log.checks;
-        console.log(
-          `model run ${stats.runs}: ${leadId} tier ${icpTier}${hot ? ' hot' : ''}, ${[...commands].join(' ')} → ${log.sent.map(brief).join(' ')}`,
-        );
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: !SHRINK, verbose: 1 },
     );

@@ -119,7 +119,8 @@ function alteredOf(kind: StepKind, body: Record<string, unknown>): { kind: StepK
       return { kind, body: { ...body, negative: ((body.negative as number | undefined) ?? 0) + 1 } };
     case 'pause':
     case 'reassign':
-      return { kind, body: { ...body, reason: `${body.reason as string} (edited)` } };
+    case 'close':
+      return { kind, body: { ...body, reason: `${(body.reason as string | undefined) ?? 'no reason'} (edited)` } };
     default:
       return { kind, body: { ...body, notes: 'edited' } };
   }

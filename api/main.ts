@@ -1,33 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../db/client.js';
+import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
 import { onShutdown } from '../worker/boot.js';
+import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
+import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
 import { connectClient } from '../worker/temporal-connection.js';
 import { createApp } from './app.js';
 import { createPolicyStore } from './policy-store.js';
 import { closeServer, listen } from './server.js';
 
-/** `npm run api`: one stateless API process; run as many as load needs behind a load balancer. */
+const apiOutageConsequences: Record<string, string> = {
+  database: 'the API keeps running; requests that need it fail with 5xx and /ready answers 503 until it is back',
+  Temporal: 'the API keeps running; steps answer 503 with Retry-After (safe to retry with the same Idempotency-Key) and /ready answers 503 until it is back',
+};
+
+/**
+ * `npm run api`: one stateless API process; run as many as load needs behind a load balancer. It exits only
+ * when told to or on a configuration error: at start it waits for the database and Temporal, and while it
+ * runs an outage of either fails the requests that need it, never the process.
+ */
 async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
+  keepRunningOnStrayRejections('api');
   if (!settings.databaseUrl) throw new Error('npm run api needs DATABASE_URL: separate processes cannot share the embedded database');
   if (!settings.apiKeys) throw new Error('npm run api needs API_KEYS (token:actorId:role, comma-separated); it never runs open');
-  const address = temporal.address ?? '127.0.0.1:7233';
+  const apiKeys = settings.apiKeys;
+  const reachable = { ...temporal, address: temporal.address ?? '127.0.0.1:7233' };
 
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
-  const policyStore = createPolicyStore(database.db);
-  await policyStore.seedFromFile(settings.policyFile);
-  const policy = await policyStore.current();
-  const client = await connectClient({ ...temporal, address });
-  const app = createApp({ client, db: database.db, apiKeys: settings.apiKeys, currentPolicy: () => policyStore.current(), policyStore });
-  const { server, port } = await listen(app, settings.port);
-  console.log(`API listening on http://localhost:${port} (docs at /docs); Temporal ${address}; database ${database.description}; policy ${policy.version}`);
+  const shutdown = new AbortController();
+  let stop: () => Promise<void> = async () => {};
   onShutdown(async () => {
-    await closeServer(server);
-    await client.connection.close();
-    await database.close();
+    shutdown.abort();
+    await stop();
   });
+
+  try {
+    const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
+    stop = () => database.close();
+    const policyStore = createPolicyStore(database.db);
+    await untilAvailable('database', () => policyStore.seedFromFile(settings.policyFile), {
+      signal: shutdown.signal,
+      permanent: (error) => error instanceof PolicyValidationError,
+    });
+    const policy = await untilAvailable('database', () => policyStore.current(), { signal: shutdown.signal });
+    const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal: shutdown.signal });
+    const app = createApp({
+      client,
+      db: database.db,
+      apiKeys,
+      currentPolicy: () => policyStore.current(),
+      policyStore,
+      stepTimeoutMs: settings.stepTimeoutMs,
+    });
+    const { server, port } = await listen(app, settings.port);
+    const status = new DependencyStatus(apiOutageConsequences);
+    const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
+    stop = async () => {
+      stopWatching();
+      // In-flight requests get a few seconds to finish; a client holding a connection open does not hold up the exit.
+      await Promise.race([closeServer(server), sleep(5_000)]);
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await client.connection.close();
+      await database.close();
+    };
+    console.log(`API listening on http://localhost:${port} (docs at /docs); Temporal ${reachable.address}; database ${database.description}; policy ${policy.version}`);
+  } catch (error) {
+    if (shutdown.signal.aborted) return;
+    throw error;
+  }
 }
 
 main().catch((error) => {

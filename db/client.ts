@@ -43,9 +43,24 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-    const sql = postgres(options.databaseUrl, { max: 10, onnotice: () => {} });
+    const sql = postgres(options.databaseUrl, {
+      max: 10,
+      onnotice: () => {},
+      // A server that accepts the TCP connection but never answers counts as down after 10 s, not 30.
+      connect_timeout: 10,
+      // The driver's own back-off between reconnects grows to 20 s after a few failed connections (the
+      // count is shared by the pool), so once the database is back queries would wait that long for a
+      // connection; 2 s at most keeps recovery prompt and costs a handful of refused connects a second.
+      backoff: (retries: number) => Math.min(2, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2),
+    });
     const db = drizzle(sql, { schema });
-    await migrate(db, { migrationsFolder });
+    try {
+      await migrate(db, { migrationsFolder });
+    } catch (error) {
+      // Start-up retries call this again; each failed attempt must not leave a pool behind.
+      await sql.end({ timeout: 0 }).catch(() => {});
+      throw error;
+    }
     return { db, description: redactPassword(options.databaseUrl), close: () => sql.end({ timeout: 5 }) };
   }
   const { PGlite } = await import('@electric-sql/pglite');

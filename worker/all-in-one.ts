@@ -1,75 +1,111 @@
 import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { createApp } from '../api/app.js';
-import { createPolicyStore } from '../api/policy-store.js';
-import { closeServer, listen } from '../api/server.js';
-import { openDatabase } from '../db/client.js';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceSettings } from '../service.config.js';
-import { temporalSettings } from '../temporal.config.js';
-import { describeApiKeys, developmentApiKeys, installWorkerLogging, onShutdown } from './boot.js';
-import { createWorker } from './create-worker.js';
-import { startDevServer, type DevServer } from './dev-server.js';
-import { ensureSearchAttributes } from './search-attributes.js';
-import { connectClient, connectWorker } from './temporal-connection.js';
+import { searchAttributeKeys, temporalSettings } from '../temporal.config.js';
+import { onShutdown } from './boot.js';
+import { searchAttributeFlags } from './dev-server.js';
+import { Supervisor, type PartSpec } from './supervisor.js';
+import { temporalCliPath } from './temporal-binaries.js';
 
-/** `npm start`: Temporal (embedded dev server unless TEMPORAL_ADDRESS is set), database, worker and API in one process. */
+/**
+ * `npm start`: a supervisor of the parts that make up the service on one machine: the Temporal dev server
+ * (unless TEMPORAL_ADDRESS names a server) and the service process (worker/service.ts: database, worker and
+ * API). A part that exits unexpectedly is restarted with back-off; SIGTERM or Ctrl-C stops the service,
+ * then the dev server, within 10 s in all.
+ */
+
+const serviceScript = fileURLToPath(new URL('./service.ts', import.meta.url));
+/** Service first, then Temporal; together under the 10 s a SIGTERM may take. */
+const SERVICE_STOP_GRACE_MS = 6_000;
+const TEMPORAL_STOP_GRACE_MS = 3_000;
+
 async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
-  installWorkerLogging('WARN'); // keep the start-up banner readable; LOG_LEVEL=INFO shows the worker's own logs
   mkdirSync(settings.dataDir, { recursive: true });
+  const supervisor = new Supervisor();
+  onShutdown(() => supervisor.stop());
 
-  let devServer: DevServer | undefined;
-  if (!temporal.address) {
+  let address = temporal.address;
+  let uiUrl: string | undefined;
+  if (!address) {
     console.log('Starting the embedded Temporal dev server…');
-    devServer = await startDevServer({
-      port: settings.temporalPort,
-      uiPort: settings.temporalUiPort,
-      dbFilename: join(settings.dataDir, 'temporal.sqlite'),
-    });
+    const part = devServerPart(settings.temporalPort, settings.temporalUiPort, join(settings.dataDir, 'temporal.sqlite'));
+    if (await canConnect(settings.temporalPort)) {
+      throw new Error(
+        `port ${settings.temporalPort} is already in use, perhaps by another Temporal server: set TEMPORAL_ADDRESS=127.0.0.1:${settings.temporalPort} to use it, or TEMPORAL_PORT to start one elsewhere`,
+      );
+    }
+    await supervisor.start(part);
+    address = `127.0.0.1:${settings.temporalPort}`;
+    uiUrl = `http://127.0.0.1:${settings.temporalUiPort}`;
   }
-  const address = temporal.address ?? devServer!.address;
 
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
-  const policyStore = createPolicyStore(database.db);
-  const seeded = await policyStore.seedFromFile(settings.policyFile);
-  const policy = await policyStore.current();
-  const client = await connectClient({ ...temporal, address });
-  const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
-    console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
-    return [];
+  await supervisor.start({
+    name: 'service',
+    command: process.execPath,
+    // `node --import tsx` rather than the tsx launcher: the pid supervised is the service's own.
+    args: ['--import', 'tsx', serviceScript],
+    env: { TEMPORAL_ADDRESS: address, ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}) },
+    ipc: true,
+    stopGraceMs: SERVICE_STOP_GRACE_MS,
+    // Ready when it says so, after its banner; its first start includes the workflow bundle and migrations.
+    ready: (child) => new Promise<void>((resolve) => child.on('message', (message: { type?: string }) => message?.type === 'ready' && resolve())),
   });
-  if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+}
 
-  const workerConnection = await connectWorker({ ...temporal, address });
-  const worker = await createWorker({ connection: workerConnection, namespace: temporal.namespace, db: database.db });
-  const workerRun = worker.run();
+function devServerPart(port: number, uiPort: number, dbFilename: string): PartSpec {
+  const cli = temporalCliPath();
+  if (!cli) throw new Error('Temporal CLI not found: run `npm run setup`, or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS');
+  return {
+    name: 'temporal',
+    command: cli,
+    args: [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--namespace',
+      'default',
+      '--log-level',
+      'error',
+      ...searchAttributeFlags(searchAttributeKeys),
+      '--db-filename',
+      dbFilename,
+      '--ui-port',
+      String(uiPort),
+      '--ui-disable-news-fetch',
+    ],
+    stopGraceMs: TEMPORAL_STOP_GRACE_MS,
+    // Its own banner would bury the service's; what it says before it fails is printed then.
+    output: 'on-failure',
+    async ready(_child, exited) {
+      let gone = false;
+      void exited.then(() => (gone = true));
+      const deadline = Date.now() + 60_000;
+      while (!gone && Date.now() < deadline) {
+        if (await canConnect(port)) return;
+        await sleep(100);
+      }
+      if (!gone) throw new Error(`temporal dev server did not open port ${port} within 60 s`);
+    },
+  };
+}
 
-  const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
-  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore });
-  const { server, port } = await listen(app, settings.port);
-
-  console.log(`
-RevOps Orchestrator is running
-  API          http://localhost:${port}
-  API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
-  Temporal     ${address} (namespace ${temporal.namespace})${devServer?.uiUrl ? `\n  Temporal UI  ${devServer.uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
-  Database     ${database.description}
-  Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})
-${settings.apiKeys ? `  API keys     ${apiKeys.length} from API_KEYS` : `  Development API tokens (set API_KEYS to replace them):\n${describeApiKeys(apiKeys)}`}
-`);
-
-  onShutdown(async () => {
-    await closeServer(server);
-    // The SDK's runtime also stops workers on SIGINT/SIGTERM; only ask if it has not already.
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await workerRun;
-    await client.connection.close();
-    await workerConnection.close();
-    await database.close();
-    await devServer?.stop();
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
-  await workerRun;
 }
 
 main().catch((error) => {

@@ -1,16 +1,40 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LogMetadata, Logger } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { roles, type ApiKey } from '../service.config.js';
 
 const logLevels: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
+/** Sees every message the SDK logs, whatever LOG_LEVEL prints. */
+export type LogObserver = (level: LogLevel, message: string, meta: LogMetadata | undefined) => void;
+
 /** LOG_LEVEL (TRACE…ERROR) for the Temporal worker's own logs; each entry point picks its default. */
-export function installWorkerLogging(fallback: LogLevel): void {
+export function installWorkerLogging(fallback: LogLevel, observe?: LogObserver): void {
   const requested = (process.env.LOG_LEVEL ?? fallback).toUpperCase() as LogLevel;
   if (!logLevels.includes(requested)) throw new Error(`LOG_LEVEL=${process.env.LOG_LEVEL} is not one of ${logLevels.join(', ')}`);
-  Runtime.install({ logger: new DefaultLogger(requested) });
+  const printer = new DefaultLogger(requested);
+  Runtime.install({ logger: observe ? observingLogger(printer, observe) : printer });
+}
+
+function observingLogger(inner: Logger, observe: LogObserver): Logger {
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    try {
+      observe(level, message, meta);
+    } catch {
+      // An observer is a bystander: it must never stop the SDK's own log line.
+    }
+    inner.log(level, message, meta);
+  };
+  return {
+    log,
+    trace: (message, meta) => log('TRACE', message, meta),
+    debug: (message, meta) => log('DEBUG', message, meta),
+    info: (message, meta) => log('INFO', message, meta),
+    warn: (message, meta) => log('WARN', message, meta),
+    error: (message, meta) => log('ERROR', message, meta),
+  };
 }
 
 /** Start-up steps shared by `npm start`, `npm run worker` and `npm run api`. */

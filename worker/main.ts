@@ -2,35 +2,53 @@ import { openDatabase } from '../db/client.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
 import { installWorkerLogging, onShutdown } from './boot.js';
-import { createWorker } from './create-worker.js';
+import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
+import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
-import { connectClient, connectWorker } from './temporal-connection.js';
+import { connectClient } from './temporal-connection.js';
 
-/** `npm run worker`: one worker process for a shared Temporal cluster and Postgres; run as many as load needs. */
+/**
+ * `npm run worker`: one worker process for a shared Temporal cluster and Postgres; run as many as load needs.
+ * It exits only when told to (SIGTERM/SIGINT) or on a configuration error; a database, Temporal or webhook
+ * outage is waited out, and the log says when each goes and comes back.
+ */
 async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
-  installWorkerLogging('INFO');
+  const status = new DependencyStatus(workerOutageConsequences);
+  installWorkerLogging('INFO', observeNotificationWebhook(status));
+  keepRunningOnStrayRejections('worker');
   if (!settings.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: separate processes cannot share the embedded database');
-  const address = temporal.address ?? '127.0.0.1:7233';
+  const reachable = { ...temporal, address: temporal.address ?? '127.0.0.1:7233' };
 
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
-  const client = await connectClient({ ...temporal, address });
-  await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
-    console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
-  );
-  await client.connection.close();
-
-  const connection = await connectWorker({ ...temporal, address });
-  const worker = await createWorker({ connection, namespace: temporal.namespace, db: database.db });
-  console.log(`Worker polling ${address} namespace ${temporal.namespace}; database ${database.description}`);
+  const shutdown = new AbortController();
+  let done: Promise<void> = Promise.resolve();
   onShutdown(async () => {
-    // The SDK's runtime also stops workers on SIGINT/SIGTERM; only ask if it has not already.
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    shutdown.abort();
+    await done;
   });
-  await worker.run();
-  await connection.close();
-  await database.close();
+
+  done = (async () => {
+    const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
+    const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal: shutdown.signal });
+    await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
+      console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
+    );
+    console.log(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}`);
+    const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
+    try {
+      await runWorkerUntilStopped({ temporal: reachable, db: database.db, signal: shutdown.signal });
+    } finally {
+      stopWatching();
+      await client.connection.close().catch(() => {});
+      await database.close();
+    }
+  })().catch((error) => {
+    // Start-up waits are cut short by shutdown; anything else is a configuration error worth exiting on.
+    if (shutdown.signal.aborted) return;
+    throw error;
+  });
+  await done;
 }
 
 main().catch((error) => {

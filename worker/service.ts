@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createApp } from '../api/app.js';
+import { createPolicyStore } from '../api/policy-store.js';
+import { closeServer, listen } from '../api/server.js';
+import { openDatabase } from '../db/client.js';
+import { PolicyValidationError } from '../domain/policy.js';
+import { serviceSettings } from '../service.config.js';
+import { temporalSettings } from '../temporal.config.js';
+import { describeApiKeys, developmentApiKeys, installWorkerLogging, onShutdown } from './boot.js';
+import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
+import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+import { connectClient } from './temporal-connection.js';
+
+/**
+ * The service part of `npm start` (worker/all-in-one.ts starts and supervises it): database, worker and API
+ * in one process. One process, because the embedded PGlite database (DATABASE_URL unset) can be opened by
+ * one process only; with DATABASE_URL it is the same process, so `npm start` behaves alike either way. It
+ * reaches Temporal at TEMPORAL_ADDRESS, which the supervisor sets to its dev server unless the user did.
+ */
+async function main() {
+  const settings = serviceSettings();
+  const temporal = temporalSettings();
+  if (!temporal.address) throw new Error('worker/service.ts is started by `npm start` (worker/all-in-one.ts), which sets TEMPORAL_ADDRESS');
+  const reachable = { ...temporal, address: temporal.address };
+  const status = new DependencyStatus(workerOutageConsequences);
+  installWorkerLogging('WARN', observeNotificationWebhook(status)); // keep the start-up banner readable; LOG_LEVEL=INFO shows the worker's own logs
+  keepRunningOnStrayRejections('service');
+  mkdirSync(settings.dataDir, { recursive: true });
+
+  const shutdown = new AbortController();
+  let stop: () => Promise<void> = async () => {};
+  onShutdown(async () => {
+    shutdown.abort();
+    await stop();
+  });
+  // The supervisor holds the other end of the IPC channel: if it is gone (killed outright), so is this.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+
+  const { signal } = shutdown;
+  const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal });
+  stop = () => database.close();
+  const policyStore = createPolicyStore(database.db);
+  const seeded = await untilAvailable('database', () => policyStore.seedFromFile(settings.policyFile), {
+    signal,
+    permanent: (error) => error instanceof PolicyValidationError,
+  });
+  const policy = await untilAvailable('database', () => policyStore.current(), { signal });
+  const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal });
+  const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
+    console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
+    return [];
+  });
+  if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+
+  const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, signal });
+  const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
+  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore, stepTimeoutMs: settings.stepTimeoutMs });
+  const { server, port } = await listen(app, settings.port);
+  const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
+  stop = async () => {
+    stopWatching();
+    await Promise.race([closeServer(server), sleep(3_000)]);
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    await workerRun;
+    await client.connection.close();
+    await database.close();
+  };
+
+  const uiUrl = process.env.TEMPORAL_UI_URL;
+  console.log(`
+RevOps Orchestrator is running
+  API          http://localhost:${port}
+  API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
+  Temporal     ${reachable.address} (namespace ${temporal.namespace})${uiUrl ? `\n  Temporal UI  ${uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
+  Database     ${database.description}
+  Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})
+${settings.apiKeys ? `  API keys     ${apiKeys.length} from API_KEYS` : `  Development API tokens (set API_KEYS to replace them):\n${describeApiKeys(apiKeys)}`}
+`);
+  process.send?.({ type: 'ready', port });
+}
+
+main().catch((error) => {
+  // Start-up waits are cut short by shutdown, which exits on its own.
+  if (error instanceof Error && error.name === 'AbortError') return;
+  console.error(error);
+  process.exit(1);
+});

@@ -56,9 +56,11 @@ interface RoleFigures {
   seconds: number;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+function run(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs: number }): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+  const { env, cwd, timeoutMs } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Run in the scratch folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -189,8 +191,11 @@ describe('OpenAPI fuzz (schemathesis) against the whole service', () => {
         '1',
         '--no-color',
       ],
-      { ...process.env, SCHEMATHESIS_HOOKS: hooksFile, FUZZ_LOG: log, FUZZ_RECORDS: JSON.stringify(records), PYTHONUNBUFFERED: '1' },
-      budget * 1000 + OVERRUN_MS,
+      {
+        env: { ...process.env, SCHEMATHESIS_HOOKS: hooksFile, FUZZ_LOG: log, FUZZ_RECORDS: JSON.stringify(records), PYTHONUNBUFFERED: '1' },
+        cwd: workDir,
+        timeoutMs: budget * 1000 + OVERRUN_MS,
+      },
     );
     writeFileSync(join(workDir, `${role}-${phases}.out`), result.output);
     assert.equal(result.timedOut, false, `schemathesis (${phases}) ran past its ${budget} s budget\n${result.output.slice(-3000)}`);

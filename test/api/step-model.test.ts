@@ -297,6 +297,18 @@ describe('step engine model: random concurrent steps, retries and timers against
       }
       const answers = await Promise.all(requests.map((request) => send(log, request)));
       for (const sent of answers) checkAnswer(log, sent, workflowDone);
+      // Notifications first, then the audit: a notification sent before its event committed would show up here without it.
+      const early = await service.database.db.select().from(notifications).where(eq(notifications.subjectId, leadWorkflowId(log.leadId)));
+      const audit: AuditEvent[] = (await service.request('GET', `/leads/${log.leadId}/timeline`, { role: 'ops' })).body.events ?? [];
+      for (const sent of answers.filter((candidate) => candidate.status === 200)) {
+        log.checks += 1;
+        assert.ok(audit.some((event) => event.seq === sent.answer.request.seq), `a step answers after its audit rows are committed: ${what(sent)}`);
+      }
+      for (const [type, answersTo] of Object.entries(NOTIFIED_BY)) {
+        log.checks += 1;
+        const sentOfType = early.filter((note) => note.type === type).length;
+        assert.ok(sentOfType <= audit.filter(answersTo).length, `${sentOfType} ${type} notifications were out before their audit events: ${audit.map((event) => `${event.seq}:${event.type}`).join(' ')}`);
+      }
       // Same key, same body, same burst: whichever reached the workflow first, the key applied once.
       for (const sent of answers.filter((candidate) => candidate.of !== undefined && candidate.status === 200)) {
         const first = log.sent.find((candidate) => candidate.index === sent.of)!;

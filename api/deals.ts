@@ -165,7 +165,7 @@ const intakeRoute = createRoute({
   responses: {
     201: jsonResponse(intakeResponse, 'Deal workflow started'),
     200: jsonResponse(intakeResponse, 'A workflow for this dealId already exists; nothing new was started'),
-    ...errorResponses(400, 401, 403, 409),
+    ...errorResponses(400, 401, 403, 409, 413),
   },
 });
 

@@ -93,7 +93,7 @@ const intakeRoute = createRoute({
   responses: {
     201: jsonResponse(intakeResponse, 'Lead workflow started'),
     200: jsonResponse(intakeResponse, 'A workflow for this leadId already exists; nothing new was started'),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 413),
   },
 });
 

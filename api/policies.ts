@@ -85,7 +85,7 @@ const publishRoute = createRoute({
   request: { body: jsonBody(publishSchema) },
   responses: {
     201: jsonResponse(storedPolicySchema, 'Published; new leads start under this version'),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 413),
     409: { ...errorResponses(409)[409], description: 'This version already exists; versions are immutable, nothing changed' },
   },
 });

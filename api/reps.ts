@@ -122,7 +122,7 @@ const createRepRoute = createRoute({
   request: { body: jsonBody(createRepSchema) },
   responses: {
     201: jsonResponse(repSchema, 'Rep created'),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 413),
     409: { ...errorResponses(409)[409], description: 'A rep with this repId already exists; nothing changed' },
   },
 });
@@ -144,7 +144,7 @@ const patchRepRoute = createRoute({
   summary: 'Change a rep (name, email, seniority, manager, active)',
   middleware: [requireRole('ops')] as const,
   request: { params: repIdParam, body: jsonBody(patchRepSchema) },
-  responses: { 200: jsonResponse(repSchema, 'The rep after the change'), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(repSchema, 'The rep after the change'), ...errorResponses(400, 401, 403, 404, 413) },
 });
 
 const outOfOfficeRoute = createRoute({
@@ -154,7 +154,7 @@ const outOfOfficeRoute = createRoute({
   summary: "Replace the rep's out-of-office periods; routing skips a rep inside one",
   middleware: [requireRole('ops')] as const,
   request: { params: repIdParam, body: jsonBody(outOfOfficeSchema) },
-  responses: { 200: jsonResponse(repSchema, 'The rep after the change'), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(repSchema, 'The rep after the change'), ...errorResponses(400, 401, 403, 404, 413) },
 });
 
 const listQueuesRoute = createRoute({
@@ -175,7 +175,7 @@ const createQueueRoute = createRoute({
   request: { body: jsonBody(createQueueSchema) },
   responses: {
     201: jsonResponse(queueSchema, 'Queue created'),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 413),
     409: { ...errorResponses(409)[409], description: 'A queue with this queueId already exists; nothing changed' },
   },
 });
@@ -197,7 +197,7 @@ const replaceMembersRoute = createRoute({
   summary: "Replace the queue's members; order is rotation order",
   middleware: [requireRole('ops')] as const,
   request: { params: queueIdParam, body: jsonBody(replaceMembersSchema) },
-  responses: { 200: jsonResponse(queueSchema, 'The queue after the change'), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(queueSchema, 'The queue after the change'), ...errorResponses(400, 401, 403, 404, 413) },
 });
 
 type RepBody = z.infer<typeof repSchema>;

@@ -13,7 +13,7 @@ import { leadRoutes } from './leads.js';
 import { policyRoutes } from './policies.js';
 import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
-import { findUnstorableText, UNSTORABLE_MESSAGE } from './primitives.js';
+import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
 
 export interface AppDependencies {
@@ -43,8 +43,8 @@ const jsonContentType = /^application\/(?:[\w.+-]*\+)?json\b/i;
 
 /**
  * Defence in depth behind the schemas: a JSON body holding a NUL or a lone surrogate anywhere, even in a
- * field a schema passes through, is refused, because Postgres cannot store it (jsonb rejects both) and
- * whatever took it in would fail later, after the API had answered.
+ * field a schema passes through, or nested absurdly deep, is refused, because Postgres cannot store it
+ * (jsonb rejects both characters and overflows on depth) and whatever took it in would fail later.
  */
 const refuseUnstorableText = createMiddleware(async (c, next) => {
   if (!c.req.raw.body || !jsonContentType.test(c.req.header('content-type') ?? '')) return next();
@@ -55,10 +55,9 @@ const refuseUnstorableText = createMiddleware(async (c, next) => {
     // Malformed JSON: the route's validator answers it with its own 400.
     return next();
   }
-  const path = findUnstorableText(body);
-  if (path === undefined) return next();
-  const message = `${UNSTORABLE_MESSAGE} (a NUL character or a lone surrogate cannot be stored)`;
-  return c.json<ErrorBody>({ error: 'invalid-request', message: `${path}: ${message}`, issues: [{ path, message }] }, 400);
+  const problem = findUnstorable(body);
+  if (problem === undefined) return next();
+  return c.json<ErrorBody>({ error: 'invalid-request', message: `${problem.path}: ${problem.message}`, issues: [problem] }, 400);
 });
 
 export function createApp(deps: AppDependencies) {
@@ -75,7 +74,7 @@ export function createApp(deps: AppDependencies) {
       version: '0.1.0',
       description:
         'Leads and closed-won deals as durable Temporal workflows. Every route but /health, /ready and the docs needs `Authorization: Bearer <token>`. ' +
-        'Bodies are JSON of at most 1 MiB (413 beyond); no string in a body may contain a NUL character or an unpaired UTF-16 surrogate (400).',
+        'Bodies are JSON of at most 1 MiB (413 beyond), nested at most 32 levels; no string or key in a body may contain a NUL character or an unpaired UTF-16 surrogate (400).',
     },
     security: [{ bearer: [] }],
   });

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
-import { containsUnstorableText, requiredText } from './primitives.js';
+import { findUnstorable, MAX_JSON_DEPTH, requiredText } from './primitives.js';
 import { InvalidPolicyError, PolicyVersionConflictError, type PolicyStore, type PolicySummary, type StoredPolicy } from './policy-store.js';
 
 export interface PolicyRoutesDependencies {
@@ -19,12 +19,15 @@ const versionParam = z.object({ version: versionSchema.openapi({ param: { name: 
 const policyDocumentSchema = z
   .object({ version: versionSchema.openapi({ example: '2026-12-01.faster-tier1' }) })
   .passthrough()
-  .refine((document) => !containsUnstorableText(document), 'no string or key in a policy may contain a NUL character or an unpaired UTF-16 surrogate')
+  .superRefine((document, ctx) => {
+    const problem = findUnstorable(document);
+    if (problem) ctx.addIssue({ code: 'custom', path: problem.path === '(body)' ? [] : problem.path.split('.'), message: problem.message });
+  })
   .openapi('PolicyDocument', {
     description:
       'A whole policy document, as in policies/default.json; `version` must be new. The server validates the whole document ' +
       '(scoring, calendars, speed-to-lead, cadence, routing, SLA, escalation, deal handoff) and answers 400 naming each problem. ' +
-      'No string or key in it may contain a NUL character or an unpaired UTF-16 surrogate.',
+      `No string or key in it may contain a NUL character or an unpaired UTF-16 surrogate, and it nests at most ${MAX_JSON_DEPTH} levels.`,
   });
 
 const policySummarySchema = z

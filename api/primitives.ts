@@ -139,26 +139,36 @@ export const countryCode = z
   .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code in capitals, e.g. PL')
   .openapi({ pattern: '^[A-Z]{2}$', example: 'PL' });
 
+/** Deeper than any document the API takes (a policy is about 8 levels); Postgres and JSON.stringify recurse per level. */
+export const MAX_JSON_DEPTH = 32;
+
+export const TOO_DEEP_MESSAGE = `nested more than ${MAX_JSON_DEPTH} levels deep`;
+
 /**
- * The path (as validation issues name them) of the first string or key in a JSON value that holds a NUL or a
- * lone surrogate, or undefined when there is none. Iterative: a deeply nested body must not overflow the stack.
+ * The first thing in a JSON value that could not be stored as sent: a string or key holding a NUL or a lone
+ * surrogate, or nesting deeper than MAX_JSON_DEPTH (Postgres refuses a deep jsonb value with "stack depth
+ * limit exceeded", and JSON.stringify overflows the stack). Its path is named as validation issues name
+ * them. Iterative, so a deep body cannot overflow the stack here either.
  */
-export function findUnstorableText(value: unknown): string | undefined {
+export function findUnstorable(value: unknown): { path: string; message: string } | undefined {
   const pending: Array<[unknown, string[]]> = [[value, []]];
+  const at = (path: string[]) => path.join('.') || '(body)';
   while (pending.length > 0) {
     const [current, path] = pending.pop()!;
     if (typeof current === 'string') {
-      if (hasUnstorableText(current)) return path.join('.') || '(body)';
-    } else if (Array.isArray(current)) {
+      if (hasUnstorableText(current)) return { path: at(path), message: UNSTORABLE_MESSAGE };
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    if (path.length >= MAX_JSON_DEPTH) return { path: at(path), message: TOO_DEEP_MESSAGE };
+    if (Array.isArray(current)) {
       for (let index = current.length - 1; index >= 0; index -= 1) pending.push([current[index], [...path, String(index)]]);
-    } else if (current !== null && typeof current === 'object') {
-      for (const [key, inner] of Object.entries(current)) {
-        if (hasUnstorableText(key)) return [...path, key].join('.');
-        pending.push([inner, [...path, key]]);
-      }
+      continue;
+    }
+    for (const [key, inner] of Object.entries(current)) {
+      if (hasUnstorableText(key)) return { path: at([...path, key]), message: UNSTORABLE_MESSAGE };
+      pending.push([inner, [...path, key]]);
     }
   }
   return undefined;
 }
-
-export const containsUnstorableText = (value: unknown): boolean => findUnstorableText(value) !== undefined;

@@ -116,7 +116,7 @@ describe('input limits, on a real Temporal dev server and Postgres', () => {
     assert.deepEqual(issuePaths(tooLong.body), ['company']);
   });
 
-  test('a guard refuses NUL and lone surrogates anywhere in a JSON body, also where a schema would pass them through', async () => {
+  test('a guard refuses NUL, lone surrogates and absurd nesting anywhere in a JSON body, also where a schema would pass them through', async () => {
     const document = { ...alwaysOpenPolicy('test-guard'), comment: 'tab\u0000' };
     const passthrough = await service.request('POST', '/policies', { role: 'ops', body: { note: 'n', policy: document } });
     assert.equal(passthrough.status, 400, JSON.stringify(passthrough.body));
@@ -126,6 +126,13 @@ describe('input limits, on a real Temporal dev server and Postgres', () => {
     assert.equal(inKey.status, 400, JSON.stringify(inKey.body));
     assert.deepEqual(issuePaths(inKey.body), ['policy.\udc00']);
     assert.equal((await service.request('GET', '/policies/test-guard', { role: 'ops' })).status, 404, 'nothing was published');
+
+    // 100,000 nested arrays are 200 KB, inside the body limit; JSON.stringify and Postgres' jsonb both overflow on them.
+    const deep = JSON.stringify({ note: 'n', policy: { ...alwaysOpenPolicy('test-deep'), extra: 0 } }).replace('"extra":0', `"extra":${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    const tooDeep = await service.request('POST', '/policies', { role: 'ops', rawBody: deep });
+    assert.equal(tooDeep.status, 400, JSON.stringify(tooDeep.body).slice(0, 500));
+    assert.match(tooDeep.body.issues[0].message, /nested more than 32 levels/);
+    assert.equal((await service.request('GET', '/policies/test-deep', { role: 'ops' })).status, 404, 'nothing was published');
   });
 
   test('an amount numeric(18,2) cannot store is refused', async () => {

@@ -144,8 +144,11 @@ async function main() {
     await seedInboundQueue(service);
     if (wanted('lead')) {
       await runStandardLead(service, 'recorded-standard');
+      // Saved once closed, so the history ends with the archive write rather than cutting an activity off.
+      await service.temporal.client.workflow.getHandle('lead-recorded-standard').result();
       await saveAllRuns(service.temporal.client, 'lead-recorded-standard', 'lead-standard');
       await runEscalatedLead(service, 'recorded-escalated');
+      await service.temporal.client.workflow.getHandle('lead-recorded-escalated').result();
       await saveAllRuns(service.temporal.client, 'lead-recorded-escalated', 'lead-escalated');
       await runBurstLead(service, 'recorded-burst');
       await saveAllRuns(service.temporal.client, 'lead-recorded-burst', 'lead-burst');

@@ -165,7 +165,7 @@ const intakeRoute = createRoute({
   responses: {
     201: jsonResponse(intakeResponse, 'Deal workflow started'),
     200: jsonResponse(intakeResponse, 'A workflow for this dealId already exists; nothing new was started'),
-    ...errorResponses(400, 401, 403, 409, 413),
+    ...errorResponses(400, 401, 403, 409, 413, 503),
   },
 });
 
@@ -176,7 +176,7 @@ const getRoute = createRoute({
   summary: 'Live handoff state: stage, owners, milestones due/done/breached, pending deadlines, policy version',
   middleware: [requireRole(...readers)] as const,
   request: { params: dealIdParam },
-  responses: { 200: jsonResponse(dealStateSchema, 'Deal state'), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(dealStateSchema, 'Deal state'), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
 const timelineRoute = createRoute({

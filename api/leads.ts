@@ -93,7 +93,7 @@ const intakeRoute = createRoute({
   responses: {
     201: jsonResponse(intakeResponse, 'Lead workflow started'),
     200: jsonResponse(intakeResponse, 'A workflow for this leadId already exists; nothing new was started'),
-    ...errorResponses(400, 401, 403, 413),
+    ...errorResponses(400, 401, 403, 413, 503),
   },
 });
 
@@ -104,7 +104,7 @@ const getRoute = createRoute({
   summary: 'Live state of the lead, from its workflow',
   middleware: [requireRole('sales', 'ops', 'manager')] as const,
   request: { params: leadIdParam },
-  responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
 const timelineRoute = createRoute({

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'drizzle-orm';
 import { uniqueId } from '../support/temporal.js';
 import { assertSurvived, startFaultEnvironment, startStream, verify, type FaultEnvironment } from './harness.js';
 
@@ -17,6 +18,39 @@ const CUT_MS = 20_000;
 
 let environment: FaultEnvironment;
 
+/**
+ * Holds every audit write open until the returned release: the test's own connection (not through the
+ * proxy) locks lead_events against inserts, and once the worker's audit transactions are seen waiting on
+ * that lock, the cut lands on transactions in flight, as it does on a busy machine. That is the moment
+ * the unpatched driver fails in: the transaction's ROLLBACK goes to the connection that just closed.
+ */
+async function holdAuditWrites(): Promise<{ blocked: number; release: () => Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const transaction = environment.database.db.transaction(async (tx) => {
+    await tx.execute(sql`lock table lead_events in exclusive mode`);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, transaction]);
+  let blocked = 0;
+  for (const deadline = Date.now() + 15_000; blocked === 0 && Date.now() < deadline; await sleep(100)) {
+    const rows = (await environment.database.db.execute(
+      sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+    )) as unknown as { n: number }[];
+    blocked = rows[0]!.n;
+  }
+  return {
+    blocked,
+    release: async () => {
+      release();
+      await transaction;
+    },
+  };
+}
+
 before(async () => {
   environment = await startFaultEnvironment();
 });
@@ -26,15 +60,21 @@ after(async () => {
 });
 
 test(`Postgres cut ${CUTS} times for ${CUT_MS / 1000} s mid-stream`, async () => {
-  const stream = startStream(environment.apiUrl, uniqueId('pgcut'));
+  // Six clients: enough that some are taking in a lead (whose first audit write is not in a retry
+  // back-off) when the database comes back, so the stream moves again soon after each cut.
+  const stream = startStream(environment.apiUrl, uniqueId('pgcut'), 6);
   await stream.answered(6);
   for (let cut = 1; cut <= CUTS; cut += 1) {
     const workerLog = environment.worker.mark();
     const apiLog = environment.api.mark();
+    const held = await holdAuditWrites();
+    assert.ok(held.blocked > 0, `cut ${cut}: no audit write was in flight to cut`);
     // Alternate how connections die: an orderly close (FIN) one time, a reset (RST) the next.
     await environment.proxy.cut(cut % 2 === 1 ? 'close' : 'reset');
+    await held.release();
     await sleep(CUT_MS);
     await environment.proxy.restore();
+    const restoredAt = Date.now();
     await Promise.all([
       environment.worker.waitFor(/\[dependencies\] database unavailable/, { fromOffset: workerLog, timeoutMs: 5_000 }),
       environment.api.waitFor(/\[dependencies\] database unavailable/, { fromOffset: apiLog, timeoutMs: 5_000 }),
@@ -42,8 +82,9 @@ test(`Postgres cut ${CUTS} times for ${CUT_MS / 1000} s mid-stream`, async () =>
       environment.api.waitFor(/\[dependencies\] database available again/, { fromOffset: apiLog, timeoutMs: 30_000 }),
     ]);
     // Steps flow again before the next cut, so every cut lands on a stream in motion.
-    await stream.answered(3);
+    await stream.answered(1);
     assert.deepEqual(environment.unexpectedExits(), [], `after cut ${cut}`);
+    console.log(`cut ${cut}: ${held.blocked} audit writes in flight; stream moving again ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after the database came back`);
   }
   await stream.stop();
   assertSurvived(await verify(environment, stream, `postgres-cut-${CUTS}x${CUT_MS / 1000}s`), `proxy-connections=${environment.proxy.accepted}`);

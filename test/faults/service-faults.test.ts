@@ -25,7 +25,7 @@ describe('faults while leads and steps stream in', () => {
     const stream = startStream(environment.apiUrl, uniqueId('kill'));
     await stream.answered(10);
     // Down long enough that steps in flight outlive the API's step timeout and are retried.
-    await environment.killWorker(6_000);
+    await environment.killWorker(2_000);
     await stream.answered(12);
     await stream.stop();
     assertSurvived(await verify(environment, stream, 'worker-sigkill'));

@@ -35,6 +35,7 @@ export interface ServiceProcess {
 }
 
 export interface StartOptions {
+  /** Added to this process's environment; a variable set to undefined is left out. */
   env?: Record<string, string | undefined>;
   args?: readonly string[];
   cwd?: string;
@@ -44,9 +45,11 @@ export interface StartOptions {
 
 /** Starts a long-running TypeScript entry point (worker/main.ts, api/main.ts, ...) as a child process. */
 export function startProcess(name: string, script: string, options: StartOptions = {}): ServiceProcess {
+  // A variable given as undefined is removed, not passed on as the string "undefined".
+  const env = Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, value]) => value !== undefined));
   const child: ChildProcess = spawn(process.execPath, nodeArgs(script, options.args ?? []), {
     cwd: options.cwd ?? projectRoot,
-    env: { ...process.env, ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${script}`);

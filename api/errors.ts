@@ -46,6 +46,10 @@ export function toHttpError(error: unknown, c: Context) {
     c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     return c.json<ErrorBody>({ error: 'unavailable', message: 'Temporal did not answer in time; the request may be retried' }, 503);
   }
+  if (isDatabaseUnavailable(error)) {
+    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return c.json<ErrorBody>({ error: 'unavailable', message: 'the database is not reachable; the request may be retried' }, 503);
+  }
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === STEP_REFUSED) {
     return c.json<ErrorBody>({ error: 'conflict', message: error.cause.message }, 409);
   }
@@ -64,4 +68,29 @@ function isTemporalUnavailable(error: unknown): boolean {
   const cause = error instanceof ServiceError ? error.cause : error;
   // 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE
   return isGrpcServiceError(cause) && [4, 8, 14].includes(cause.code);
+}
+
+/** Connection-level failures of the postgres driver and the server's "cannot serve now" states (class 57, 53300). */
+const DATABASE_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/** The database is down, restarting or unreachable: a moment later the same request may succeed. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && DATABASE_UNAVAILABLE.has(code)) return true;
+  }
+  return false;
 }

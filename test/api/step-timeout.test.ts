@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { createApp } from '../../api/app.js';
 import { createPolicyStore } from '../../api/policy-store.js';
+import type { Database } from '../../db/client.js';
+import * as schema from '../../db/schema.js';
 import { leadEvents } from '../../db/schema.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -16,7 +20,7 @@ import { createDevServerEnvironment, quietWorkerLogs, uniqueId, workflowBundle, 
  * With no worker polling, a step cannot be applied in time: the API answers 503 with Retry-After and the key
  * it used, instead of hanging; once a worker is back, retrying with that key applies the step once.
  */
-describe('a step that cannot be applied in time answers 503 and is safe to retry with its key', () => {
+describe('an unavailable worker or database answers 503 with Retry-After; a step is safe to retry with its key', () => {
   const STEP_TIMEOUT_MS = 1_500;
   let temporal: DevServerEnvironment;
   let database: TestDatabase;
@@ -94,5 +98,20 @@ describe('a step that cannot be applied in time answers 503 and is safe to retry
     const retriedGenerated = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': generated! });
     assert.ok([200, 409].includes(retriedGenerated.status), JSON.stringify(retriedGenerated.body));
     assert.equal((await events()).filter((row) => row.type === 'accepted').length, 1, 'the step applied once');
+  });
+
+  test('the database unreachable: reads from it answer 503 with Retry-After, not 500', async () => {
+    const unreachable = postgres('postgres://postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
+    const policyStore = createPolicyStore(database.db);
+    const cut = createApp({ client: temporal.client, db: drizzle(unreachable, { schema }) as unknown as Database, apiKeys: testTokens, currentPolicy: () => policyStore.current(), policyStore });
+    try {
+      for (const path of ['/leads/L-1/timeline', '/deals/D-1/timeline', '/reps', '/reports/lead-sla']) {
+        const response = await cut.request(path, { headers: { authorization: `Bearer ${tokenFor('ops')}` } });
+        assert.equal(response.status, 503, `${path}: ${await response.text()}`);
+        assert.ok(Number(response.headers.get('retry-after')) > 0);
+      }
+    } finally {
+      await unreachable.end({ timeout: 1 });
+    }
   });
 });

@@ -14,6 +14,8 @@ const defaultLog: Log = (line) => console.log(line);
 /** Why a call failed, in one line: the first line of the message plus the code drivers attach. */
 export function reasonOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  // drizzle wraps a driver error in "Failed query: <sql>"; the driver's own error says what went wrong.
+  if (error.message.startsWith('Failed query') && error.cause instanceof Error) return reasonOf(error.cause);
   const code = (error as { code?: unknown }).code;
   const message = error.message.split('\n')[0] ?? '';
   const cause = error.cause instanceof Error && !message.includes(error.cause.message) ? ` (${error.cause.message.split('\n')[0]})` : '';

@@ -117,7 +117,7 @@ export interface FaultEnvironment {
 
 const apiKeysEnv = testApiKeys.map((key) => `${key.token}:${key.actorId}:${key.role}`).join(',');
 
-export async function startFaultEnvironment(options: { stepTimeoutMs?: number } = {}): Promise<FaultEnvironment> {
+export async function startFaultEnvironment(options: { stepTimeoutMs?: number; databaseDownAtStart?: boolean } = {}): Promise<FaultEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'revops-faults-'));
   const temporalPort = await freePort();
   const temporalFile = join(dataDir, 'temporal.sqlite');
@@ -145,9 +145,21 @@ export async function startFaultEnvironment(options: { stepTimeoutMs?: number } 
     processes.push(worker);
     return worker;
   };
+  // Both processes start while the database refuses connections: they must wait for it, not exit.
+  if (options.databaseDownAtStart) await proxy.cut();
   let worker = startWorker();
   const api = startProcess('api', 'api/main.ts', { env });
   processes.push(api);
+  if (options.databaseDownAtStart) {
+    await Promise.all([worker, api].map((child) => child.waitFor(/\[dependencies\] database: not reachable .*trying again/, { timeoutMs: 60_000 })));
+    await sleep(3_000);
+    assert.deepEqual(
+      [worker, api].filter((child) => child.exit() !== null).map((child) => `${child.name}: ${describeExit(child.exit()!)}\n${tail(child.output())}`),
+      [],
+      'a process exited while the database was down at start',
+    );
+    await proxy.restore();
+  }
   await Promise.all([worker.waitFor(/Worker polling/, { timeoutMs: 120_000 }), api.waitFor(/API listening/, { timeoutMs: 120_000 })]);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await seedRouting(apiUrl);

@@ -52,7 +52,8 @@ async function holdAuditWrites(): Promise<{ blocked: number; release: () => Prom
 }
 
 before(async () => {
-  environment = await startFaultEnvironment();
+  // The outage starts before the processes do: they wait for the database at start-up too.
+  environment = await startFaultEnvironment({ databaseDownAtStart: true });
 });
 
 after(async () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceSettings } from '../service.config.js';
-import { searchAttributeKeys, temporalSettings } from '../temporal.config.js';
+import { temporalSettings } from '../temporal.config.js';
 import { onShutdown } from './boot.js';
-import { searchAttributeFlags } from './dev-server.js';
+import { devServerArguments } from './dev-server.js';
 import { Supervisor, type PartSpec } from './supervisor.js';
 import { temporalCliPath } from './temporal-binaries.js';
 
@@ -63,24 +63,7 @@ function devServerPart(port: number, uiPort: number, dbFilename: string): PartSp
   return {
     name: 'temporal',
     command: cli,
-    args: [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--namespace',
-      'default',
-      '--log-level',
-      'error',
-      ...searchAttributeFlags(searchAttributeKeys),
-      '--db-filename',
-      dbFilename,
-      '--ui-port',
-      String(uiPort),
-      '--ui-disable-news-fetch',
-    ],
+    args: devServerArguments({ port, uiPort, dbFilename }),
     stopGraceMs: TEMPORAL_STOP_GRACE_MS,
     // Its own banner would bury the service's; what it says before it fails is printed then.
     output: 'on-failure',

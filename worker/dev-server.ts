@@ -34,15 +34,8 @@ export function searchAttributeFlags(keys: readonly { name: string; type: Search
   return keys.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeNames[key.type]}`]);
 }
 
-/**
- * Starts `temporal server start-dev` as a child process and waits for its frontend port. The SDK's own
- * launcher gives up after 5 s, which a cold start on a 2-core machine can exceed.
- */
-export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const cli = temporalCliPath();
-  if (!cli) {
-    throw new Error('Temporal CLI not found: run `npm run setup`, or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS');
-  }
+/** The command line of `temporal server start-dev` for these options: the project's search attributes registered, no news fetched. */
+export function devServerArguments(options: Pick<DevServerOptions, 'port' | 'uiPort' | 'dbFilename' | 'headless'>): string[] {
   const args = [
     'server',
     'start-dev',
@@ -59,6 +52,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   if (options.headless || options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
+  return args;
+}
+
+/**
+ * Starts `temporal server start-dev` as a child process and waits for its frontend port. The SDK's own
+ * launcher gives up after 5 s, which a cold start on a 2-core machine can exceed.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const cli = temporalCliPath();
+  if (!cli) {
+    throw new Error('Temporal CLI not found: run `npm run setup`, or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS');
+  }
+  const args = devServerArguments(options);
 
   if (await canConnect(options.port)) {
     throw new Error(

@@ -42,13 +42,14 @@ import { refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engin
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds' },
 });
 
 // The audit retries until the database answers, except for what no retry can fix (AuditRejected), which the step engine handles.
+// Steps wait on it, so retries stay at most 5 s apart: after an outage a waiting step resumes within 5 s.
 const { recordDealEvents } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['AuditRejected'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['AuditRejected'] },
 });
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the handoff.

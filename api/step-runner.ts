@@ -85,11 +85,16 @@ export function createStepRunner({ client, db, stepTimeoutMs }: StepRunnerOption
     const args = { ...call.body, actor: caller.actorId, role: caller.role, requestKey, fingerprint } as Args;
     c.header(IDEMPOTENCY_KEY_HEADER, requestKey.slice(caller.actorId.length + 1));
 
+    const deadline = Date.now() + stepTimeoutMs;
+    const send = () =>
+      client.withDeadline(deadline, () => client.workflow.getHandle(call.workflowId).executeUpdate(call.update, { args: [args], updateId: requestKey }));
     let answer: StepAnswer<View>;
     try {
-      answer = await client.withDeadline(Date.now() + stepTimeoutMs, () =>
-        client.workflow.getHandle(call.workflowId).executeUpdate(call.update, { args: [args], updateId: requestKey }),
-      );
+      answer = await send().catch(async (error: unknown) => {
+        // The run it reached ended as the step arrived (a return to nurture continues as new): the next run takes it.
+        if (error instanceof WorkflowNotFoundError && (await statusOf(call.workflowId)) === 'RUNNING') return send();
+        throw error;
+      });
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return closedOrUnknown(c, call, requestKey, fingerprint);
       throw stepError(error, call.subject);
@@ -106,20 +111,26 @@ export function createStepRunner({ client, db, stepTimeoutMs }: StepRunnerOption
       .from(workflowArchives)
       .where(eq(workflowArchives.workflowId, call.workflowId));
     if (!archive) {
-      const running = await client.workflow
-        .getHandle(call.workflowId)
-        .describe()
-        .then((description) => description.status.name)
-        .catch(() => null);
-      if (running && running !== 'RUNNING') throw new ApiError(409, 'closed', `${call.subject} is closed (workflow ${running.toLowerCase()})`);
+      const status = await statusOf(call.workflowId);
+      if (status && status !== 'RUNNING') throw new ApiError(409, 'closed', `${call.subject} is closed (workflow ${status.toLowerCase()})`);
       throw new ApiError(404, 'not-found', `no ${call.subject}`);
     }
     const remembered = ((archive.finalState.recentRequests ?? []) as AppliedRequest[]).find((entry) => entry.key === requestKey);
     if (remembered) {
       if (remembered.fingerprint !== fingerprint) throw keyReused(requestKey);
-      return c.json({ ...archive.finalState, deadlines: [], request: remembered }, 200);
+      const { recentRequests: _ledger, ...finalState } = archive.finalState;
+      return c.json({ ...finalState, deadlines: [], request: remembered }, 200);
     }
     throw new ApiError(409, 'closed', `${call.subject} is closed (stage ${archive.outcome}); no step applies to it any more`);
+  }
+
+  /** The status of the workflow's latest run, or null when Temporal knows no such workflow. */
+  function statusOf(workflowId: string): Promise<string | null> {
+    return client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then((description) => description.status.name)
+      .catch(() => null);
   }
 }
 

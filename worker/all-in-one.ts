@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
 import { onShutdown } from './boot.js';
-import { devServerArguments } from './dev-server.js';
+import { canConnect, devServerArguments } from './dev-server.js';
 import { Supervisor, type PartSpec } from './supervisor.js';
 import { temporalCliPath } from './temporal-binaries.js';
 
@@ -80,16 +79,6 @@ function devServerPart(port: number, uiPort: number, dbFilename: string): PartSp
   };
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 main().catch((error) => {
   console.error(error);

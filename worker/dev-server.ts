@@ -110,7 +110,8 @@ async function waitForPort(child: ChildProcess, port: number, timeoutMs: number)
   throw new Error(`temporal dev server did not open port ${port} within ${timeoutMs} ms`);
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** True once something accepts connections on the port: how a starting server is seen to be up. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     socket.once('connect', () => {

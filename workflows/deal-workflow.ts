@@ -37,7 +37,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
-import { refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -402,15 +402,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
     await continueAsNew<typeof dealWorkflow>({ ...input, carried: { ...state, run: state.run + 1 } });
   }
-  await archiveWorkflow({
-    workflowId,
-    kind: 'deal',
-    subjectId: state.dealId,
-    runId: workflowInfo().runId,
-    outcome: state.stage,
-    closedAt: now().toISOString(),
-    finalState: { ...state },
-  });
+  await archiveWorkflow(finalArchive('deal', state.dealId, state.stage, state));
   return {
     dealId: state.dealId,
     stage: state.stage,

@@ -54,7 +54,7 @@ import {
 import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
-import { refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -579,15 +579,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });
   }
-  await archiveWorkflow({
-    workflowId,
-    kind: 'lead',
-    subjectId: state.leadId,
-    runId: workflowInfo().runId,
-    outcome: state.stage,
-    closedAt: now().toISOString(),
-    finalState: { ...state },
-  });
+  await archiveWorkflow(finalArchive('lead', state.leadId, state.stage, state));
   return { leadId: state.leadId, stage: state.stage, dealId: state.dealId };
 }
 

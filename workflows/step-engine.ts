@@ -1,4 +1,5 @@
 import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
+import type { WorkflowArchive } from '../activities/archive.js';
 import type { Notification } from '../activities/notifier.js';
 import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
 import { numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
@@ -306,6 +307,12 @@ export class StepEngine<State extends EngineState, Event> {
 export function withoutLedger<State extends EngineState>(state: State): Omit<State, 'recentRequests'> {
   const { recentRequests: _ledger, ...visible } = state;
   return visible;
+}
+
+/** The final state a closing record leaves in the archive, where the API finds it once Temporal has forgotten the run. */
+export function finalArchive(kind: WorkflowArchive['kind'], subjectId: string, outcome: string, state: EngineState): WorkflowArchive {
+  const { workflowId, runId } = workflowInfo();
+  return { workflowId, kind, subjectId, runId, outcome, closedAt: new Date().toISOString(), finalState: { ...state } };
 }
 
 /** Refuses a step with a reason the API answers as 409 (not now) or 403 (not yours). */

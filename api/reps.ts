@@ -11,7 +11,7 @@ export interface RepRoutesDependencies {
   db: Database;
 }
 
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 const idSchema = identifier;
 
@@ -44,7 +44,8 @@ const repListSchema = z.object({ reps: z.array(repSchema) }).openapi('RepList');
 
 const nameSchema = requiredText(200);
 
-const createRepSchema = z
+/** What a new rep must state; the team file (api/team-file.ts) reads its reps with it too. */
+export const createRepSchema = z
   .object({
     repId: idSchema,
     name: nameSchema,
@@ -91,7 +92,8 @@ const queueSchema = z
 
 const queueListSchema = z.object({ queues: z.array(queueSchema) }).openapi('QueueList');
 
-const createQueueSchema = z
+/** What a new queue must state; the team file (api/team-file.ts) reads its queues with it too. */
+export const createQueueSchema = z
   .object({
     queueId: idSchema,
     name: nameSchema,
@@ -253,7 +255,7 @@ async function loadQueues(db: Database | Transaction, queueId?: string): Promise
 }
 
 /** Thrown inside a transaction when members name reps that do not exist; answered as a 400 naming each one. */
-class UnknownMembersError extends Error {
+export class UnknownMembersError extends Error {
   constructor(
     readonly members: string[],
     readonly unknown: string[],
@@ -284,6 +286,39 @@ async function writeMembers(tx: Transaction, queueId: string, members: string[])
   }
 }
 
+/** Adds the rep unless one with its repId exists (that one is left as it is); the new row, or undefined. */
+export async function insertRep(db: Database | Transaction, body: z.infer<typeof createRepSchema>) {
+  const [row] = await db
+    .insert(reps)
+    .values({
+      repId: body.repId,
+      name: body.name,
+      email: body.email ?? null,
+      seniority: body.seniority,
+      managerId: body.managerId ?? null,
+      active: body.active ?? true,
+    })
+    .onConflictDoNothing({ target: reps.repId })
+    .returning();
+  return row;
+}
+
+/**
+ * Adds the queue with its members unless one with its queueId exists (left as it is, members included);
+ * false then. Throws UnknownMembersError when a member names no rep; run it in a transaction so that
+ * failure leaves no memberless queue behind.
+ */
+export async function insertQueue(tx: Transaction, body: z.infer<typeof createQueueSchema>): Promise<boolean> {
+  const inserted = await tx
+    .insert(queues)
+    .values({ queueId: body.queueId, name: body.name, strategy: body.strategy, managerId: body.managerId ?? null })
+    .onConflictDoNothing({ target: queues.queueId })
+    .returning({ queueId: queues.queueId });
+  if (inserted.length === 0) return false;
+  await writeMembers(tx, body.queueId, body.members);
+  return true;
+}
+
 export function repRoutes({ db }: RepRoutesDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
 
@@ -294,18 +329,7 @@ export function repRoutes({ db }: RepRoutesDependencies) {
 
   app.openapi(createRepRoute, async (c) => {
     const body = c.req.valid('json');
-    const [row] = await db
-      .insert(reps)
-      .values({
-        repId: body.repId,
-        name: body.name,
-        email: body.email ?? null,
-        seniority: body.seniority,
-        managerId: body.managerId ?? null,
-        active: body.active ?? true,
-      })
-      .onConflictDoNothing({ target: reps.repId })
-      .returning();
+    const row = await insertRep(db, body);
     if (!row) throw new ApiError(409, 'conflict', `rep ${body.repId} already exists; change it with PATCH /reps/${body.repId}`);
     return c.json(toRepBody(row), 201);
   });
@@ -357,15 +381,9 @@ export function queueRoutes({ db }: RepRoutesDependencies) {
     const body = c.req.valid('json');
     try {
       const queue = await db.transaction(async (tx) => {
-        const inserted = await tx
-          .insert(queues)
-          .values({ queueId: body.queueId, name: body.name, strategy: body.strategy, managerId: body.managerId ?? null })
-          .onConflictDoNothing({ target: queues.queueId })
-          .returning({ queueId: queues.queueId });
-        if (inserted.length === 0) {
+        if (!(await insertQueue(tx, body))) {
           throw new ApiError(409, 'conflict', `queue ${body.queueId} already exists; change its members with PUT /queues/${body.queueId}/members`);
         }
-        await writeMembers(tx, body.queueId, body.members);
         const [created] = await loadQueues(tx, body.queueId);
         return created!;
       });

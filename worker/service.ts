@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../api/app.js';
 import { createPolicyStore } from '../api/policy-store.js';
+import { describeTeamLoad, loadTeamFile, TeamFileError, teamFileSetting } from '../api/team-file.js';
 import { closeServer, listen } from '../api/server.js';
 import { openDatabase } from '../db/client.js';
 import { PolicyValidationError } from '../domain/policy.js';
@@ -21,6 +22,7 @@ import { connectClient } from './temporal-connection.js';
  */
 async function main() {
   const settings = serviceSettings();
+  const teamFile = teamFileSetting();
   const temporal = temporalSettings();
   if (!temporal.address) throw new Error('worker/service.ts is started by `npm start` (worker/all-in-one.ts), which sets TEMPORAL_ADDRESS');
   const reachable = { ...temporal, address: temporal.address };
@@ -47,6 +49,9 @@ async function main() {
     permanent: (error) => error instanceof PolicyValidationError,
   });
   const policy = await untilAvailable('database', () => policyStore.current(), { signal });
+  const team = teamFile
+    ? describeTeamLoad(teamFile, await untilAvailable('database', () => loadTeamFile(database.db, teamFile), { signal, permanent: (error) => error instanceof TeamFileError }))
+    : 'none (TEAM_FILE=none)';
   const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal });
   const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
     console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
@@ -76,6 +81,7 @@ RevOps Orchestrator is running
   Temporal     ${reachable.address} (namespace ${temporal.namespace})${uiUrl ? `\n  Temporal UI  ${uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
   Database     ${database.description}
   Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})
+  Team         ${team}
 ${settings.apiKeys ? `  API keys     ${apiKeys.length} from API_KEYS` : `  Development API tokens (set API_KEYS to replace them):\n${describeApiKeys(apiKeys)}`}
 `);
   process.send?.({ type: 'ready', port });

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { createPolicyStore } from '../api/policy-store.js';
+import { leadEvents } from '../db/schema.js';
 import type { Policy } from '../domain/policy.js';
 import { seedInboundQueue } from '../test/support/scenarios.js';
 import { startService, tokenFor, type RunningService } from '../test/support/service.js';
@@ -20,6 +21,8 @@ export interface BenchOptions {
   events: number;
   intake: number;
   latencySamples: number;
+  /** Rounds of intake and step latency, service and raw alternating. */
+  rounds: number;
   memoryWorkflows: number;
   concurrency: number;
   only: Set<string> | null;
@@ -69,6 +72,24 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
   const activities: RawActivities = {
     async touch(index) {
       if (!rawTouches.has(index)) rawTouches.set(index, Date.now());
+    },
+    async recordRawStep(workflowId, seq) {
+      // The same table the service audits steps in, so both sides pay for the same indexes.
+      await service.database.db.transaction(async (tx) => {
+        await tx
+          .insert(leadEvents)
+          .values({
+            leadId: workflowId,
+            workflowId,
+            idempotencyKey: `${workflowId}:raw-step:${seq}`,
+            seq,
+            type: 'bench-raw-step',
+            at: new Date(),
+            actor: 'bench',
+            payload: { seq },
+          })
+          .onConflictDoNothing({ target: leadEvents.idempotencyKey });
+      });
     },
   };
   const rawTimersSet = new Set<number>();

@@ -3,7 +3,7 @@ import type { BenchContext } from './context.js';
 import { quietPolicy } from './policies.js';
 import { minimalWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
-import { now, pollUntil, progress, ratio, round, runPool, summarize, terminateAll, throttledProgress, waitForIdle, type Summary } from './support.js';
+import { now, pollUntil, progress, ratio, rawFirstIn, round, runPool, spread, summarize, terminateAll, throttledProgress, waitForIdle, type Spread, type Summary } from './support.js';
 
 /**
  * 1. Intake throughput: POST /leads through the API in process (Hono `app.request()`, no HTTP socket) vs
@@ -13,22 +13,25 @@ import { now, pollUntil, progress, ratio, round, runPool, summarize, terminateAl
  */
 
 export interface IntakeSide {
+  /** Requests per round. */
   count: number;
-  acceptedPerSecond: number;
+  acceptedPerSecond: Spread;
+  /** Request latency of every round together. */
   latencyMs: Summary;
   /** From the first request until every started workflow has done its initial work. */
-  processedPerSecond: number;
+  processedPerSecond: Spread;
   drainedWithinTimeout: boolean;
 }
 
 export interface IntakeResult {
   how: string;
   concurrency: number;
+  rounds: number;
   service: IntakeSide;
   raw: IntakeSide;
-  /** service ÷ raw (below 1: the service is slower). */
-  acceptedRatio: number;
-  processedRatio: number;
+  /** service ÷ raw of each round (below 1: the service is slower). */
+  acceptedRatio: Spread;
+  processedRatio: Spread;
 }
 
 export function leadIntakeBody(leadId: string, index: number) {
@@ -57,7 +60,6 @@ export async function intakeLeads(ctx: BenchContext, ids: string[], concurrency:
   );
 }
 
-/** How many of the leads whose IDs start with `prefix` have a `routed` audit event. */
 /**
  * Leads of `prefix` routed at or after `since`. The time bound keeps this poll on the (type, at) index when the
  * report measurement has seeded a million older events; a LIKE on lead_id alone would scan them several times a second.
@@ -69,8 +71,58 @@ export function routedCount(ctx: BenchContext, prefix: string, since: Date): Pro
 /** A lower bound for the `at` of events a measurement is about to cause (workflow time lags the clock by little). */
 export const measurementStart = (): Date => new Date(Date.now() - 60_000);
 
-export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
+interface RoundSide {
+  durationsMs: number[];
+  acceptedPerSecond: number;
+  processedPerSecond: number;
+  drained: boolean;
+}
+
+async function rawRound(ctx: BenchContext, round: number, drainTimeoutMs: number): Promise<RoundSide> {
   const { intake: count, concurrency } = ctx.options;
+  const { client } = ctx.service.temporal;
+  progress(`intake round ${round + 1}: raw client.workflow.start × ${count} at concurrency ${concurrency}`);
+  const ids = Array.from({ length: count }, (_, i) => `raw-min-${ctx.runId}-${round}-${i}`);
+  const started = now();
+  const run = await runPool(
+    count,
+    concurrency,
+    (i) => client.workflow.start(minimalWorkflow, { taskQueue: ctx.rawTaskQueue, workflowId: ids[i]!, args: [leadIntakeBody(ids[i]!, i)] }),
+    throttledProgress(`intake round ${round + 1} (raw): started`, count),
+  );
+  const drained = await pollUntil(
+    () => client.workflow.count(`WorkflowType = "minimalWorkflow" AND ExecutionStatus = "Running"`),
+    (running) => running.count === 0,
+    { timeoutMs: drainTimeoutMs, intervalMs: 100 },
+  );
+  const processedMs = now() - started;
+  await waitForIdle([ctx.rawWorker], { timeoutMs: 30_000 });
+  return { durationsMs: run.durationsMs, acceptedPerSecond: count / (run.wallMs / 1000), processedPerSecond: count / (processedMs / 1000), drained: drained.ok };
+}
+
+async function serviceRound(ctx: BenchContext, round: number, drainTimeoutMs: number): Promise<RoundSide> {
+  const { intake: count, concurrency } = ctx.options;
+  progress(`intake round ${round + 1}: POST /leads × ${count} at concurrency ${concurrency}`);
+  const prefix = `intake-${ctx.runId}-${round}-`;
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  const since = measurementStart();
+  const started = now();
+  const run = await intakeLeads(ctx, ids, concurrency, `intake round ${round + 1} (service): accepted`);
+  const drained = await pollUntil(() => routedCount(ctx, prefix, since), (routed) => routed >= count, {
+    timeoutMs: drainTimeoutMs,
+    intervalMs: 100,
+    onValue: throttledProgress(`intake round ${round + 1} (service): routed`, count),
+  });
+  const processedMs = now() - started;
+  // Assignment notifications and the audit flush still run after `routed` is written; let them finish, and
+  // close the round's leads so the next round (of either side) starts on an empty cache.
+  await waitForIdle([ctx.service.worker], { timeoutMs: 60_000 });
+  await terminateAll(ctx.service.temporal.client, ids.map(leadWorkflowId));
+  return { durationsMs: run.durationsMs, acceptedPerSecond: count / (run.wallMs / 1000), processedPerSecond: count / (processedMs / 1000), drained: drained.ok };
+}
+
+export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
+  const { intake: count, concurrency, rounds } = ctx.options;
   const { client } = ctx.service.temporal;
   await ctx.usePolicy(quietPolicy(`bench-quiet-${ctx.runId}`));
   const drainTimeoutMs = Math.max(60_000, count * 200);
@@ -78,59 +130,40 @@ export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
   progress(`intake: warming up (10 leads, 10 raw starts)`);
   const warmIds = Array.from({ length: 10 }, (_, i) => `warm-${ctx.runId}-${i}`);
   await intakeLeads(ctx, warmIds, concurrency);
-  await runPool(10, concurrency, (i) => client.workflow.start(minimalWorkflow, { taskQueue: ctx.rawTaskQueue, workflowId: `raw-warm-${ctx.runId}-${i}` }));
+  await runPool(10, concurrency, (i) =>
+    client.workflow.start(minimalWorkflow, { taskQueue: ctx.rawTaskQueue, workflowId: `raw-warm-${ctx.runId}-${i}`, args: [leadIntakeBody(`raw-warm-${i}`, i)] }),
+  );
   await waitForIdle([ctx.service.worker, ctx.rawWorker], { timeoutMs: 30_000 });
+  await terminateAll(client, warmIds.map(leadWorkflowId));
 
-  // Raw first: nothing it leaves behind keeps running.
-  progress(`intake: raw client.workflow.start × ${count} at concurrency ${concurrency}`);
-  const rawStarted = now();
-  const rawRun = await runPool(
+  const serviceRounds: RoundSide[] = [];
+  const rawRounds: RoundSide[] = [];
+  for (let index = 0; index < rounds; index += 1) {
+    if (rawFirstIn(index)) {
+      rawRounds.push(await rawRound(ctx, index, drainTimeoutMs));
+      serviceRounds.push(await serviceRound(ctx, index, drainTimeoutMs));
+    } else {
+      serviceRounds.push(await serviceRound(ctx, index, drainTimeoutMs));
+      rawRounds.push(await rawRound(ctx, index, drainTimeoutMs));
+    }
+  }
+
+  const side = (sides: RoundSide[]): IntakeSide => ({
     count,
-    concurrency,
-    (i) => client.workflow.start(minimalWorkflow, { taskQueue: ctx.rawTaskQueue, workflowId: `raw-min-${ctx.runId}-${i}` }),
-    throttledProgress('intake (raw): started', count),
-  );
-  const rawDrained = await pollUntil(
-    () => client.workflow.count(`WorkflowType = "minimalWorkflow" AND ExecutionStatus = "Running"`),
-    (running) => running.count === 0,
-    { timeoutMs: drainTimeoutMs, intervalMs: 100 },
-  );
-  const rawProcessedMs = now() - rawStarted;
-  await waitForIdle([ctx.rawWorker], { timeoutMs: 30_000 });
-
-  progress(`intake: POST /leads × ${count} at concurrency ${concurrency}`);
-  const prefix = `intake-${ctx.runId}-`;
-  const ids = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-  const since = measurementStart();
-  const serviceStarted = now();
-  const serviceRun = await intakeLeads(ctx, ids, concurrency, 'intake (service): accepted');
-  const routedProgress = throttledProgress('intake (service): routed', count);
-  const serviceDrained = await pollUntil(() => routedCount(ctx, prefix, since), (routed) => routed >= count, {
-    timeoutMs: drainTimeoutMs,
-    intervalMs: 100,
-    onValue: routedProgress,
+    acceptedPerSecond: spread(sides.map((s) => s.acceptedPerSecond)),
+    latencyMs: roundSummary(summarize(sides.flatMap((s) => s.durationsMs))),
+    processedPerSecond: spread(sides.map((s) => s.processedPerSecond)),
+    drainedWithinTimeout: sides.every((s) => s.drained),
   });
-  const serviceProcessedMs = now() - serviceStarted;
-  // Assignment notifications and the audit flush still run after `routed` is written; let them finish.
-  await waitForIdle([ctx.service.worker], { timeoutMs: 60_000 });
-  await terminateAll(client, [...warmIds, ...ids].map(leadWorkflowId));
-
-  const side = (run: { durationsMs: number[]; wallMs: number }, processedMs: number, drained: boolean): IntakeSide => ({
-    count,
-    acceptedPerSecond: round(count / (run.wallMs / 1000), 1),
-    latencyMs: roundSummary(summarize(run.durationsMs)),
-    processedPerSecond: round(count / (processedMs / 1000), 1),
-    drainedWithinTimeout: drained,
-  });
-  const service = side(serviceRun, serviceProcessedMs, serviceDrained.ok);
-  const raw = side(rawRun, rawProcessedMs, rawDrained.ok);
+  const perRound = (pick: (side: RoundSide) => number) => spread(serviceRounds.map((s, i) => ratio(pick(s), pick(rawRounds[i]!))));
   return {
-    how: 'in-process Hono app.request() (no HTTP socket) vs client.workflow.start on the same Client; both on one dev server',
+    how: 'in-process Hono app.request() (no HTTP socket) vs client.workflow.start with the same intake payload on the same Client; both on one dev server; rounds alternate which side goes first',
     concurrency,
-    service,
-    raw,
-    acceptedRatio: round(ratio(service.acceptedPerSecond, raw.acceptedPerSecond), 3),
-    processedRatio: round(ratio(service.processedPerSecond, raw.processedPerSecond), 3),
+    rounds,
+    service: side(serviceRounds),
+    raw: side(rawRounds),
+    acceptedRatio: perRound((s) => s.acceptedPerSecond),
+    processedRatio: perRound((s) => s.processedPerSecond),
   };
 }
 

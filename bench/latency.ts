@@ -1,36 +1,50 @@
 import type { BenchContext } from './context.js';
 import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
 import { quietPolicy } from './policies.js';
-import { pingUpdate, updatableWorkflow } from './raw-workflows.js';
+import { durablePingUpdate, durableUpdatableWorkflow, pingUpdate, updatableWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
-import { now, pollUntil, progress, ratio, round, runPool, summarize, terminateAll, throttledProgress, waitForIdle, type Summary } from './support.js';
+import { now, pollUntil, progress, ratio, rawFirstIn, runPool, spread, summarize, terminateAll, throttledProgress, waitForIdle, type Spread, type Summary } from './support.js';
 
 /**
  * 2. Step round-trip latency: POST /leads/{id}/contact-attempts (an Update with a validator; the handler
  * stages an audit event and waits for the recordLeadEvents activity before answering) through the API in
- * process, vs a raw executeUpdate on a workflow whose handler returns its argument (also with a validator).
- * One request at a time, service and raw interleaved so both see the same background.
+ * process, next to two raw baselines: a bare executeUpdate whose handler returns its argument, and one whose
+ * handler first commits one audit row in Postgres (an activity, awaited), the durable write a step promises.
+ * One request at a time, the three interleaved per sample so all see the same background, in rounds that
+ * alternate who goes first.
  */
+
+const PERCENTILES = ['p50', 'p95', 'p99'] as const;
+type Percentiles = Record<(typeof PERCENTILES)[number], Spread>;
 
 export interface LatencyResult {
   how: string;
+  /** Samples per side and round. */
   samples: number;
+  rounds: number;
   workflows: number;
+  /** Every round's samples together. */
   serviceMs: Summary;
   rawMs: Summary;
-  /** service ÷ raw per percentile. */
-  ratio: { p50: number; p95: number; p99: number };
+  rawDurableMs: Summary;
+  /** Each percentile per round, as median (min–max) over the rounds. */
+  perRound: { service: Percentiles; raw: Percentiles; rawDurable: Percentiles };
+  /** service ÷ baseline per percentile and round. */
+  ratio: Percentiles;
+  ratioDurable: Percentiles;
 }
 
 const WARM_UP = 5;
 
+type Sampler = (i: number) => Promise<void>;
+
 export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> {
-  const samples = ctx.options.latencySamples;
+  const { latencySamples: samples, rounds } = ctx.options;
   const workflows = Math.max(5, Math.ceil(samples / 20));
   const { client } = ctx.service.temporal;
   await ctx.usePolicy(quietPolicy(`bench-quiet-${ctx.runId}`));
 
-  progress(`latency: preparing ${workflows} leads in SAL and ${workflows} raw updatable workflows`);
+  progress(`latency: preparing ${workflows} leads in SAL and ${workflows} × 2 raw updatable workflows`);
   const prefix = `latency-${ctx.runId}-`;
   const leadIds = Array.from({ length: workflows }, (_, i) => `${prefix}${i}`);
   const since = measurementStart();
@@ -44,48 +58,64 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
     const accepted = await ctx.api('POST', `/leads/${leadIds[i]}/accept`, {}, 'sales', lead.body.ownerId);
     if (accepted.status !== 200) throw new Error(`accept answered ${accepted.status}: ${JSON.stringify(accepted.body)}`);
   });
-  const raws = await Promise.all(
-    Array.from({ length: workflows }, (_, i) =>
-      client.workflow.start(updatableWorkflow, { taskQueue: ctx.rawTaskQueue, workflowId: `raw-upd-${ctx.runId}-${i}` }),
-    ),
-  );
+  const start = (workflow: typeof updatableWorkflow, name: string) =>
+    Promise.all(Array.from({ length: workflows }, (_, i) => client.workflow.start(workflow, { taskQueue: ctx.rawTaskQueue, workflowId: `${name}-${ctx.runId}-${i}` })));
+  const raws = await start(updatableWorkflow, 'raw-upd');
+  const durables = await start(durableUpdatableWorkflow, 'raw-upd-durable');
   await waitForIdle([ctx.service.worker, ctx.rawWorker], { timeoutMs: 60_000 });
 
-  const serviceSamples: number[] = [];
-  const rawSamples: number[] = [];
-  const report = throttledProgress('latency: samples', samples);
   const channels = ['phone', 'email', 'linkedin'] as const;
-  for (let i = 0; i < samples + WARM_UP; i += 1) {
+  const service: Sampler = async (i) => {
     const lead = leadIds[i % workflows]!;
-    let t0 = now();
     const step = await ctx.api('POST', `/leads/${lead}/contact-attempts`, { channel: channels[i % 3], outcome: 'no-answer' }, 'sales', owners.get(lead));
-    const serviceMs = now() - t0;
     if (step.status !== 200) throw new Error(`contact-attempts answered ${step.status}: ${JSON.stringify(step.body)}`);
+  };
+  const raw: Sampler = async (i) => void (await raws[i % workflows]!.executeUpdate(pingUpdate, { args: [i] }));
+  const durable: Sampler = async (i) => void (await durables[i % workflows]!.executeUpdate(durablePingUpdate, { args: [i] }));
 
-    t0 = now();
-    await raws[i % workflows]!.executeUpdate(pingUpdate, { args: [i] });
-    const rawMs = now() - t0;
-
-    if (i >= WARM_UP) {
-      serviceSamples.push(serviceMs);
-      rawSamples.push(rawMs);
-      report(i + 1 - WARM_UP);
+  const all = { service: [] as number[], raw: [] as number[], rawDurable: [] as number[] };
+  const byRound = { service: [] as Summary[], raw: [] as Summary[], rawDurable: [] as Summary[] };
+  // Every sample needs a fresh sequence number: the durable baseline's audit key is workflow ID + sequence.
+  let sequence = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    const order: Array<[keyof typeof all, Sampler]> = [
+      ['service', service],
+      ['raw', raw],
+      ['rawDurable', durable],
+    ];
+    if (rawFirstIn(round)) order.reverse();
+    const samplesOf = { service: [] as number[], raw: [] as number[], rawDurable: [] as number[] };
+    const report = throttledProgress(`latency round ${round + 1}/${rounds}: samples`, samples);
+    for (let i = 0; i < samples + WARM_UP; i += 1) {
+      sequence += 1;
+      for (const [name, sample] of order) {
+        const t0 = now();
+        await sample(sequence);
+        if (i >= WARM_UP) samplesOf[name].push(now() - t0);
+      }
+      if (i >= WARM_UP) report(i + 1 - WARM_UP);
+    }
+    for (const name of Object.keys(all) as Array<keyof typeof all>) {
+      all[name].push(...samplesOf[name]);
+      byRound[name].push(summarize(samplesOf[name]));
     }
   }
 
-  await terminateAll(client, [...leadIds.map(leadWorkflowId), ...raws.map((handle) => handle.workflowId)]);
-  const serviceMs = roundSummary(summarize(serviceSamples));
-  const rawMs = roundSummary(summarize(rawSamples));
+  await terminateAll(client, [...leadIds.map(leadWorkflowId), ...[...raws, ...durables].map((handle) => handle.workflowId)]);
+  const percentiles = (summaries: Summary[]): Percentiles =>
+    Object.fromEntries(PERCENTILES.map((p) => [p, spread(summaries.map((summary) => summary[p]))])) as Percentiles;
+  const ratios = (baseline: Summary[]): Percentiles =>
+    Object.fromEntries(PERCENTILES.map((p) => [p, spread(byRound.service.map((summary, i) => ratio(summary[p], baseline[i]![p])))])) as Percentiles;
   return {
-    how: 'sequential, in-process Hono app.request() for POST /leads/{id}/contact-attempts vs WorkflowHandle.executeUpdate on the raw workflow',
+    how: 'sequential, in-process Hono app.request() for POST /leads/{id}/contact-attempts vs WorkflowHandle.executeUpdate on a raw workflow that answers at once, and on one that first commits one audit row (activity, one transaction) in the same Postgres',
     samples,
+    rounds,
     workflows,
-    serviceMs,
-    rawMs,
-    ratio: {
-      p50: round(ratio(serviceMs.p50, rawMs.p50), 2),
-      p95: round(ratio(serviceMs.p95, rawMs.p95), 2),
-      p99: round(ratio(serviceMs.p99, rawMs.p99), 2),
-    },
+    serviceMs: roundSummary(summarize(all.service)),
+    rawMs: roundSummary(summarize(all.raw)),
+    rawDurableMs: roundSummary(summarize(all.rawDurable)),
+    perRound: { service: percentiles(byRound.service), raw: percentiles(byRound.raw), rawDurable: percentiles(byRound.rawDurable) },
+    ratio: ratios(byRound.raw),
+    ratioDurable: ratios(byRound.rawDurable),
   };
 }

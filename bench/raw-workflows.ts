@@ -1,4 +1,4 @@
-import { condition, defineUpdate, proxyActivities, proxySinks, setHandler, sleep, type Sinks } from '@temporalio/workflow';
+import { condition, defineUpdate, proxyActivities, proxySinks, setHandler, sleep, workflowInfo, type Sinks } from '@temporalio/workflow';
 
 /**
  * The raw-Temporal baselines the benchmark runs next to the service, on their own task queue and worker:
@@ -9,6 +9,8 @@ import { condition, defineUpdate, proxyActivities, proxySinks, setHandler, sleep
 export interface RawActivities {
   /** Does nothing but note that it ran (the bench process timestamps it). */
   touch(index: number): Promise<void>;
+  /** Inserts one audit row in Postgres in one transaction, keyed on workflow ID + sequence so a retry writes once. */
+  recordRawStep(workflowId: string, seq: number): Promise<void>;
 }
 
 /**
@@ -19,11 +21,14 @@ export interface RawSinks extends Sinks {
   storm: { timerSet(index: number): void };
 }
 
-const { touch } = proxyActivities<RawActivities>({ startToCloseTimeout: '1 minute' });
+const { touch, recordRawStep } = proxyActivities<RawActivities>({ startToCloseTimeout: '1 minute' });
 const { storm } = proxySinks<RawSinks>();
 
-/** Starts and completes: the floor for "start a workflow". */
-export async function minimalWorkflow(): Promise<void> {
+/**
+ * Starts and completes: the floor for "start a workflow". It takes the lead's intake payload as its input,
+ * so the start carries the same bytes as the service's.
+ */
+export async function minimalWorkflow(_intake?: unknown): Promise<void> {
   // nothing: the start itself is what is measured
 }
 
@@ -37,6 +42,28 @@ export async function updatableWorkflow(): Promise<void> {
     {
       validator: (value) => {
         if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error('ping needs a number');
+      },
+    },
+  );
+  await condition(() => false);
+}
+
+export const durablePingUpdate = defineUpdate<number, [number]>('durablePing');
+
+/**
+ * Waits forever; answers an update only after one audit row is committed in Postgres: the floor for a step
+ * that, like the service's, never answers before its audit is durable.
+ */
+export async function durableUpdatableWorkflow(): Promise<void> {
+  setHandler(
+    durablePingUpdate,
+    async (value) => {
+      await recordRawStep(workflowInfo().workflowId, value);
+      return value;
+    },
+    {
+      validator: (value) => {
+        if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error('durablePing needs a number');
       },
     },
   );

@@ -25,8 +25,9 @@ import { progress } from './support.js';
  *   --leads N           timer storm size (default 10000; quick 300)
  *   --events N          lead events seeded for the report queries (default 1000000; quick 50000)
  *   --only a,b          run only these: cost, intake, latency, storm, memory, reports
- *   --intake N          intake requests per side (default 2000; quick 150)
- *   --samples N         step latency samples per side (default 300; quick 60)
+ *   --intake N          intake requests per side and round (default 2000; quick 150)
+ *   --samples N         step latency samples per side and round (default 300; quick 60)
+ *   --rounds N          rounds of intake and step latency, sides alternating (default 3)
  *   --memory-workflows N  open workflows in the memory worker (default 1000; quick 100)
  *   --concurrency N     in-flight requests for intake and starts (default 20)
  */
@@ -44,6 +45,7 @@ function parseOptions(argv: string[]): BenchOptions {
       only: { type: 'string' },
       intake: { type: 'string' },
       samples: { type: 'string' },
+      rounds: { type: 'string' },
       'memory-workflows': { type: 'string' },
       concurrency: { type: 'string' },
     },
@@ -65,6 +67,7 @@ function parseOptions(argv: string[]): BenchOptions {
     events: number('events', values.events, quick ? 50_000 : 1_000_000),
     intake: number('intake', values.intake, quick ? 150 : 2_000),
     latencySamples: number('samples', values.samples, quick ? 60 : 300),
+    rounds: number('rounds', values.rounds, 3),
     memoryWorkflows: number('memory-workflows', values['memory-workflows'], quick ? 100 : 1_000),
     concurrency: number('concurrency', values.concurrency, 20),
     only,
@@ -158,8 +161,8 @@ async function main(): Promise<void> {
     await step('reports', () => measureReports(context));
     await step('storm', () =>
       measureStorm(context, {
-        rawStartsPerSecond: result.measurements.intake?.raw.acceptedPerSecond,
-        leadsProcessedPerSecond: result.measurements.intake?.service.processedPerSecond,
+        rawStartsPerSecond: result.measurements.intake?.raw.acceptedPerSecond.median,
+        leadsProcessedPerSecond: result.measurements.intake?.service.processedPerSecond.median,
       }),
     );
     await step('memory', () => measureMemory(context));

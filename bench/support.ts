@@ -161,3 +161,30 @@ export async function terminateAll(client: Client, workflowIds: readonly string[
     }
   });
 }
+
+/** One figure measured in several rounds: the median steers, min–max shows how far a single round can be trusted. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number[];
+}
+
+/** Median (the mean of the middle two for an even count), min and max of per-round figures. */
+export function spread(perRound: readonly number[]): Spread {
+  const sorted = [...perRound].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return {
+    median: round(median, 2),
+    min: round(sorted[0] ?? Number.NaN, 2),
+    max: round(sorted[sorted.length - 1] ?? Number.NaN, 2),
+    rounds: perRound.map((value) => round(value, 2)),
+  };
+}
+
+/**
+ * Which side goes first in round `index`: alternating, so neither side always runs on the warmer (or more
+ * loaded) server.
+ */
+export const rawFirstIn = (index: number): boolean => index % 2 === 0;

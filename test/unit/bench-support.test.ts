@@ -4,7 +4,7 @@ import { addDuration } from '../../domain/business-time.js';
 import { parsePolicy } from '../../domain/policy.js';
 import { quietPolicy, STORM_ALLOWANCE, stormPolicy } from '../../bench/policies.js';
 import { generateLead, random } from '../../bench/seed-events.js';
-import { ceilToMinute, percentile, summarize } from '../../bench/support.js';
+import { ceilToMinute, percentile, rawFirstIn, spread, summarize } from '../../bench/support.js';
 
 describe('bench statistics', () => {
   test('nearest-rank percentiles', () => {
@@ -17,6 +17,13 @@ describe('bench statistics', () => {
     assert.ok(Number.isNaN(percentile([], 50)));
     const summary = summarize([3, 1, 2]);
     assert.deepEqual([summary.n, summary.min, summary.p50, summary.max, summary.mean], [3, 1, 2, 3, 2]);
+  });
+
+  test('rounds give a median with min–max, and sides alternate who goes first', () => {
+    assert.deepEqual(spread([30, 10, 20]), { median: 20, min: 10, max: 30, rounds: [30, 10, 20] });
+    assert.equal(spread([4, 1, 2, 3]).median, 2.5);
+    assert.ok(Number.isNaN(spread([]).median));
+    assert.deepEqual([0, 1, 2].map(rawFirstIn), [true, false, true]);
   });
 
   test('ceilToMinute', () => {

@@ -21,9 +21,10 @@ const { temporal } = proto;
  * - Local Activities: all RecordMarker commands of one Workflow Task together count as one Action.
  * - Nexus Operation scheduled / canceled: one each on the caller. Workflow Execution Options updated: one each.
  *
- * Not visible in a history, so not counted here (the docs' own history-based estimate leaves them out too):
- * Queries, Activity Heartbeats, rejected Updates, Schedules, Export, and Workflow Task heartbeats of long
- * Local Activities.
+ * Not visible in a history, so not counted by countActions (the docs' own history-based estimate leaves them
+ * out too): Queries, Activity Heartbeats, rejected Updates, Schedules, Export, and Workflow Task heartbeats of
+ * long Local Activities. Queries and rejected Updates the API caused are counted from its calls instead
+ * (countOutsideHistory, billedActions).
  */
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -261,4 +262,56 @@ export function eventTypeTally(histories: History | readonly History[]): Record<
     }
   }
   return tally;
+}
+
+/** One answered API call, as the harness saw it: enough to tell which ones Temporal billed outside history. */
+export interface ApiCall {
+  method: string;
+  path: string;
+  status: number;
+  /** The error body's `error` code, when the answer is an error. */
+  error?: string;
+}
+
+export interface OutsideHistory {
+  /** Workflow Queries the API made: GET /leads/{id}, GET /deals/{id}, and the intake conflict path (200 on POST). */
+  queries: number;
+  /** Updates the workflow's validator rejected (409 conflict): billed, never in history. */
+  rejectedUpdates: number;
+}
+
+const RECORD_READ = /^\/(leads|deals)\/[^/]+$/;
+const RECORD_INTAKE = /^\/(leads|deals)$/;
+const RECORD_STEP = /^\/(leads|deals)\/[^/]+\/[^/]+$/;
+
+/**
+ * The Actions the API's calls cost that no history shows. A 409 `closed` is answered from the archive or a
+ * describe, without reaching a worker, so it is not an Update; a read that failed (404, 503) found no worker
+ * answer either.
+ */
+export function countOutsideHistory(calls: readonly ApiCall[]): OutsideHistory {
+  let queries = 0;
+  let rejectedUpdates = 0;
+  for (const { method, path, status, error } of calls) {
+    const route = path.split('?')[0]!;
+    if (method === 'GET' && status === 200 && RECORD_READ.test(route)) queries += 1;
+    // The start found the record already running, and the API queried it for the answer.
+    else if (method === 'POST' && status === 200 && RECORD_INTAKE.test(route)) queries += 1;
+    else if (method === 'POST' && status === 409 && error === 'conflict' && RECORD_STEP.test(route)) rejectedUpdates += 1;
+  }
+  return { queries, rejectedUpdates };
+}
+
+export interface BilledActions {
+  /** Actions in the histories plus those outside them. */
+  total: number;
+  inHistory: number;
+  outsideHistory: OutsideHistory;
+}
+
+/** Everything Temporal Cloud bills for one lifecycle: its histories' Actions (countActions), its rejected Updates and Queries. */
+export function billedActions(inHistoryCount: ActionCount, calls: readonly ApiCall[]): BilledActions {
+  const inHistory = inHistoryCount.total;
+  const outsideHistory = countOutsideHistory(calls);
+  return { total: inHistory + outsideHistory.queries + outsideHistory.rejectedUpdates, inHistory, outsideHistory };
 }

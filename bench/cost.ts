@@ -4,7 +4,7 @@ import { secondsScalePolicy } from '../test/support/policies.js';
 import { runEscalatedLead, runStandardLead } from '../test/support/scenarios.js';
 import type { RunningService } from '../test/support/service.js';
 import { dealWorkflowId, leadWorkflowId } from '../temporal.config.js';
-import { actionsCost, countActions, DOLLARS_PER_MILLION_ACTIONS, eventTypeTally, type ActionCount } from './actions.js';
+import { actionsCost, billedActions, countActions, DOLLARS_PER_MILLION_ACTIONS, eventTypeTally, type ActionCount, type ApiCall, type BilledActions } from './actions.js';
 import type { BenchContext } from './context.js';
 import { progress, round } from './support.js';
 
@@ -16,11 +16,13 @@ import { progress, round } from './support.js';
 export interface LifecycleCost {
   lifecycle: string;
   workflowId: string;
+  /** The Actions its histories show. */
   actions: ActionCount;
+  /** Those plus what Temporal bills outside history: the Queries the API made and the Updates it had rejected. */
+  billed: BilledActions;
   eventTypes: Record<string, number>;
+  /** Price of `billed.total`. */
   dollarsPerLifecycle: number;
-  /** Queries the scenario's own polling issued (GET /leads/{id}): billable on Cloud, not in history, not counted. */
-  harnessQueries: number;
 }
 
 export interface CostResult {
@@ -44,18 +46,36 @@ export async function fetchAllRuns(client: Client, workflowId: string): Promise<
   return histories;
 }
 
-/** The service as the scenarios see it, counting the live-state queries their polling makes. */
-function countingQueries(service: RunningService): { service: RunningService; queries: () => number } {
-  let queries = 0;
+/** The service as the scenarios see it, recording every call they make so the billed ones can be counted. */
+function recordingCalls(service: RunningService): { service: RunningService; calls: ApiCall[] } {
+  const calls: ApiCall[] = [];
   return {
     service: {
       ...service,
-      request(method, path, options) {
-        if (method === 'GET' && /^\/leads\/[^/]+$/.test(path)) queries += 1;
-        return service.request(method, path, options);
+      async request(method, path, options) {
+        const response = await service.request(method, path, options);
+        calls.push({ method, path, status: response.status, error: response.body?.error });
+        return response;
       },
     },
-    queries: () => queries,
+    calls,
+  };
+}
+
+/** Cost of a finished lifecycle: every run of its workflow, and the API calls that drove it. */
+async function lifecycleCost(ctx: BenchContext, lifecycle: string, workflowId: string, calls: readonly ApiCall[]): Promise<LifecycleCost> {
+  const { client } = ctx.service.temporal;
+  await client.workflow.getHandle(workflowId).result();
+  const histories = await fetchAllRuns(client, workflowId);
+  const actions = countActions(histories);
+  const billed = billedActions(actions, calls);
+  return {
+    lifecycle,
+    workflowId,
+    actions,
+    billed,
+    eventTypes: eventTypeTally(histories),
+    dollarsPerLifecycle: round(actionsCost(billed.total), 6),
   };
 }
 
@@ -66,21 +86,9 @@ async function measureLifecycle(
   run: (service: RunningService, leadId: string) => Promise<void>,
 ): Promise<LifecycleCost> {
   progress(`cost: driving the ${lifecycle} through the API`);
-  const counting = countingQueries(ctx.service);
-  await run(counting.service, leadId);
-  const workflowId = leadWorkflowId(leadId);
-  const { client } = ctx.service.temporal;
-  await client.workflow.getHandle(workflowId).result();
-  const histories = await fetchAllRuns(client, workflowId);
-  const actions = countActions(histories);
-  return {
-    lifecycle,
-    workflowId,
-    actions,
-    eventTypes: eventTypeTally(histories),
-    dollarsPerLifecycle: round(actionsCost(actions.total), 6),
-    harnessQueries: counting.queries(),
-  };
+  const recording = recordingCalls(ctx.service);
+  await run(recording.service, leadId);
+  return lifecycleCost(ctx, lifecycle, leadWorkflowId(leadId), recording.calls);
 }
 
 export async function measureCost(ctx: BenchContext): Promise<CostResult> {
@@ -126,10 +134,10 @@ export async function measureDealHandoff(ctx: BenchContext): Promise<LifecycleCo
   const lifecycle = 'deal handoff without breach';
   const policy = secondsScalePolicy();
   const csQueueId = policy.deal?.csQueueId ?? 'customer-success';
-  let queries = 0;
+  const calls: ApiCall[] = [];
   const call = async (method: string, path: string, body: unknown, role: 'sales' | 'cs' | 'ops', expect: number, as?: string) => {
-    if (method === 'GET') queries += 1;
     const response = await ctx.api(method, path, body, role, as);
+    calls.push({ method, path, status: response.status, error: response.body?.error });
     if (response.status !== expect) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body;
   };
@@ -157,17 +165,5 @@ export async function measureDealHandoff(ctx: BenchContext): Promise<LifecycleCo
   await call('POST', `/deals/${dealId}/kickoff`, { heldAt: new Date().toISOString(), attendees: ['Jan', csReps[0]] }, 'cs', 200, csOwnerId);
   await call('POST', `/deals/${dealId}/qbr`, { heldAt: new Date().toISOString(), healthScore: 80 }, 'cs', 200, csOwnerId);
 
-  const workflowId = dealWorkflowId(dealId);
-  const { client } = ctx.service.temporal;
-  await client.workflow.getHandle(workflowId).result();
-  const histories = await fetchAllRuns(client, workflowId);
-  const actions = countActions(histories);
-  return {
-    lifecycle,
-    workflowId,
-    actions,
-    eventTypes: eventTypeTally(histories),
-    dollarsPerLifecycle: round(actionsCost(actions.total), 6),
-    harnessQueries: queries,
-  };
+  return lifecycleCost(ctx, lifecycle, dealWorkflowId(dealId), calls);
 }

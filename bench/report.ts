@@ -80,10 +80,10 @@ export function renderMarkdown(result: BenchResult): string {
     for (const lifecycle of cost.lifecycles) {
       rows.push([
         `Actions per ${lifecycle.lifecycle}`,
-        `${lifecycle.actions.total} ($${lifecycle.dollarsPerLifecycle.toFixed(5)})`,
+        `${lifecycle.billed.total} ($${lifecycle.dollarsPerLifecycle.toFixed(5)})`,
         '—',
         '',
-        `${lifecycle.actions.historyEvents} history events; ${kinds(lifecycle.actions.byKind)}`,
+        `${lifecycle.actions.historyEvents} history events; ${kinds(lifecycle.actions.byKind)}; outside history: queries ${lifecycle.billed.outsideHistory.queries}, rejected updates ${lifecycle.billed.outsideHistory.rejectedUpdates}`,
       ]);
     }
     for (const pending of cost.pending) rows.push([`Actions per ${pending.lifecycle}`, 'TODO', '—', '', pending.reason]);

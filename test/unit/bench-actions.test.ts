@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { actionsCost, countActions, eventTypeTally } from '../../bench/actions.js';
+import { actionsCost, billedActions, countActions, countOutsideHistory, eventTypeTally, type ApiCall } from '../../bench/actions.js';
 
 interface RawEvent {
   eventId: string;
@@ -211,5 +211,37 @@ describe('countActions on hand-built histories', () => {
     assert.equal(counted.byKind.childWorkflows, 1);
     assert.equal(counted.total, 1 + 2 + 1 + 2 + 1 + 2);
     assert.equal(counted.historyEvents, 15);
+  });
+});
+
+describe('billed actions outside history', () => {
+  const calls: ApiCall[] = [
+    { method: 'POST', path: '/leads', status: 201 },
+    // intake conflict path: the start found the lead running and the API queried it
+    { method: 'POST', path: '/leads', status: 200 },
+    { method: 'GET', path: '/leads/L-1', status: 200 },
+    { method: 'GET', path: '/deals/D-1?x=1', status: 200 },
+    // no worker answered these reads
+    { method: 'GET', path: '/leads/L-2', status: 404, error: 'not-found' },
+    { method: 'GET', path: '/leads/L-1/timeline', status: 200 },
+    { method: 'POST', path: '/leads/L-1/accept', status: 200 },
+    { method: 'POST', path: '/leads/L-1/qualify', status: 409, error: 'conflict' },
+    { method: 'POST', path: '/deals/D-1/kickoff', status: 409, error: 'conflict' },
+    // answered from the archive: never reached a worker
+    { method: 'POST', path: '/leads/L-1/accept', status: 409, error: 'closed' },
+    { method: 'POST', path: '/reps', status: 409, error: 'conflict' },
+  ];
+
+  test('queries and validator-rejected updates are counted from the API calls', () => {
+    assert.deepEqual(countOutsideHistory(calls), { queries: 3, rejectedUpdates: 2 });
+    assert.deepEqual(countOutsideHistory([]), { queries: 0, rejectedUpdates: 0 });
+  });
+
+  test('billed total adds them to the actions of a hand-built history', () => {
+    const update = (id: string) =>
+      event('WORKFLOW_EXECUTION_UPDATE_ACCEPTED', { workflowExecutionUpdateAcceptedEventAttributes: { protocolInstanceId: id, acceptedRequest: { meta: { updateId: id } } } });
+    const inHistory = countActions(history(started(), ...workflowTask(), update('u-1'), ...activity(1), event('TIMER_STARTED', { timerStartedEventAttributes: { timerId: '1' } })));
+    assert.equal(inHistory.total, 1 + 1 + 1 + 1);
+    assert.deepEqual(billedActions(inHistory, calls), { total: 4 + 3 + 2, inHistory: 4, outsideHistory: { queries: 3, rejectedUpdates: 2 } });
   });
 });

@@ -10,6 +10,7 @@ import { toHttpError, type ErrorBody } from './errors.js';
 import { healthRoutes, type ReadinessOptions } from './health.js';
 import { dealRoutes } from './deals.js';
 import { leadRoutes } from './leads.js';
+import { listRoutes } from './lists.js';
 import { policyRoutes } from './policies.js';
 import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDependencies) {
     // Authenticated first, so an unknown caller learns nothing about the body's content.
     app.use(resource, authenticated, refuseUnstorableText).use(`${resource}/*`, authenticated, refuseUnstorableText);
   }
+  app.route('/', listRoutes(deps));
   app.route('/leads', leadRoutes(deps));
   app.route('/deals', dealRoutes(deps));
   app.route('/reps', repRoutes(deps));

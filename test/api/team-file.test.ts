@@ -8,6 +8,8 @@ import { defaultTeamFile, loadTeam, loadTeamFile, readTeamFile, TeamFileError, t
 import { queueMembers, queues, reps } from '../../db/schema.js';
 import { defaultPolicy } from '../support/policies.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/scenarios.js';
+import { startService, type RunningService } from '../support/service.js';
 
 async function members(database: TestDatabase, queueId: string) {
   const rows = await database.db.select().from(queueMembers).where(eq(queueMembers.queueId, queueId)).orderBy(asc(queueMembers.position));
@@ -100,5 +102,35 @@ describe('team file', () => {
     assert.equal((await database.db.select().from(queues).where(eq(queues.queueId, 'ghosts'))).length, 0);
 
     await assert.rejects(readTeamFile(join(dir, 'missing.json')), TeamFileError);
+  });
+});
+
+describe('first run with the team file: the README quick start', () => {
+  let service: RunningService;
+
+  before(async () => {
+    service = await startService(defaultPolicy());
+    await loadTeamFile(service.database.db, defaultTeamFile);
+  });
+  after(async () => {
+    await service?.stop();
+  });
+
+  test('a lead is routed to the holder of the development sales token, who accepts it', async () => {
+    const leadId = `L-1001-${Date.now()}`;
+    const intake = await service.request('POST', '/leads', {
+      as: 'dev-sales',
+      body: { leadId, email: 'ceo@acme.example', company: 'Acme', icpTier: 1, score: { fit: 35, behavior: 10, intent: 10 } },
+    });
+    assert.equal(intake.status, 201, JSON.stringify(intake.body));
+    const routed = await eventually(() => service.request('GET', `/leads/${leadId}`, { role: 'ops' }), (r) => r.body.ownerId !== null, 'routing');
+    assert.equal(routed.body.ownerId, 'dev-sales');
+
+    const accepted = await service.request('POST', `/leads/${leadId}/accept`, { as: 'dev-sales', body: {}, headers: { 'Idempotency-Key': `accept-${leadId}` } });
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+    const timeline = await service.request('GET', `/leads/${leadId}/timeline`, { role: 'ops' });
+    const types = (timeline.body.events as Array<{ type: string }>).map((event) => event.type);
+    assert.ok(!types.includes('routing-failed'), types.join(', '));
+    assert.ok(types.includes('accepted'), types.join(', '));
   });
 });

@@ -70,12 +70,17 @@ export async function durableUpdatableWorkflow(): Promise<void> {
   await condition(() => false);
 }
 
-/** Sleeps until an absolute instant (epoch ms), then runs one trivial activity: the floor for a timer storm. */
-export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number): Promise<void> {
+/**
+ * Sleeps until an absolute instant (epoch ms), then runs one trivial activity: the floor for a timer storm.
+ * With `markBeforeMs`, it first sleeps until that long before the instant, as a lead sleeps until its
+ * due-soon mark before its deadline: the same two timers.
+ */
+export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number, markBeforeMs = 0): Promise<void> {
   const delay = untilEpochMs - Date.now();
   if (delay > 0) {
     storm.timerSet(index);
-    await sleep(delay);
+    if (markBeforeMs > 0 && delay > markBeforeMs) await sleep(delay - markBeforeMs);
+    await sleep(untilEpochMs - Date.now());
   }
   await touch(index);
 }

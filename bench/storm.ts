@@ -1,18 +1,21 @@
 import { sql } from 'drizzle-orm';
 import type { BenchContext } from './context.js';
 import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
-import { stormPolicy } from './policies.js';
+import { durationToMs } from '../domain/business-time.js';
+import { STORM_DUE_SOON, stormPolicy } from './policies.js';
 import { sleepThenActivityWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
 import { ceilToMinute, pollUntil, progress, round, runPool, sleep, summarize, terminateAll, throttledProgress, waitForIdle, type Summary } from './support.js';
 
 /**
  * 4. Timer storm: N leads whose speed-to-lead deadlines fall due at the same instant (bench/policies.ts
- * stormPolicy: a business calendar that opens on a whole minute, one business second of allowance), timed
- * from that instant until every lead's first `escalated` audit event is in Postgres (recorded_at). Baseline:
- * N raw workflows that sleep until one shared instant and then run one trivial activity, timed until every
- * activity has run.
+ * stormPolicy: a business calendar that opens on a whole minute, one business second of allowance, and the
+ * default policy's other timers, due-soon mark included), timed from that instant until every lead's first
+ * `escalated` audit event is in Postgres (recorded_at). Baseline: N raw workflows that sleep until the same
+ * mark, then until one shared instant, and then run one trivial activity, timed until every activity has run.
  */
+
+const dueSoonMs = durationToMs(STORM_DUE_SOON);
 
 export interface StormSide {
   n: number;
@@ -31,7 +34,12 @@ export interface StormSide {
 
 export interface StormResult {
   how: string;
-  service: StormSide & { deadline: string; dueChecked: string };
+  service: StormSide & {
+    deadline: string;
+    dueChecked: string;
+    /** Leads whose SlaState read "due-soon" just before the deadline: their due-soon timer fired. */
+    dueSoonMarked: number;
+  };
   raw: StormSide & { deadline: string };
   /** service ÷ raw of the storm duration (above 1: the service takes longer). */
   durationRatio: number;
@@ -77,7 +85,7 @@ async function rawStorm(ctx: BenchContext, startsPerSecond: number): Promise<Sto
   // Every start and first workflow task must be done before the instant: 40% of the intake phase's raw start
   // rate, plus 30 s. Starts slow down as thousands of workflows open on the dev server (one 10,000 run went
   // from 131/s at intake to 61/s here), and a start phase that overruns the instant mixes backlog into the storm.
-  const budgetMs = (n / (startsPerSecond * 0.4)) * 1000 + 30_000;
+  const budgetMs = (n / (startsPerSecond * 0.4)) * 1000 + 30_000 + dueSoonMs;
   const deadline = Math.ceil((Date.now() + budgetMs) / 1000) * 1000;
   ctx.rawTouches.clear();
   ctx.rawTimersSet.clear();
@@ -91,7 +99,7 @@ async function rawStorm(ctx: BenchContext, startsPerSecond: number): Promise<Sto
       client.workflow.start(sleepThenActivityWorkflow, {
         taskQueue: ctx.rawTaskQueue,
         workflowId: `raw-storm-${ctx.runId}-${i}`,
-        args: [deadline, i],
+        args: [deadline, i, dueSoonMs],
       }),
     throttledProgress('timer storm (raw): started', n),
   );
@@ -116,7 +124,8 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   const n = ctx.options.leads;
   // Routing all N must finish before the calendar opens (at 70% of the intake phase's end-to-end rate, plus
   // 20 s); the opening is then rounded up to a whole minute. Leads routed late are reported, not hidden.
-  const budgetMs = (n / (leadsPerSecond * 0.7)) * 1000 + 20_000;
+  // The due-soon mark falls before the opening, so it is added to the budget: a lead routed after it arms none.
+  const budgetMs = (n / (leadsPerSecond * 0.7)) * 1000 + 20_000 + dueSoonMs;
   const opensAt = ceilToMinute(new Date(Date.now() + budgetMs));
   const { policy, deadline } = stormPolicy(`bench-storm-${ctx.runId}`, opensAt);
   await ctx.usePolicy(policy);
@@ -130,12 +139,12 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   const startMs = Date.now() - started;
   const routedReport = throttledProgress('timer storm: routed', n);
   const routed = await pollUntil(() => routedCount(ctx, prefix, since), (count) => count >= n, {
-    timeoutMs: Math.max(1_000, deadline.getTime() - Date.now() - 1_000),
+    timeoutMs: Math.max(1_000, deadline.getTime() - dueSoonMs - Date.now()),
     intervalMs: 250,
     onValue: routedReport,
   });
   if (!routed.ok) {
-    ctx.notes.push(`timer storm: only ${routed.value}/${n} leads were routed before the deadline; the rest arm their timer late and count as late`);
+    ctx.notes.push(`timer storm: only ${routed.value}/${n} leads were routed before the due-soon mark; the rest may arm no due-soon timer, and those routed after the deadline count as late`);
   }
 
   // The deadline the workflows computed, read back from two of them.
@@ -145,6 +154,10 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   if (!dues.every((due) => due === deadline.toISOString())) ctx.notes.push(`timer storm: ${dueChecked}, expected ${deadline.toISOString()}`);
 
   progress(`timer storm: all started; waiting ${((deadline.getTime() - Date.now()) / 1000).toFixed(0)} s for the deadline`);
+  // Read just before the deadline, when every due-soon timer should have fired and no breach has yet.
+  await sleep(deadline.getTime() - Date.now() - 2_000);
+  const dueSoonMarked = (await ctx.service.temporal.client.workflow.count(`SlaState = "due-soon" AND WorkflowId STARTS_WITH "${leadWorkflowId(prefix)}"`)).count;
+  if (dueSoonMarked < n) ctx.notes.push(`timer storm: ${dueSoonMarked}/${n} leads showed SlaState "due-soon" 2 s before the deadline (visibility may lag)`);
   await sleep(deadline.getTime() - Date.now());
   const cached = ctx.service.worker.getStatus().numCachedWorkflows;
   const report = throttledProgress('timer storm', n, 1_000);
@@ -164,5 +177,6 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
     ...storm(n, routed.value, startMs, deadline.getTime(), rows.map((row) => Number(row.at)), cached),
     deadline: deadline.toISOString(),
     dueChecked,
+    dueSoonMarked,
   };
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addDuration } from '../../domain/business-time.js';
 import { parsePolicy } from '../../domain/policy.js';
-import { quietPolicy, STORM_ALLOWANCE, stormPolicy } from '../../bench/policies.js';
+import { quietPolicy, STORM_ALLOWANCE, STORM_DUE_SOON, stormPolicy } from '../../bench/policies.js';
+import { defaultPolicy } from '../support/policies.js';
 import { generateLead, random } from '../../bench/seed-events.js';
 import { ceilToMinute, percentile, rawFirstIn, spread, summarize } from '../../bench/support.js';
 
@@ -51,8 +52,11 @@ describe('bench policies', () => {
     }
     // A lead routed after the opening gets its own deadline: the benchmark reports such leads as late.
     assert.equal(addDuration(calendar, new Date('2026-11-24T10:20:00.000Z'), STORM_ALLOWANCE).toISOString(), '2026-11-24T10:20:01.000Z');
+    // The default policy's timers: its escalation levels, and a due-soon mark that every lead started in time arms.
+    assert.deepEqual(policy.escalation, defaultPolicy().escalation);
     assert.equal(policy.escalation.levels[0]!.after.amount, 0);
-    assert.ok(policy.escalation.levels.slice(1).every((level) => level.after.unit === 'hours'));
+    assert.deepEqual(policy.sla.dueSoonBefore, STORM_DUE_SOON);
+    assert.ok(STORM_DUE_SOON.amount > 0);
   });
 
   test('storm: the start day and the opening day may differ (a storm across midnight)', () => {

@@ -1,4 +1,9 @@
-import type postgres from 'postgres';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import type { Database } from '../db/client.js';
+import { leadSlaReport as endpointLeadSlaReport, type ReportRange } from '../db/reports.js';
+import * as schema from '../db/schema.js';
+import { leadReportEventTypes } from '../domain/report-stats.js';
 
 /**
  * BENCH STAND-IN for a management "lead SLA" report, written before the service had GET /reports/lead-sla:
@@ -42,13 +47,43 @@ join leads l on l.lead_id = p.lead_id
 group by l.icp_tier
 order by l.icp_tier`;
 
-/** The baseline: a plain count over the same window's leads, answered from the (type, at) index. */
-export const RECEIVED_COUNT_SQL = `select count(*)::int as received from lead_events where type = 'received' and at >= $1 and at < $2`;
-
 export function leadSlaReport(sql: postgres.Sql, from: Date, to: Date) {
   return sql.unsafe(LEAD_SLA_REPORT_SQL, [from.toISOString(), to.toISOString()]);
 }
 
-export function receivedCount(sql: postgres.Sql, from: Date, to: Date) {
-  return sql.unsafe(RECEIVED_COUNT_SQL, [from.toISOString(), to.toISOString()]);
+const reportTypes = leadReportEventTypes.map((type) => `'${type}'`).join(', ');
+
+/**
+ * The report facts GET /reports/lead-sla reads, derived from lead_events' JSON and leads at query time (the
+ * rules of domain/report-stats.ts leadReportFact, in SQL). Created as a temporary view, it is found before the
+ * table of the same name, so the endpoint's own statement then answers the same question over plain events.
+ */
+export const EVENT_FACTS_VIEW_SQL = `
+create temporary view lead_report_facts as
+select e.id as event_id, e.lead_id, l.icp_tier as tier, l.source, e.type, e.at,
+  coalesce(case e.type
+    when 'received' then e.payload->>'stage' = 'MQL'
+    when 'stage-changed' then e.payload->>'to' = 'MQL'
+    when 'closed' then e.payload->>'outcome' = 'won'
+    when 'sla-breached' then e.payload->>'deadline' = 'speed-to-lead'
+    else true end, false) as counts,
+  case when e.type = 'speed-to-lead-met' and jsonb_typeof(e.payload->'businessMinutes') = 'number' then (e.payload->>'businessMinutes')::float8 end as business_minutes,
+  case when e.type = 'speed-to-lead-met' then coalesce(e.payload->'breached' = 'true'::jsonb, false) end as met_late,
+  case when e.type = 'speed-to-lead-met' then (e.payload->>'startedAt')::timestamptz end as clock_started_at,
+  case when e.type = 'returned-to-nurture' and jsonb_typeof(e.payload->'reason') = 'string' then e.payload->>'reason' end as reason
+from lead_events e
+join leads l on l.lead_id = e.lead_id
+where e.type in (${reportTypes})`;
+
+/**
+ * The baseline for GET /reports/lead-sla: the same statement (db/reports.ts) on a connection of its own
+ * where lead_report_facts is EVENT_FACTS_VIEW_SQL, so the figures are the endpoint's and only the write-time
+ * facts are missing. Returns the report runner and a close().
+ */
+export async function plainSqlLeadSlaReport(url: string): Promise<{ run: (range: ReportRange) => Promise<unknown>; close: () => Promise<void> }> {
+  // One connection: a temporary view lives in its session only.
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await sql.unsafe(EVENT_FACTS_VIEW_SQL);
+  const db = drizzle(sql, { schema }) as unknown as Database;
+  return { run: (range) => endpointLeadSlaReport(db, range), close: () => sql.end({ timeout: 5 }) };
 }

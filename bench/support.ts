@@ -188,3 +188,16 @@ export function spread(perRound: readonly number[]): Spread {
  * loaded) server.
  */
 export const rawFirstIn = (index: number): boolean => index % 2 === 0;
+
+/** The path of the first place two JSON values differ, with both values there; null when they are equal. */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const key of keys) {
+      const found = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${path}.${key}`);
+      if (found) return found;
+    }
+    return null;
+  }
+  return Object.is(a, b) ? null : `${path || '(root)'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}

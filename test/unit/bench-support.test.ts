@@ -5,7 +5,7 @@ import { parsePolicy } from '../../domain/policy.js';
 import { quietPolicy, STORM_ALLOWANCE, STORM_DUE_SOON, stormPolicy } from '../../bench/policies.js';
 import { defaultPolicy } from '../support/policies.js';
 import { generateLead, random } from '../../bench/seed-events.js';
-import { ceilToMinute, percentile, rawFirstIn, spread, summarize } from '../../bench/support.js';
+import { ceilToMinute, firstDifference, percentile, rawFirstIn, spread, summarize } from '../../bench/support.js';
 
 describe('bench statistics', () => {
   test('nearest-rank percentiles', () => {
@@ -25,6 +25,13 @@ describe('bench statistics', () => {
     assert.equal(spread([4, 1, 2, 3]).median, 2.5);
     assert.ok(Number.isNaN(spread([]).median));
     assert.deepEqual([0, 1, 2].map(rawFirstIn), [true, false, true]);
+  });
+
+  test('firstDifference names where two answers part', () => {
+    assert.equal(firstDifference({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), null);
+    assert.equal(firstDifference({ a: [1, { b: 2 }] }, { a: [1, { b: 3 }] }), '.a.1.b: 2 vs 3');
+    assert.equal(firstDifference({ a: 1 }, { a: 1, c: null }), '.c: undefined vs null');
+    assert.equal(firstDifference(1, 2), '(root): 1 vs 2');
   });
 
   test('ceilToMinute', () => {

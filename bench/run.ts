@@ -25,8 +25,8 @@ import { progress } from './support.js';
  *   --leads N           timer storm size (default 10000; quick 300)
  *   --events N          lead events seeded for the report queries (default 1000000; quick 50000)
  *   --only a,b          run only these: cost, intake, latency, storm, memory, reports
- *   --intake N          intake requests per side and round (default 2000; quick 150)
- *   --samples N         step latency samples per side and round (default 300; quick 60)
+ *   --intake N          intake requests per side and round (default 2000; quick 100)
+ *   --samples N         step latency samples per side and round (default 300; quick 40)
  *   --rounds N          rounds of intake and step latency, sides alternating (default 3)
  *   --memory-workflows N  open workflows in the memory worker (default 1000; quick 100)
  *   --concurrency N     in-flight requests for intake and starts (default 20)
@@ -65,8 +65,8 @@ function parseOptions(argv: string[]): BenchOptions {
     quick,
     leads: number('leads', values.leads, quick ? 300 : 10_000),
     events: number('events', values.events, quick ? 50_000 : 1_000_000),
-    intake: number('intake', values.intake, quick ? 150 : 2_000),
-    latencySamples: number('samples', values.samples, quick ? 60 : 300),
+    intake: number('intake', values.intake, quick ? 100 : 2_000),
+    latencySamples: number('samples', values.samples, quick ? 40 : 300),
     rounds: number('rounds', values.rounds, 3),
     memoryWorkflows: number('memory-workflows', values['memory-workflows'], quick ? 100 : 1_000),
     concurrency: number('concurrency', values.concurrency, 20),

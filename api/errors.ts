@@ -66,8 +66,9 @@ export function toHttpError(error: unknown, c: Context) {
 /** Temporal down, restarting or too slow for the request's deadline: a moment later the same request may succeed. */
 function isTemporalUnavailable(error: unknown): boolean {
   const cause = error instanceof ServiceError ? error.cause : error;
-  // 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE
-  return isGrpcServiceError(cause) && [4, 8, 14].includes(cause.code);
+  // 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE; and 1 CANCELLED, which is how the client reports
+  // a request deadline that passed while it was backing off between retries (the API cancels nothing else).
+  return isGrpcServiceError(cause) && [1, 4, 8, 14].includes(cause.code);
 }
 
 /** Connection-level failures of the postgres driver and the server's "cannot serve now" states (class 57, 53300). */

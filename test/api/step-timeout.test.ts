@@ -91,11 +91,21 @@ describe('an unavailable worker or database answers 503 with Retry-After; a step
     assert.equal(read.status, 503, 'reading the live state needs a worker too, and answers rather than hangs');
 
     await startWorker();
-    const retried = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': `accept-${leadId}` });
+    // As a client would: on 503, wait Retry-After and send the same request with the same key. A new worker may
+    // take a few seconds to receive the lead's pending task (Temporal first waits out the old worker's sticky queue).
+    const untilAnswered = async (key: string) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const response = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': key });
+        if (response.status !== 503 || Date.now() > deadline) return response;
+        await new Promise((resolve) => setTimeout(resolve, Number(response.headers.get('retry-after')) * 1000));
+      }
+    };
+    const retried = await untilAnswered(`accept-${leadId}`);
     assert.equal(retried.status, 200, JSON.stringify(retried.body));
     assert.equal(retried.body.stage, 'SAL');
     // The keyless attempt reached the workflow too and was applied or refused in its turn; retrying it answers the same.
-    const retriedGenerated = await call('POST', `/leads/${leadId}/accept`, {}, owner, { 'idempotency-key': generated! });
+    const retriedGenerated = await untilAnswered(generated!);
     assert.ok([200, 409].includes(retriedGenerated.status), JSON.stringify(retriedGenerated.body));
     assert.equal((await events()).filter((row) => row.type === 'accepted').length, 1, 'the step applied once');
   });

@@ -312,6 +312,7 @@ export function withoutLedger<State extends EngineState>(state: State): Omit<Sta
 /** The final state a closing record leaves in the archive, where the API finds it once Temporal has forgotten the run. */
 export function finalArchive(kind: WorkflowArchive['kind'], subjectId: string, outcome: string, state: EngineState): WorkflowArchive {
   const { workflowId, runId } = workflowInfo();
+  // new Date() is replay-safe here: the workflow sandbox makes it the current task's time.
   return { workflowId, kind, subjectId, runId, outcome, closedAt: new Date().toISOString(), finalState: { ...state } };
 }
 

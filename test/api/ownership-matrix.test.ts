@@ -5,7 +5,7 @@ import { notifications } from '../../db/schema.js';
 import type { Role } from '../../service.config.js';
 import { dealWorkflowId, leadWorkflowId } from '../../temporal.config.js';
 import { alwaysOpenPolicy } from '../support/policies.js';
-import { eventually, seedInboundQueue } from '../support/scenarios.js';
+import { completeDossier as dossier, eventually, seedInboundQueue } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -54,16 +54,6 @@ const leadRules: RouteRule<LeadPrep>[] = [
   { path: 'policy', admits: ['ops'], prepare: ['accept'], body: () => ({ version: otherPolicyVersion, note: 'matrix' }), event: 'policy-migrated' },
 ];
 
-const dossier = {
-  businessGoals: ['Cut first-response time'],
-  scope: 'Helpdesk for 3 teams',
-  kpis: [{ name: 'FRT', metric: 'median first-response time', target: 2, unit: 'hours' }],
-  stakeholders: [
-    { name: 'Ewa', role: 'economic-buyer' },
-    { name: 'Jan', role: 'champion' },
-  ],
-  risks: [],
-};
 const meeting = () => ({ heldAt: new Date().toISOString(), attendees: ['Jan'] });
 
 const dealRules: RouteRule<DealPrep>[] = [

@@ -33,6 +33,8 @@ export interface RouteLeadInput {
   exclude?: string[];
   /** A manager's explicit choice on manual reassignment: used if that rep exists and is active. */
   preferredRepId?: string;
+  /** The lead's rep before it went back to nurture: it returns to them while they are active and in office. */
+  returningOwnerId?: string;
 }
 
 export interface RouteLeadResult {
@@ -93,6 +95,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
       }
       const members = await queueMembersOf(tx, queueId, (repIds) => openLeadCounts(tx, repIds, input.leadId));
       const accountOwner = await accountOwnerOf(tx, input.lead.company, input.leadId);
+      const returningOwner = input.returningOwnerId ? await repById(tx, input.returningOwnerId, input.leadId) : null;
       let owner: OwnerChoice;
       try {
         owner = chooseOwner({
@@ -105,6 +108,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
           lead: input.lead,
           at,
           accountOwner,
+          returningOwner,
           exclude: input.exclude,
         });
       } catch (error) {
@@ -119,7 +123,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
       }
       choice = owner;
       managerId = queue.managerId;
-      advancesRotation = owner.reason !== 'account-owner';
+      advancesRotation = owner.reason !== 'account-owner' && owner.reason !== 'returning-owner';
     }
 
     const inserted = await tx
@@ -199,6 +203,16 @@ async function accountOwnerOf(db: Executor, company: string, leadId: string): Pr
     )
     .orderBy(desc(leads.updatedAt), asc(leads.leadId))
     .limit(1);
+  if (!row) return null;
+  const load = await openLeadCounts(db, [row.repId], leadId);
+  return toRoutingRep(row, load.get(row.repId) ?? 0);
+}
+
+async function repById(db: Executor, repId: string, leadId: string): Promise<RoutingRep | null> {
+  const [row] = await db
+    .select({ repId: reps.repId, seniority: reps.seniority, active: reps.active, outOfOffice: reps.outOfOffice })
+    .from(reps)
+    .where(eq(reps.repId, repId));
   if (!row) return null;
   const load = await openLeadCounts(db, [row.repId], leadId);
   return toRoutingRep(row, load.get(row.repId) ?? 0);

@@ -83,6 +83,27 @@ export function stepRefusal(step: LeadStep, stage: LeadStage): string | null {
   return `cannot ${stepDescription[step]} a lead in stage ${stage}; allowed in ${allowed.join(', ')}`;
 }
 
+/** Which team answers for a lead in each stage (seed 001): sales from acceptance until the close, marketing before and in nurture. */
+export type StageOwnerTeam = 'marketing' | 'sales';
+
+const stageOwnerTeams: Record<LeadStage, StageOwnerTeam | null> = {
+  LEAD: 'marketing',
+  MQL: 'marketing',
+  SAL: 'sales',
+  SQL: 'sales',
+  NURTURE: 'marketing',
+  WON: null,
+  LOST: null,
+};
+
+/**
+ * The team that owns the stage. A lead returned to marketing keeps its rep as `ownerId` (the relationship, and
+ * whom it returns to when it re-engages) while marketing owns the nurture.
+ */
+export function stageOwnerTeam(stage: LeadStage): StageOwnerTeam | null {
+  return stageOwnerTeams[stage];
+}
+
 export function isTerminal(stage: LeadStage): boolean {
   return stage === 'WON' || stage === 'LOST';
 }

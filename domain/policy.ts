@@ -41,6 +41,8 @@ export const calendarSchema = z.object({
 export const contactChannels = ['phone', 'email', 'linkedin'] as const;
 export const icpTiers = [1, 2, 3] as const;
 
+export const nurtureReturnRules = ['positive-engagement', 'score-crosses-threshold'] as const;
+
 export const escalationActions = ['remind-owner', 'alert-manager', 'reassign', 'return-to-marketing'] as const;
 
 export const dealEscalationActions = ['remind-owner', 'alert-manager'] as const;
@@ -89,6 +91,13 @@ export const policySchema = z
         storable,
         z.object({ behavior: z.number().optional(), intent: z.number().optional() }),
       ),
+      /**
+       * What brings a nurtured lead back to MQL. `positive-engagement`: any engagement that raises the score while
+       * it is in the MQL band or above (a rejected lead keeps its fit, so its score usually never drops below the
+       * threshold, and waiting for a crossing would keep it in nurture for good). `score-crosses-threshold`: only
+       * a score that was below the threshold and comes back over it. Defaulted so older versions keep their behaviour.
+       */
+      nurtureReturn: z.enum(nurtureReturnRules).default('positive-engagement'),
     }),
     calendars: z.record(storable, calendarSchema),
     defaultCalendarId: storable,
@@ -130,6 +139,11 @@ export const policySchema = z
       levels: z.array(z.object({ action: z.enum(escalationActions), after: durationSchema })).min(1),
     }),
     deal: dealPolicySchema.optional(),
+    /**
+     * Why a value is what it is, keyed by its path in this document (`speedToLead.tier3`): the reasoning travels
+     * with the version it explains, where a reader of the changelog finds it.
+     */
+    rationale: z.record(storable.min(1).max(200), storable.min(1).max(2000)).default({}),
   })
   .superRefine((policy, ctx) => {
     if (policy.scoring.hotThreshold < policy.scoring.mqlThreshold) {

@@ -49,7 +49,7 @@ export interface RoutingQueue {
 export interface OwnerChoice {
   repId: string;
   queueId: string;
-  reason: 'account-owner' | 'round-robin' | 'tier-priority';
+  reason: 'account-owner' | 'returning-owner' | 'round-robin' | 'tier-priority';
 }
 
 /** The failure type a workflow sees when nobody can take the lead; retrying would not change the answer. */
@@ -170,6 +170,8 @@ export function chooseOwner(input: {
   lead: RoutingLead;
   at: Date;
   accountOwner: RoutingRep | null;
+  /** The rep who owned this lead before it went back to marketing: nurture keeps the relationship with them. */
+  returningOwner?: RoutingRep | null;
   exclude?: string[];
 }): OwnerChoice {
   const { queue, lead, at, accountOwner } = input;
@@ -178,6 +180,10 @@ export function chooseOwner(input: {
   // One account, one owner: the buying committee talks to a single rep even across queues.
   if (accountOwner !== null && !excluded.has(accountOwner.id) && isAvailable(accountOwner, at)) {
     return { repId: accountOwner.id, queueId: queue.id, reason: 'account-owner' };
+  }
+  const returning = input.returningOwner ?? null;
+  if (returning !== null && !excluded.has(returning.id) && isAvailable(returning, at)) {
+    return { repId: returning.id, queueId: queue.id, reason: 'returning-owner' };
   }
 
   const candidates = queue.members.filter((rep) => !excluded.has(rep.id) && isAvailable(rep, at));

@@ -8,6 +8,7 @@ import type {
   LeadStage,
   NurtureReason,
   RejectionReason,
+  StageOwnerTeam,
 } from '../domain/lead-lifecycle.js';
 import type { ContactChannel, Policy } from '../domain/policy.js';
 import type { ScoreComponents } from '../domain/scoring.js';
@@ -66,6 +67,8 @@ export interface LeadState {
 export interface LeadView extends LeadState {
   deadlines: PendingDeadline[];
   sla: SlaBudget;
+  /** The team that owns the stage (marketing in nurture, while `ownerId` keeps the rep); absent from runs before it existed. */
+  stageOwner?: StageOwnerTeam | null;
 }
 
 export interface LeadResult {

@@ -28,10 +28,10 @@ import {
   type ClockView,
   type WakeUp,
 } from '../domain/lead-clocks.js';
-import { isTerminal, leadStepForbidden, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
+import { isTerminal, leadStepForbidden, stageOwnerTeam, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
-import { scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
+import { returnsFromNurture, scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {
   acceptLeadUpdate,
   closeLeadUpdate,
@@ -139,7 +139,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   // ---- routing --------------------------------------------------------------------------------
 
-  async function route(stepKey: string, options: { exclude?: string[]; preferredRepId?: string } = {}): Promise<RouteLeadResult | string> {
+  async function route(stepKey: string, options: { exclude?: string[]; preferredRepId?: string; returningOwnerId?: string } = {}): Promise<RouteLeadResult | string> {
     try {
       return await routeLead({
         idempotencyKey: `${workflowId}:${stepKey}`,
@@ -156,6 +156,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         at: now().toISOString(),
         exclude: options.exclude,
         preferredRepId: options.preferredRepId,
+        ...(options.returningOwnerId ? { returningOwnerId: options.returningOwnerId } : {}),
       });
     } catch (error) {
       if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
@@ -193,16 +194,18 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     const from = state.stage;
     // A lead back from nurture starts a fresh cycle: its first attempt must again meet speed-to-lead.
     if (from === 'NURTURE') state.attempts = [];
+    // The rep it had before nurture gets it back (when available): runs from before this rule route it afresh.
+    const returningOwnerId = from === 'NURTURE' && state.ownerId && patched('nurture-keeps-owner') ? state.ownerId : undefined;
     enterStage('MQL');
     state.escalationLevel = 0;
     state.nurtureReason = null;
     state.speedToLead = startSpeedToLead(calendar, now(), speedToLeadDeadline(policy, profile.icpTier, state.score.band === 'hot'));
     audit('stage-changed', actor, { from, to: 'MQL', reason });
-    await routeToOwner();
+    await routeToOwner(returningOwnerId);
   }
 
-  async function routeToOwner(): Promise<void> {
-    const assignment = await route(`${state.lastEventSeq}-route`);
+  async function routeToOwner(returningOwnerId?: string): Promise<void> {
+    const assignment = await route(`${state.lastEventSeq}-route`, { returningOwnerId });
     const dueAt = state.speedToLead?.due.at ?? null;
     if (typeof assignment === 'string') {
       audit('routing-failed', 'system', { reason: assignment, dueAt });
@@ -217,7 +220,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     const from = state.stage;
     state.nurtureReason = reason;
     enterStage('NURTURE');
-    audit('returned-to-nurture', actor, { from, to: 'NURTURE', reason, ...details });
+    audit('returned-to-nurture', actor, { from, to: 'NURTURE', reason, ...details, ownerId: state.ownerId, stageOwner: stageOwnerTeam('NURTURE') });
   }
 
   function speedToLeadMet(by: 'acceptance' | 'first-attempt', at: Date): void {
@@ -246,6 +249,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   function view(): LeadView {
     return {
       ...withoutLedger(state),
+      stageOwner: stageOwnerTeam(state.stage),
       sla: slaBudget(state.speedToLead, calendar, now()),
       deadlines: pendingWakeUps(clockView(), policy, tierLabel, now())
         .filter((wake) => wake.kind !== 'due-soon')
@@ -447,9 +451,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       state.score = { ...components, total: totalScore(components), band: scoreBand(policy.scoring, components) };
       audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
       const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
-      // A rejected or timed-out lead keeps an MQL-band score: new positive engagement alone brings it back.
-      const reengaged = state.stage === 'NURTURE' && state.score.band !== 'cold' && state.score.total > before.total;
-      if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && (crossedUp || reengaged))) {
+      if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && returnsFromNurture(policy.scoring.nurtureReturn, before, state.score))) {
         await becomeMql(actor, signal ? `score crossed the MQL threshold on ${signal}` : 'score crossed the MQL threshold');
       } else if (state.score.band === 'cold' && state.stage === 'MQL') {
         returnToNurture('cold-score', actor, { score: state.score.total });

@@ -46,3 +46,28 @@ describe('policy documents', () => {
     assert.throws(() => parsePolicy(document), /calendars\.pl-sales/);
   });
 });
+
+describe('policy decisions (scoring.nurtureReturn, rationale)', () => {
+  test('the default policy states its Tier 3 choice and its nurture-return rule', () => {
+    const policy = parsePolicy(defaultPolicyDocument());
+    assert.deepEqual(policy.speedToLead.tier3, { amount: 1, unit: 'days', clock: 'business' });
+    assert.match(policy.rationale['speedToLead.tier3']!, /24 hours/);
+    assert.equal(policy.scoring.nurtureReturn, 'positive-engagement');
+    assert.ok(policy.rationale['scoring.nurtureReturn']);
+  });
+
+  test('a version stored before these fields existed still parses, with the behaviour it had', () => {
+    const document = defaultPolicyDocument() as any;
+    delete document.scoring.nurtureReturn;
+    delete document.rationale;
+    const policy = parsePolicy(document);
+    assert.equal(policy.scoring.nurtureReturn, 'positive-engagement');
+    assert.deepEqual(policy.rationale, {});
+  });
+
+  test('an unknown nurture-return rule is refused with its path', () => {
+    const document = defaultPolicyDocument() as any;
+    document.scoring.nurtureReturn = 'sometimes';
+    assert.throws(() => parsePolicy(document), /scoring\.nurtureReturn/);
+  });
+});

@@ -33,6 +33,8 @@ export interface RouteLeadInput {
   exclude?: string[];
   /** A manager's explicit choice on manual reassignment: used if that rep exists and is active. */
   preferredRepId?: string;
+  /** A manager's choice of queue on manual reassignment (another team or region), in place of the routing rules. */
+  queueId?: string;
   /** The lead's rep before it went back to nurture: it returns to them while they are active and in office. */
   returningOwnerId?: string;
 }
@@ -62,7 +64,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
   if (Number.isNaN(at.getTime())) {
     throw ApplicationFailure.nonRetryable(`routeLead for lead ${input.leadId}: "at" is not an ISO instant (${input.at})`, 'InvalidRoutingInput');
   }
-  const queueId = chooseQueue(input.rules, input.fallbackQueueId, input.lead);
+  const queueId = input.queueId ?? chooseQueue(input.rules, input.fallbackQueueId, input.lead);
 
   return db.transaction(async (tx) => {
     const [queue] = await tx

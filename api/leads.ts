@@ -6,6 +6,7 @@ import { leadEvents, leads } from '../db/schema.js';
 import { contactOutcomes, leadStages, rejectionReasons } from '../domain/lead-lifecycle.js';
 import { contactChannels, type Policy } from '../domain/policy.js';
 import { scoreBand } from '../domain/scoring.js';
+import { scoringFor } from '../domain/lead-rules.js';
 import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   acceptLeadUpdate,
@@ -49,6 +50,9 @@ const intakeSchema = z
     icpTier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     segment: requiredText(50).optional(),
     country: countryCode.optional(),
+    region: requiredText(100).optional(),
+    product: requiredText(100).optional(),
+    skills: z.array(requiredText(100)).min(1).max(20).optional(),
     source: requiredText(100).optional(),
     score: z.object({ fit: scoreComponent, behavior: scoreComponent, intent: scoreComponent, negative: scoreComponent.default(0) }),
   })
@@ -161,8 +165,8 @@ const pauseRoute = stepRoute(
 const resumeRoute = stepRoute('resume', 'Resume a paused lead; pending due times move by the time paused', z.object({}).strict());
 const reassignRoute = stepRoute(
   'reassign',
-  'Move the lead to another rep (a named one, or the next in its queue) with a fresh deadline',
-  z.object({ toRepId: identifier.optional(), reason: requiredText(500) }).strict(),
+  'Move the lead to another rep (a named one, or the next in its queue; `toQueueId` routes it in another team queue, whose calendar and SLA then drive its deadlines) with a fresh deadline',
+  z.object({ toRepId: identifier.optional(), toQueueId: identifier.optional(), reason: requiredText(500) }).strict(),
   ['manager', 'ops'],
 );
 const closeRoute = stepRoute(
@@ -229,7 +233,7 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
       return c.json({ leadId: existing.leadId, workflowId, stage: existing.stage }, 200);
     }
     // The workflow derives its entry stage with this same function and policy.
-    const stage = scoreBand(policy.scoring, score) === 'cold' ? 'LEAD' : 'MQL';
+    const stage = scoreBand(scoringFor(policy, profile.segment), score) === 'cold' ? 'LEAD' : 'MQL';
     return c.json({ leadId: profile.leadId, workflowId, stage } as const, 201);
   });
 

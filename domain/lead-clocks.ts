@@ -57,7 +57,7 @@ export function startSpeedToLead(calendar: BusinessCalendar, now: Date, allowanc
   };
 }
 
-export function startCadence(policy: Policy, calendar: BusinessCalendar, now: Date, remindsAttemptDueAtStart = false): CadenceClock {
+export function startCadence(policy: Pick<Policy, 'cadence'>, calendar: BusinessCalendar, now: Date, remindsAttemptDueAtStart = false): CadenceClock {
   return {
     startedAt: now.toISOString(),
     attemptsDue: policy.cadence.attempts.map((attempt) => dueAfter(calendar, now, attempt.dueAfter)),
@@ -77,6 +77,25 @@ export function shiftForPause(calendar: BusinessCalendar, due: DueInstant, pause
   if (due.clock === 'wall') return { ...due, at: new Date(at.getTime() + (resumedAt.getTime() - pausedAt.getTime())).toISOString() };
   const remaining = businessMinutesBetween(calendar, pausedAt, at);
   return { ...due, at: addBusinessMinutes(calendar, resumedAt, remaining).toISOString() };
+}
+
+/**
+ * The same instant for an owner on another calendar: a pending business deadline keeps the business time it had
+ * left, counted on `to` from `now`; a wall-clock one (and one already passed) stays where it was.
+ */
+export function moveToCalendar(from: BusinessCalendar, to: BusinessCalendar, due: DueInstant, now: Date): DueInstant {
+  const at = new Date(due.at);
+  if (due.clock === 'wall' || from.id === to.id || at <= now) return due;
+  const remaining = businessMinutesBetween(from, now, at);
+  return { ...due, at: addBusinessMinutes(to, now, remaining).toISOString() };
+}
+
+export function moveCadenceToCalendar(from: BusinessCalendar, to: BusinessCalendar, clock: CadenceClock, now: Date): CadenceClock {
+  return {
+    ...clock,
+    attemptsDue: clock.attemptsDue.map((due) => moveToCalendar(from, to, due, now)),
+    windowEnds: moveToCalendar(from, to, clock.windowEnds, now),
+  };
 }
 
 export function shiftSpeedToLead(calendar: BusinessCalendar, clock: SpeedToLeadClock, pausedAt: Date, resumedAt: Date): SpeedToLeadClock {

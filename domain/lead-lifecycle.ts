@@ -21,6 +21,10 @@ export interface LeadProfile {
   icpTier: IcpTier;
   segment?: string;
   country?: string;
+  region?: string;
+  product?: string;
+  /** Specialist skills the lead needs; routing rules can send it to a specialist queue. */
+  skills?: string[];
   source?: string;
 }
 

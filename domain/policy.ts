@@ -80,6 +80,43 @@ export const dealPolicySchema = z.object({
   }),
 });
 
+const speedToLeadOverridesSchema = z
+  .object({ tier1: durationSchema, tier2: durationSchema, tier3: durationSchema, hot: durationSchema })
+  .partial();
+
+const cadenceSchema = z.object({
+  /** Due time of each attempt, measured from acceptance (SAL). */
+  attempts: z.array(z.object({ channel: z.enum(contactChannels), dueAfter: durationSchema })).min(1),
+  /** Time from acceptance after which an unanswered cadence returns the lead to nurture. */
+  window: durationSchema,
+  endingOutcomes: z.array(storable).min(1),
+});
+
+/**
+ * What differs for one segment (enterprise / mid-market / SMB, seed 001): each part left out falls back to the
+ * policy's own. A lead's segment is matched case-insensitively, like routing's criteria.
+ */
+export const segmentRulesSchema = z.object({
+  mqlThreshold: z.number().optional(),
+  hotThreshold: z.number().optional(),
+  /** Per allowance (tier1, tier2, tier3, hot): the segment's deadline in place of the policy's. */
+  speedToLead: speedToLeadOverridesSchema.optional(),
+  /** The segment's whole contact cadence in place of the policy's. */
+  cadence: cadenceSchema.optional(),
+});
+
+/**
+ * One routing queue's own rules (seed 003: each queue has its own SLA): its speed-to-lead allowances, which win
+ * over the segment's and the policy's, and the calendar of the team behind it, which drives the clocks of the
+ * leads its reps own.
+ */
+export const queueRulesSchema = z.object({
+  speedToLead: speedToLeadOverridesSchema.optional(),
+  calendarId: storable.min(1).optional(),
+});
+
+const routingCriteria = z.array(storable.min(1).max(100)).min(1).optional();
+
 export const policySchema = z
   .object({
     version: storable.min(1),
@@ -109,27 +146,29 @@ export const policySchema = z
       tier3: durationSchema,
       hot: durationSchema.optional(),
     }),
-    cadence: z.object({
-      /** Due time of each attempt, measured from acceptance (SAL). */
-      attempts: z
-        .array(z.object({ channel: z.enum(contactChannels), dueAfter: durationSchema }))
-        .min(1),
-      /** Time from acceptance after which an unanswered cadence returns the lead to nurture. */
-      window: durationSchema,
-      endingOutcomes: z.array(storable).min(1),
-    }),
+    cadence: cadenceSchema,
+    /** Segment name (lower case) → what differs for leads of that segment. */
+    segments: z.record(storable.min(1).max(50), segmentRulesSchema).default({}),
     routing: z.object({
-      /** First matching rule picks the queue; a rule without a criterion matches any lead. */
+      /**
+       * First matching rule picks the queue; a rule without a criterion matches any lead. Territory: countries,
+       * regions, segments; product lines; specialist skills (every listed skill among the lead's needs).
+       */
       rules: z.array(
         z.object({
           queueId: storable.min(1),
           tiers: z.array(z.union([z.literal(1), z.literal(2), z.literal(3)])).optional(),
           segments: z.array(storable).optional(),
           countries: z.array(storable).optional(),
+          regions: routingCriteria,
+          products: routingCriteria,
+          skills: routingCriteria,
         }),
       ),
       fallbackQueueId: storable.min(1),
     }),
+    /** Queue ID → that queue's own SLA and team calendar. */
+    queues: z.record(storable.min(1), queueRulesSchema).default({}),
     sla: z.object({
       /** How long before a deadline the lead counts as due soon (SlaState="due-soon"). */
       dueSoonBefore: durationSchema,
@@ -152,6 +191,17 @@ export const policySchema = z
     if (!policy.calendars[policy.defaultCalendarId]) {
       ctx.addIssue({ code: 'custom', path: ['defaultCalendarId'], message: 'names no calendar in calendars' });
     }
+    for (const [name, segment] of Object.entries(policy.segments)) {
+      if (name !== name.toLowerCase()) ctx.addIssue({ code: 'custom', path: ['segments', name], message: 'segment names are lower case (leads match them case-insensitively)' });
+      const mql = segment.mqlThreshold ?? policy.scoring.mqlThreshold;
+      const hot = segment.hotThreshold ?? policy.scoring.hotThreshold;
+      if (hot < mql) ctx.addIssue({ code: 'custom', path: ['segments', name, 'hotThreshold'], message: `the segment's hot threshold (${hot}) must be at or above its MQL threshold (${mql})` });
+    }
+    for (const [queueId, queue] of Object.entries(policy.queues)) {
+      if (queue.calendarId !== undefined && !policy.calendars[queue.calendarId]) {
+        ctx.addIssue({ code: 'custom', path: ['queues', queueId, 'calendarId'], message: 'names no calendar in calendars' });
+      }
+    }
     for (const [key, calendar] of Object.entries(policy.calendars)) {
       if (calendar.id !== key) {
         ctx.addIssue({ code: 'custom', path: ['calendars', key, 'id'], message: `must equal its key "${key}"` });
@@ -169,6 +219,8 @@ export type ContactChannel = (typeof contactChannels)[number];
 export type EscalationAction = (typeof escalationActions)[number];
 export type Duration = z.infer<typeof durationSchema>;
 export type DealPolicy = z.infer<typeof dealPolicySchema>;
+export type SegmentRules = z.infer<typeof segmentRulesSchema>;
+export type CadenceRules = z.infer<typeof cadenceSchema>;
 export type DealEscalationLevel = DealPolicy['escalation']['levels'][number];
 
 export class PolicyValidationError extends Error {

@@ -11,6 +11,11 @@ export interface RoutingLead {
   hot: boolean;
   segment?: string;
   country?: string;
+  region?: string;
+  /** The product line the lead asked about. */
+  product?: string;
+  /** Specialist skills the lead needs (a use case, an integration). */
+  skills?: string[];
   company: string;
 }
 
@@ -20,6 +25,10 @@ export interface RoutingRule {
   tiers?: Array<1 | 2 | 3>;
   segments?: string[];
   countries?: string[];
+  regions?: string[];
+  products?: string[];
+  /** Matches a lead that needs every one of these skills. */
+  skills?: string[];
 }
 
 /** ISO instants with an explicit offset; the rep is away from `from` (inclusive) to `to` (exclusive). */
@@ -79,6 +88,9 @@ function ruleMatches(rule: RoutingRule, lead: RoutingLead): boolean {
   if (rule.tiers !== undefined && !rule.tiers.includes(lead.tier)) return false;
   if (rule.segments !== undefined && !listContains(rule.segments, lead.segment)) return false;
   if (rule.countries !== undefined && !listContains(rule.countries, lead.country)) return false;
+  if (rule.regions !== undefined && !listContains(rule.regions, lead.region)) return false;
+  if (rule.products !== undefined && !listContains(rule.products, lead.product)) return false;
+  if (rule.skills !== undefined && !rule.skills.every((skill) => listContains(lead.skills ?? [], skill))) return false;
   return true;
 }
 

@@ -109,6 +109,8 @@ export interface PauseLeadInput extends StepActor {
 export type ResumeLeadInput = StepActor;
 export interface ReassignLeadInput extends StepActor {
   toRepId?: string;
+  /** Another team's (region's) queue: the lead is routed there, and its clocks move to that team's calendar. */
+  toQueueId?: string;
   reason: string;
 }
 /** The deal a won lead becomes; the rest of the deal's intake comes from the lead. */

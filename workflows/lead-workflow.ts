@@ -17,9 +17,9 @@ import { businessMinutesBetween, type BusinessCalendar } from '../domain/busines
 import { STEP_FORBIDDEN } from '../domain/failures.js';
 import {
   dueAfter,
+  moveCadenceToCalendar,
   pendingWakeUps,
   slaBudget,
-  speedToLeadDeadline,
   shiftCadence,
   shiftSpeedToLead,
   slaStateAt,
@@ -30,6 +30,7 @@ import {
 } from '../domain/lead-clocks.js';
 import { isTerminal, leadStepForbidden, stageOwnerTeam, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
+import { cadenceFor, hasQueueRules, ownerCalendarId, scoringFor, speedToLeadAllowance } from '../domain/lead-rules.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
 import { returnsFromNurture, scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {
@@ -90,7 +91,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const { profile } = input;
   // Ops may migrate a running lead to a newer policy version; until then it keeps the one it started under.
   let policy = input.policy;
-  let calendar = policy.calendars[policy.defaultCalendarId]!;
+  // The clocks count on the owner's team calendar (state.calendarId), the policy's default until routing says otherwise.
+  const calendarOf = (calendarId: string | undefined) => policy.calendars[calendarId ?? policy.defaultCalendarId] ?? policy.calendars[policy.defaultCalendarId]!;
+  let calendar = calendarOf(input.carried?.calendarId);
   const workflowId = workflowInfo().workflowId;
   const now = () => new Date(); // the workflow sandbox makes Date deterministic: it is the current task's time
   const tierLabel = `Tier ${profile.icpTier}`;
@@ -131,7 +134,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       capture: () => ({ policy, nurturedThisRun }),
       restore: (saved) => {
         ({ policy, nurturedThisRun } = saved as { policy: Policy; nurturedThisRun: boolean });
-        calendar = policy.calendars[policy.defaultCalendarId]!;
+        calendar = calendarOf(state.calendarId);
       },
     },
   });
@@ -139,7 +142,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   // ---- routing --------------------------------------------------------------------------------
 
-  async function route(stepKey: string, options: { exclude?: string[]; preferredRepId?: string; returningOwnerId?: string } = {}): Promise<RouteLeadResult | string> {
+  async function route(
+    stepKey: string,
+    options: { exclude?: string[]; preferredRepId?: string; returningOwnerId?: string; queueId?: string } = {},
+  ): Promise<RouteLeadResult | string> {
     try {
       return await routeLead({
         idempotencyKey: `${workflowId}:${stepKey}`,
@@ -149,6 +155,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
           hot: state.score.band === 'hot',
           segment: profile.segment,
           country: profile.country,
+          ...(profile.region !== undefined ? { region: profile.region } : {}),
+          ...(profile.product !== undefined ? { product: profile.product } : {}),
+          ...(profile.skills !== undefined ? { skills: profile.skills } : {}),
           company: profile.company,
         },
         rules: policy.routing.rules,
@@ -157,6 +166,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         exclude: options.exclude,
         preferredRepId: options.preferredRepId,
         ...(options.returningOwnerId ? { returningOwnerId: options.returningOwnerId } : {}),
+        ...(options.queueId ? { queueId: options.queueId } : {}),
       });
     } catch (error) {
       if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
@@ -166,11 +176,25 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }
   }
 
-  function assignOwner(assignment: RouteLeadResult): void {
+  /**
+   * The new owner's rules take over: the clocks move to their team's calendar (pending business deadlines keep the
+   * business time they had left), and the answer says whether the queue's own SLA changed with the queue.
+   */
+  function assignOwner(assignment: RouteLeadResult, previousQueueId: string | null): { queueRulesChanged: boolean } {
     state.ownerId = assignment.repId;
     state.queueId = assignment.queueId;
     state.managerId = assignment.managerId;
+    const calendarId = ownerCalendarId(policy, state.queueId);
+    if (calendarId !== state.calendarId) {
+      const from = calendar;
+      calendar = calendarOf(calendarId);
+      state.calendarId = calendarId;
+      if (state.cadence) state.cadence = moveCadenceToCalendar(from, calendar, state.cadence, now());
+    }
+    return { queueRulesChanged: state.queueId !== previousQueueId && (hasQueueRules(policy, state.queueId) || hasQueueRules(policy, previousQueueId)) };
   }
+
+  const ruleSubject = (queueId: string | null) => ({ tier: profile.icpTier, hot: state.score.band === 'hot', segment: profile.segment, queueId });
 
   // ---- stage changes ----------------------------------------------------------------------------
 
@@ -182,7 +206,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       state.paused = null;
     }
     if (stage !== 'SAL') state.cadence = null;
-    if (stage === 'SAL') state.cadence = startCadence(policy, calendar, now(), false);
+    if (stage === 'SAL') state.cadence = startCadence({ cadence: cadenceFor(policy, profile.segment) }, calendar, now(), false);
     if (stage === 'NURTURE') {
       state.cycle += 1;
       nurturedThisRun = true;
@@ -199,20 +223,26 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     enterStage('MQL');
     state.escalationLevel = 0;
     state.nurtureReason = null;
-    state.speedToLead = startSpeedToLead(calendar, now(), speedToLeadDeadline(policy, profile.icpTier, state.score.band === 'hot'));
+    state.speedToLead = startSpeedToLead(calendar, now(), speedToLeadAllowance(policy, ruleSubject(null)));
     audit('stage-changed', actor, { from, to: 'MQL', reason });
     await routeToOwner(returningOwnerId);
   }
 
   async function routeToOwner(returningOwnerId?: string): Promise<void> {
     const assignment = await route(`${state.lastEventSeq}-route`, { returningOwnerId });
-    const dueAt = state.speedToLead?.due.at ?? null;
     if (typeof assignment === 'string') {
-      audit('routing-failed', 'system', { reason: assignment, dueAt });
+      audit('routing-failed', 'system', { reason: assignment, dueAt: state.speedToLead?.due.at ?? null });
       return;
     }
-    assignOwner(assignment);
-    audit('routed', 'system', { ...assignment, dueAt });
+    const startedOn = calendar.id;
+    const { queueRulesChanged } = assignOwner(assignment, null);
+    const speed = state.speedToLead;
+    if (speed && (queueRulesChanged || calendar.id !== startedOn)) {
+      // The clock started as the lead became MQL; its owner's queue and calendar now say how long it has.
+      state.speedToLead = startSpeedToLead(calendar, new Date(speed.startedAt), speedToLeadAllowance(policy, ruleSubject(state.queueId)));
+    }
+    const dueAt = state.speedToLead?.due.at ?? null;
+    audit('routed', 'system', { ...assignment, dueAt, ...(calendar.id !== startedOn ? { calendarId: calendar.id } : {}) });
     engine.notify('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${profile.company}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
   }
 
@@ -289,7 +319,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         const cadence = state.cadence!;
         const index = wake.attemptIndex!;
         cadence.remindedThrough = index + 1;
-        const channel = policy.cadence.attempts[index]!.channel;
+        const channel = cadenceFor(policy, profile.segment).attempts[index]!.channel;
         // The reminder is an audit event too, so every notification the lead sends answers to one.
         audit('cadence-reminder', 'system', { attempt: index + 1, channel, dueAt: wake.at, ownerId: state.ownerId });
         engine.notify('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${profile.company}`, {
@@ -334,7 +364,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
           audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, failed: assignment });
           return;
         }
-        assignOwner(assignment);
+        const { queueRulesChanged } = assignOwner(assignment, state.queueId);
+        if (queueRulesChanged) speed.allowance = speedToLeadAllowance(policy, ruleSubject(state.queueId));
         // The new owner gets the full allowance again; the next level waits for that fresh deadline.
         speed.due = dueAfter(calendar, now(), speed.allowance);
         speed.breached = false;
@@ -421,7 +452,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         state.flags.push('email-bounced');
         audit('record-flagged', actor, { flag: 'email-bounced' });
       }
-      if (policy.cadence.endingOutcomes.includes(outcome) && state.cadence) {
+      if (cadenceFor(policy, profile.segment).endingOutcomes.includes(outcome) && state.cadence) {
         state.cadence = null;
         audit('cadence-ended', actor, { by: outcome, attempts: state.attempts.length });
       }
@@ -448,7 +479,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         negative: state.score.negative + (negative ?? 0),
       };
       const before = state.score;
-      state.score = { ...components, total: totalScore(components), band: scoreBand(policy.scoring, components) };
+      state.score = { ...components, total: totalScore(components), band: scoreBand(scoringFor(policy, profile.segment), components) };
       audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
       const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
       if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && returnsFromNurture(policy.scoring.nurtureReturn, before, state.score))) {
@@ -482,25 +513,32 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   onStep(
     reassignLeadUpdate,
     'reassign',
-    async ({ actor, toRepId, reason }) => {
+    async ({ actor, toRepId, toQueueId, reason }) => {
       const previousOwner = state.ownerId;
+      const previousCalendarId = state.calendarId;
       const assignment = await route(`${state.lastEventSeq}-manual-reassign`, {
         exclude: previousOwner && !toRepId ? [previousOwner] : [],
         preferredRepId: toRepId,
+        queueId: toQueueId,
       });
       if (typeof assignment === 'string') refuse(assignment);
-      assignOwner(assignment as RouteLeadResult);
+      const { queueRulesChanged } = assignOwner(assignment as RouteLeadResult, state.queueId);
       const speed = state.speedToLead;
       if (speed) {
+        if (queueRulesChanged) speed.allowance = speedToLeadAllowance(policy, ruleSubject(state.queueId));
         speed.due = dueAfter(calendar, now(), speed.allowance);
         speed.breached = false;
         speed.nextEscalation = null;
       }
       const to = state.ownerId!;
-      audit('reassigned', actor, { from: previousOwner, to, reason, freshDueAt: speed?.due.at ?? null });
+      const moved = state.calendarId !== previousCalendarId ? { queueId: state.queueId, calendarId: state.calendarId, deadlines: view().deadlines } : {};
+      audit('reassigned', actor, { from: previousOwner, to, reason, freshDueAt: speed?.due.at ?? null, ...moved });
       engine.notify('lead.reassigned', [to, previousOwner], `Lead ${profile.company} reassigned to ${to} by ${actor}`, { from: previousOwner, to, reason });
     },
-    ({ toRepId }) => (toRepId && toRepId === state.ownerId ? `the lead is already owned by ${toRepId}` : null),
+    ({ toRepId, toQueueId }) => {
+      if (toRepId && toRepId === state.ownerId && (!toQueueId || toQueueId === state.queueId)) return `the lead is already owned by ${toRepId}`;
+      return null;
+    },
   );
 
   onStep(
@@ -509,9 +547,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     ({ actor, policy: next, note }) => {
       const from = policy.version;
       policy = next;
-      calendar = next.calendars[next.defaultCalendarId]!;
+      state.calendarId = ownerCalendarId(next, state.queueId);
+      calendar = calendarOf(state.calendarId);
       state.policyVersion = next.version;
-      state.calendarId = next.defaultCalendarId;
       // Deadlines already promised keep their due times; clocks started from now on follow the new rules.
       audit('policy-migrated', actor, { from, to: next.version, note });
     },
@@ -591,7 +629,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
  */
 function initialState(input: LeadWorkflowInput, at: Date, calendar: BusinessCalendar): LeadState {
   const { policy, profile } = input;
-  const band = scoreBand(policy.scoring, input.score);
+  const band = scoreBand(scoringFor(policy, profile.segment), input.score);
   const mql = band !== 'cold';
   return {
     leadId: profile.leadId,
@@ -604,7 +642,7 @@ function initialState(input: LeadWorkflowInput, at: Date, calendar: BusinessCale
     policyVersion: policy.version,
     calendarId: policy.defaultCalendarId,
     attempts: [],
-    speedToLead: mql ? startSpeedToLead(calendar, at, speedToLeadDeadline(policy, profile.icpTier, band === 'hot')) : null,
+    speedToLead: mql ? startSpeedToLead(calendar, at, speedToLeadAllowance(policy, { tier: profile.icpTier, hot: band === 'hot', segment: profile.segment })) : null,
     cadence: null,
     paused: null,
     slaState: 'none',

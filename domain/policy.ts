@@ -70,6 +70,14 @@ export const dealPolicySchema = z.object({
   repeatQbr: z.boolean().default(false),
   /** From a QBR held to the next one falling due (repeatQbr only). */
   qbrInterval: durationSchema,
+  /**
+   * Incidents after the win (seed 000: critical resolved within 24 h, significant within 72 h): each severity's
+   * resolution allowance, on the wall clock or in business time as each duration says. A severity without one
+   * (minor, by default) is recorded without a clock. Optional: a deal under a policy without it takes no incidents.
+   */
+  incidents: z
+    .object({ resolveWithin: z.object({ critical: durationSchema, significant: durationSchema, minor: durationSchema.optional() }) })
+    .optional(),
   escalation: z.object({
     /**
      * A missed milestone: level 1 fires `after` its due time, each later level `after` the previous one. The

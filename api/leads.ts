@@ -7,6 +7,7 @@ import { contactOutcomes, leadStages, rejectionReasons } from '../domain/lead-li
 import { contactChannels, type Policy } from '../domain/policy.js';
 import { scoreBand } from '../domain/scoring.js';
 import { scoringFor } from '../domain/lead-rules.js';
+import { nextStepTypes } from '../domain/opportunity-hygiene.js';
 import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   acceptLeadUpdate,
@@ -20,6 +21,8 @@ import {
   migrateLeadPolicyUpdate,
   qualifyLeadUpdate,
   rejectLeadUpdate,
+  setNextStepUpdate,
+  updateOpportunityUpdate,
   type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
@@ -169,6 +172,18 @@ const reassignRoute = stepRoute(
   z.object({ toRepId: identifier.optional(), toQueueId: identifier.optional(), reason: requiredText(500) }).strict(),
   ['manager', 'ops'],
 );
+const nextStepRoute = stepRoute(
+  'next-step',
+  'Set the SQL opportunity\'s next step (a date ahead and an activity type): no opportunity without one, and the weekly hygiene check reminds the owner when it is missing or overdue',
+  z.object({ dueAt: instant, type: z.enum(nextStepTypes) }).strict(),
+  ['sales', 'manager', 'ops'],
+);
+const opportunityRoute = stepRoute(
+  'opportunity',
+  'Report the SQL opportunity\'s stage and value; the weekly hygiene check reminds the owner when they are 7 days old',
+  z.object({ stage: requiredText(100), amount: money }).strict(),
+  ['sales', 'manager', 'ops'],
+);
 const closeRoute = stepRoute(
   'close',
   'Close an SQL as won or lost; this ends the lead workflow',
@@ -264,6 +279,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
     [resumeRoute, resumeLeadUpdate],
     [reassignRoute, reassignLeadUpdate],
     [closeRoute, closeLeadUpdate],
+    [nextStepRoute, setNextStepUpdate],
+    [opportunityRoute, updateOpportunityUpdate],
   ] as const;
   for (const [route, update] of steps) {
     // Each step is a Workflow Update: its validator refuses a step the stage or the owner does not allow before it reaches history.

@@ -34,6 +34,13 @@ export interface CadenceClock {
   remindsAttemptDueAtStart?: boolean;
 }
 
+/** The weekly opportunity hygiene check of an SQL: when it runs next and how many reminders went unheeded. */
+export interface HygieneClock {
+  nextCheckAt: string;
+  /** Failing checks in a row so far; a passing check resets it. */
+  failedChecks: number;
+}
+
 export interface PauseState {
   since: string;
   until: string | null;
@@ -98,6 +105,18 @@ export function moveCadenceToCalendar(from: BusinessCalendar, to: BusinessCalend
   };
 }
 
+export function startHygiene(policy: NonNullable<Policy['hygiene']>, now: Date): HygieneClock {
+  return { nextCheckAt: new Date(now.getTime() + durationToMs(policy.checkEvery)).toISOString(), failedChecks: 0 };
+}
+
+/** The next check, one interval after this one; `failed` says whether this one found a problem. */
+export function advanceHygiene(policy: NonNullable<Policy['hygiene']>, clock: HygieneClock, failed: boolean): HygieneClock {
+  return {
+    nextCheckAt: new Date(Date.parse(clock.nextCheckAt) + durationToMs(policy.checkEvery)).toISOString(),
+    failedChecks: failed ? clock.failedChecks + 1 : 0,
+  };
+}
+
 export function shiftSpeedToLead(calendar: BusinessCalendar, clock: SpeedToLeadClock, pausedAt: Date, resumedAt: Date): SpeedToLeadClock {
   return {
     ...clock,
@@ -119,13 +138,15 @@ export interface ClockView {
   cadence: CadenceClock | null;
   attemptsMade: number;
   paused: PauseState | null;
+  /** Absent on runs from before opportunity hygiene. */
+  hygiene?: HygieneClock | null;
 }
 
 export interface WakeUp {
   at: string;
   /** Reads well as a timer summary in the Temporal UI. */
   label: string;
-  kind: 'speed-to-lead' | 'due-soon' | 'escalation' | 'cadence-attempt' | 'cadence-window' | 'pause-ends';
+  kind: 'speed-to-lead' | 'due-soon' | 'escalation' | 'cadence-attempt' | 'cadence-window' | 'pause-ends' | 'hygiene-check';
   /** For cadence-attempt: which attempt (0-based) comes due. */
   attemptIndex?: number;
 }
@@ -160,6 +181,7 @@ export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: strin
     });
     wakeUps.push({ at: cadence.windowEnds.at, label: 'Contact cadence window ends', kind: 'cadence-window' });
   }
+  if (view.hygiene) wakeUps.push({ at: view.hygiene.nextCheckAt, label: 'Opportunity hygiene check', kind: 'hygiene-check' });
   return wakeUps.sort((a, b) => a.at.localeCompare(b.at));
 }
 

@@ -52,7 +52,9 @@ export type LeadStep =
   | 'resume'
   | 'reassign'
   | 'close'
-  | 'migrate-policy';
+  | 'migrate-policy'
+  | 'next-step'
+  | 'opportunity';
 
 const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
   accept: ['MQL'],
@@ -64,6 +66,8 @@ const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
   resume: ['MQL', 'SAL'],
   reassign: ['MQL', 'SAL', 'SQL'],
   close: ['SQL'],
+  'next-step': ['SQL'],
+  opportunity: ['SQL'],
   'migrate-policy': ['LEAD', 'MQL', 'SAL', 'SQL', 'NURTURE'],
 };
 
@@ -78,6 +82,8 @@ const stepDescription: Record<LeadStep, string> = {
   reassign: 'reassign',
   close: 'close',
   'migrate-policy': 'migrate the policy of',
+  'next-step': 'set the next step of',
+  opportunity: 'update the opportunity of',
 };
 
 /** Why `step` cannot happen in `stage`, or null when it can. */

@@ -185,6 +185,19 @@ export const policySchema = z
       /** Level n fires `after` the previous level; after a reassignment, `after` counts from the fresh deadline. */
       levels: z.array(z.object({ action: z.enum(escalationActions), after: durationSchema })).min(1),
     }),
+    /**
+     * Opportunity hygiene while a lead is an SQL (seed 000): every `checkEvery` (weekly) the owner is reminded when
+     * the stage and value are `staleAfter` old (7 days) or the next step is missing or overdue; after
+     * `remindersBeforeEscalation` reminders in a row the manager is alerted instead. Optional: a policy without it
+     * runs no hygiene clock.
+     */
+    hygiene: z
+      .object({
+        checkEvery: durationSchema.refine((d) => d.amount > 0 && d.clock === 'wall', { message: 'a positive wall-clock interval' }),
+        staleAfter: durationSchema.refine((d) => d.clock === 'wall', { message: 'counted on the wall clock' }),
+        remindersBeforeEscalation: z.number().int().min(0).max(52),
+      })
+      .optional(),
     deal: dealPolicySchema.optional(),
     /**
      * Why a value is what it is, keyed by its path in this document (`speedToLead.tier3`): the reasoning travels

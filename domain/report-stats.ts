@@ -208,11 +208,36 @@ export interface RejectionCounts {
   byTier: Array<{ tier: number; reason: string; count: number }>;
 }
 
+/** Seed 000's pipeline hygiene: open opportunities with a next step ahead and a stage/value update within 7 days. */
+export interface PipelineHygiene {
+  asOf: string;
+  openOpportunities: number;
+  withNextStep: number;
+  updatedThisWeek: number;
+  /** Both: a next step not past due, and an update within 7 days. */
+  maintained: number;
+  /** maintained ÷ open, 0..1; null with no open opportunity. */
+  maintainedShare: number | null;
+}
+
+export function pipelineHygieneRow(row: { asOf: Date; open: number; withNextStep: number; updatedThisWeek: number; maintained: number }): PipelineHygiene {
+  return {
+    asOf: row.asOf.toISOString(),
+    openOpportunities: row.open,
+    withNextStep: row.withNextStep,
+    updatedThisWeek: row.updatedThisWeek,
+    maintained: row.maintained,
+    maintainedShare: share(row.maintained, row.open),
+  };
+}
+
 export interface LeadSlaReport {
   speedToLead: ByTier<SpeedToLeadRow>;
   attemptsPerLead: ByTier<AttemptsRow>;
   conversion: ByTier<ConversionRow>;
   rejections: RejectionCounts;
+  /** Added by the route: a snapshot as of the end of the range (or now, if sooner). */
+  pipelineHygiene?: PipelineHygiene;
 }
 
 export function speedToLeadRow(row: { metOnTime: number; metLate: number; breachedUnmet: number; median: number | null; p90: number | null }): SpeedToLeadRow {

@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CadenceClock, PauseState, SlaBudget, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
+import type { NextStepType, Opportunity } from '../domain/opportunity-hygiene.js';
+import type { CadenceClock, HygieneClock, PauseState, SlaBudget, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
 import type {
   ContactAttempt,
   ContactOutcome,
@@ -55,6 +56,10 @@ export interface LeadState {
   /** How many times the lead has come back from nurture; each cycle is one workflow run. */
   cycle: number;
   dealId: string | null;
+  /** The SQL's opportunity (stage, value, next step); absent before qualification and on runs from before it existed. */
+  opportunity?: Opportunity | null;
+  /** The weekly hygiene check while the lead is an SQL under a policy with `hygiene`. */
+  hygiene?: HygieneClock | null;
   /** Sequence number of the last audit event; the timeline in Postgres ends at the same number. */
   lastEventSeq: number;
   /** Numbers each notification, so its idempotency key is unique and stable across retries and replays. */
@@ -145,6 +150,16 @@ export interface MigrateLeadPolicyInput extends StepActor {
   note?: string;
 }
 export const migrateLeadPolicyUpdate = defineUpdate<StepAnswer<LeadView>, [MigrateLeadPolicyInput]>('migrateLeadPolicy');
+export interface NextStepInput extends StepActor {
+  dueAt: string;
+  type: NextStepType;
+}
+export interface OpportunityInput extends StepActor {
+  stage: string;
+  amount: number;
+}
+export const setNextStepUpdate = defineUpdate<StepAnswer<LeadView>, [NextStepInput]>('setNextStep');
+export const updateOpportunityUpdate = defineUpdate<StepAnswer<LeadView>, [OpportunityInput]>('updateOpportunity');
 export const closeLeadUpdate = defineUpdate<StepAnswer<LeadView>, [CloseLeadInput]>('closeLead');
 
 export { STEP_REFUSED } from '../domain/failures.js';

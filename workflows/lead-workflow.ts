@@ -13,9 +13,11 @@ import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@te
 import type { Activities } from '../activities/index.js';
 import type { LeadAuditEvent } from '../activities/lead-audit.js';
 import type { RouteLeadResult } from '../activities/routing.js';
-import { businessMinutesBetween, type BusinessCalendar } from '../domain/business-time.js';
+import { businessMinutesBetween, durationToMs, type BusinessCalendar } from '../domain/business-time.js';
+import { describeProblems, hygieneAction, hygieneProblems, openOpportunity } from '../domain/opportunity-hygiene.js';
 import { STEP_FORBIDDEN } from '../domain/failures.js';
 import {
+  advanceHygiene,
   dueAfter,
   moveCadenceToCalendar,
   pendingWakeUps,
@@ -24,6 +26,7 @@ import {
   shiftSpeedToLead,
   slaStateAt,
   startCadence,
+  startHygiene,
   startSpeedToLead,
   type ClockView,
   type WakeUp,
@@ -45,6 +48,8 @@ import {
   recordEngagementUpdate,
   rejectLeadUpdate,
   resumeLeadUpdate,
+  setNextStepUpdate,
+  updateOpportunityUpdate,
   type LeadResult,
   type LeadState,
   type LeadView,
@@ -206,6 +211,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       state.paused = null;
     }
     if (stage !== 'SAL') state.cadence = null;
+    if (stage !== 'SQL' && state.hygiene) state.hygiene = null;
+    if (stage === 'SQL') {
+      // Qualification opens the opportunity; its hygiene clock runs under a policy that has one.
+      state.opportunity = openOpportunity(now());
+      if (policy.hygiene) state.hygiene = startHygiene(policy.hygiene, now());
+    }
     if (stage === 'SAL') state.cadence = startCadence({ cadence: cadenceFor(policy, profile.segment) }, calendar, now(), false);
     if (stage === 'NURTURE') {
       state.cycle += 1;
@@ -274,6 +285,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     cadence: state.cadence,
     attemptsMade: state.attempts.length,
     paused: state.paused,
+    hygiene: state.hygiene ?? null,
   });
 
   function view(): LeadView {
@@ -335,7 +347,34 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       case 'pause-ends':
         resume('system');
         return;
+      case 'hygiene-check':
+        checkHygiene();
+        return;
     }
+  }
+
+  /** The weekly look at the SQL's opportunity: the owner reminded of what is missing, the manager once reminders went unheeded. */
+  function checkHygiene(): void {
+    const rules = policy.hygiene;
+    const clock = state.hygiene;
+    if (!rules || !clock) {
+      // Migrated to a policy without hygiene: the clock stops.
+      state.hygiene = null;
+      return;
+    }
+    const opportunity = (state.opportunity ??= openOpportunity(now()));
+    const problems = hygieneProblems(opportunity, durationToMs(rules.staleAfter), now());
+    state.hygiene = advanceHygiene(rules, clock, problems.length > 0);
+    if (problems.length === 0) return;
+    const action = hygieneAction(clock.failedChecks, rules);
+    const details = { problems, failedChecks: state.hygiene.failedChecks, updatedAt: opportunity.updatedAt, nextStep: opportunity.nextStep, nextCheckAt: state.hygiene.nextCheckAt };
+    if (action === 'remind-owner') {
+      audit('hygiene-reminder', 'system', { ...details, ownerId: state.ownerId });
+      engine.notify('opportunity.hygiene-reminder', [state.ownerId], `Opportunity ${profile.company}: ${describeProblems(problems)}`, details);
+      return;
+    }
+    audit('hygiene-escalated', 'system', { ...details, ownerId: state.ownerId, managerId: state.managerId });
+    engine.notify('opportunity.hygiene-manager-alert', [state.managerId], `Opportunity ${profile.company} (owner ${state.ownerId ?? 'none'}): ${describeProblems(problems)} after ${clock.failedChecks} reminder(s)`, details);
   }
 
   async function escalate(): Promise<void> {
@@ -555,6 +594,24 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     },
     ({ policy: next }) => (next.version === policy.version ? `the lead already runs under policy ${next.version}` : null),
   );
+
+  onStep(
+    setNextStepUpdate,
+    'next-step',
+    ({ actor, dueAt, type }) => {
+      const opportunity = (state.opportunity ??= openOpportunity(now()));
+      opportunity.nextStep = { dueAt: new Date(dueAt).toISOString(), type, setAt: now().toISOString(), actor };
+      audit('next-step-set', actor, { ...opportunity.nextStep });
+    },
+    ({ dueAt }) => (Date.parse(dueAt) < now().getTime() ? `dueAt ${dueAt} is in the past; a next step is a date ahead` : null),
+  );
+
+  onStep(updateOpportunityUpdate, 'opportunity', ({ actor, stage, amount }) => {
+    const opportunity = (state.opportunity ??= openOpportunity(now()));
+    const previous = { stage: opportunity.stage, amount: opportunity.amount, updatedAt: opportunity.updatedAt };
+    Object.assign(opportunity, { stage, amount, updatedAt: now().toISOString() });
+    audit('opportunity-updated', actor, { stage, amount, previous });
+  });
 
   /** A won lead hands over to its deal's workflow, which outlives this one; both record the link. */
   async function startDeal(deal: WonDeal, actor: string): Promise<void> {

@@ -191,6 +191,8 @@ async function openLeadCounts(db: Executor, repIds: string[], leadId: string): P
 
 /** The known rep who owns another open lead of the same company (case-insensitive), most recently updated first. */
 async function accountOwnerOf(db: Executor, company: string, leadId: string): Promise<RoutingRep | null> {
+  // A lead without a company (flagged at intake) belongs to no account: it must not match the others without one.
+  if (company.trim().length === 0) return null;
   const [row] = await db
     .select({ repId: reps.repId, seniority: reps.seniority, active: reps.active, outOfOffice: reps.outOfOffice })
     .from(leads)

@@ -32,7 +32,7 @@ import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import { createStepRunner, stepErrorResponses, stepHeaders } from './step-runner.js';
 import type { PolicyStore } from './policy-store.js';
-import { countryCode, currency, email, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
+import { countryCode, currency, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
 
 export interface LeadRoutesDependencies {
   client: Client;
@@ -48,8 +48,9 @@ const leadIdParam = z.object({ leadId: idParam('leadId', 'L-1001') });
 const intakeSchema = z
   .object({
     leadId: identifier,
-    email,
-    company: requiredText(200),
+    // Checked, not refused (seed 000's data quality): an address that is not valid, or no company, flags the lead.
+    email: text(254, { description: 'The contact\'s e-mail; a lead without a valid one is taken in and flagged `email-invalid`.' }).default(''),
+    company: text(200, { description: 'A lead without one is taken in and flagged `company-missing`.' }).default(''),
     icpTier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     segment: requiredText(50).optional(),
     country: countryCode.optional(),

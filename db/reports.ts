@@ -2,6 +2,7 @@ import { and, asc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client.js';
 import { dealMilestones, deals } from './schema.js';
 import { icpTiers } from '../domain/policy.js';
+import { invalidRecordFlags } from '../domain/data-quality.js';
 import {
   attemptsRow,
   conversionRow,
@@ -17,6 +18,8 @@ import {
   type HandoffSummary,
   type LeadSlaReport,
   type PipelineHygiene,
+  type DataQuality,
+  dataQualityRow,
   pipelineHygieneRow,
 } from '../domain/report-stats.js';
 
@@ -307,4 +310,33 @@ export async function pipelineHygiene(db: Database, asOf: Date): Promise<Pipelin
     `,
   );
   return pipelineHygieneRow({ asOf, open: count(row?.open), withNextStep: count(row?.with_next_step), updatedThisWeek: count(row?.updated), maintained: count(row?.maintained) });
+}
+
+// ---- data quality (part of GET /reports/lead-sla) -------------------------------------------------------
+
+/**
+ * The leads taken in during the range and how many are valid records: no intake flag (`email-invalid`,
+ * `company-missing`) and no bounced e-mail since. The target is the current policy's (`dataQuality`), null when
+ * it sets none.
+ */
+export async function dataQuality(db: Database, range: ReportRange): Promise<DataQuality> {
+  const flags = sql.join(
+    invalidRecordFlags.map((flag) => sql`${flag}`),
+    sql`, `,
+  );
+  const [row] = await rowsOf<{ records: number; valid: number; target: number | string | null }>(
+    db,
+    sql`
+      select count(l.lead_id)::int as records,
+        (count(l.lead_id) filter (where not exists (
+          select 1 from lead_events e
+          where e.lead_id = l.lead_id and e.type = 'record-flagged' and e.payload->>'flag' in (${flags})
+        )))::int as valid,
+        (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
+      from leads l
+      where l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}
+    `,
+  );
+  const target = row?.target === null || row?.target === undefined ? null : Number(row.target);
+  return dataQualityRow({ records: count(row?.records), valid: count(row?.valid), target });
 }

@@ -231,6 +231,29 @@ export function pipelineHygieneRow(row: { asOf: Date; open: number; withNextStep
   };
 }
 
+/** Seed 000's data quality: leads taken in during the range with a valid e-mail and a company name, against the target. */
+export interface DataQuality {
+  records: number;
+  valid: number;
+  /** valid ÷ records, 0..1; null with no record. */
+  validShare: number | null;
+  /** The current policy's target (0.95 by default), or null when it sets none. */
+  target: number | null;
+  /** null while either side is unknown. */
+  meetsTarget: boolean | null;
+}
+
+export function dataQualityRow(row: { records: number; valid: number; target: number | null }): DataQuality {
+  const validShare = share(row.valid, row.records);
+  return {
+    records: row.records,
+    valid: row.valid,
+    validShare,
+    target: row.target,
+    meetsTarget: validShare === null || row.target === null ? null : validShare >= row.target,
+  };
+}
+
 export interface LeadSlaReport {
   speedToLead: ByTier<SpeedToLeadRow>;
   attemptsPerLead: ByTier<AttemptsRow>;
@@ -238,6 +261,8 @@ export interface LeadSlaReport {
   rejections: RejectionCounts;
   /** Added by the route: a snapshot as of the end of the range (or now, if sooner). */
   pipelineHygiene?: PipelineHygiene;
+  /** Added by the route, over the leads taken in during the range. */
+  dataQuality?: DataQuality;
 }
 
 export function speedToLeadRow(row: { metOnTime: number; metLate: number; breachedUnmet: number; median: number | null; p90: number | null }): SpeedToLeadRow {

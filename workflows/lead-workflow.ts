@@ -14,6 +14,7 @@ import type { Activities } from '../activities/index.js';
 import type { LeadAuditEvent } from '../activities/lead-audit.js';
 import type { RouteLeadResult } from '../activities/routing.js';
 import { businessMinutesBetween, durationToMs, type BusinessCalendar } from '../domain/business-time.js';
+import { intakeQualityFlags } from '../domain/data-quality.js';
 import { describeProblems, hygieneAction, hygieneProblems, openOpportunity } from '../domain/opportunity-hygiene.js';
 import { STEP_FORBIDDEN } from '../domain/failures.js';
 import {
@@ -468,6 +469,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const intake = engine.initialize(async () => {
     if (input.carried) return;
     audit('received', input.actor, { stage: state.stage, score: state.score, profile });
+    for (const flag of intakeQualityFlags(profile)) audit('record-flagged', input.actor, { flag, at: 'intake' });
     if (state.stage === 'MQL') await routeToOwner();
   });
 
@@ -705,7 +707,7 @@ function initialState(input: LeadWorkflowInput, at: Date, calendar: BusinessCale
     slaState: 'none',
     escalationLevel: 0,
     nurtureReason: null,
-    flags: [],
+    flags: intakeQualityFlags(profile),
     enteredStageAt: at.toISOString(),
     cycle: 0,
     dealId: null,

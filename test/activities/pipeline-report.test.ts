@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { recordLeadEvents } from '../../activities/lead-audit.js';
-import { pipelineHygiene } from '../../db/reports.js';
+import { dataQuality, pipelineHygiene } from '../../db/reports.js';
+import { policies } from '../../db/schema.js';
 import { leadSlaCsv } from '../../api/reports.js';
 import { pipelineHygieneRow } from '../../domain/report-stats.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -71,5 +72,22 @@ describe('pipeline hygiene report (Postgres)', () => {
 
   test('no open opportunity: the share is null, not 0', () => {
     assert.equal(pipelineHygieneRow({ asOf, open: 0, withNextStep: 0, updatedThisWeek: 0, maintained: 0 }).maintainedShare, null);
+  });
+
+  test('data quality: leads taken in during the range without an intake flag or a bounce, against the current policy\'s target', async () => {
+    const day = (n: number) => new Date(Date.UTC(2025, 0, n, 12));
+    const received = (at: Date) => ({ type: 'received', at, payload: { stage: 'MQL', score: { total: 50 }, profile: { icpTier: 2 } } });
+    const flagged = (at: Date, flag: string) => ({ type: 'record-flagged', at, payload: { flag } });
+    await lead('Q-valid', 'MQL', [received(day(2))]);
+    await lead('Q-no-company', 'MQL', [received(day(3)), flagged(day(3), 'company-missing')]);
+    await lead('Q-bounced', 'SAL', [received(day(4)), flagged(day(6), 'email-bounced')]);
+    await lead('Q-valid-2', 'MQL', [received(day(5))]);
+    await lead('Q-outside', 'MQL', [received(day(20)), flagged(day(20), 'email-invalid')]);
+    const range = { from: day(1), to: day(10) };
+
+    assert.deepEqual(await dataQuality(database.db, range), { records: 4, valid: 2, validShare: 0.5, target: null, meetsTarget: null });
+    await database.db.insert(policies).values({ version: 'dq-1', document: { dataQuality: { validRecordsTarget: 0.95 } }, author: 'test', note: 'target' });
+    assert.deepEqual(await dataQuality(database.db, range), { records: 4, valid: 2, validShare: 0.5, target: 0.95, meetsTarget: false });
+    assert.deepEqual(await dataQuality(database.db, { from: day(5), to: day(6) }), { records: 1, valid: 1, validShare: 1, target: 0.95, meetsTarget: true });
   });
 });

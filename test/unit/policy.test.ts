@@ -71,3 +71,20 @@ describe('policy decisions (scoring.nurtureReturn, rationale)', () => {
     assert.throws(() => parsePolicy(document), /scoring\.nurtureReturn/);
   });
 });
+
+describe('data quality at intake', () => {
+  test('the domain\'s e-mail pattern is zod\'s, so the API and the intake check agree', async () => {
+    const { z } = await import('zod');
+    const { EMAIL_PATTERN_SOURCE } = await import('../../domain/data-quality.js');
+    assert.equal(EMAIL_PATTERN_SOURCE, z.email()._zod.pattern!.source);
+  });
+
+  test('an invalid or missing e-mail and a blank company are flagged; the default target is 95 %', async () => {
+    const { intakeQualityFlags } = await import('../../domain/data-quality.js');
+    assert.deepEqual(intakeQualityFlags({ email: 'ana@example.com', company: 'Acme' }), []);
+    assert.deepEqual(intakeQualityFlags({ email: 'ana@example', company: '  ' }), ['email-invalid', 'company-missing']);
+    assert.deepEqual(intakeQualityFlags({ email: '', company: 'Acme' }), ['email-invalid']);
+    assert.deepEqual(intakeQualityFlags({ email: `${'a'.repeat(250)}@x.io`, company: 'Acme' }), ['email-invalid'], 'longer than 254');
+    assert.equal(parsePolicy(defaultPolicyDocument()).dataQuality?.validRecordsTarget, 0.95);
+  });
+});

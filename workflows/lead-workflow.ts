@@ -103,6 +103,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const workflowId = workflowInfo().workflowId;
   const now = () => new Date(); // the workflow sandbox makes Date deterministic: it is the current task's time
   const tierLabel = `Tier ${profile.icpTier}`;
+  // How notifications name the lead: its company, or its ID when intake had none (flagged company-missing).
+  const leadName = profile.company.trim() || `lead ${profile.leadId}`;
 
   const state: LeadState = input.carried ?? initialState(input, now(), calendar);
   const searchAttributes = new LeadSearchAttributes();
@@ -255,7 +257,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }
     const dueAt = state.speedToLead?.due.at ?? null;
     audit('routed', 'system', { ...assignment, dueAt, ...(calendar.id !== startedOn ? { calendarId: calendar.id } : {}) });
-    engine.notify('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${profile.company}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
+    engine.notify('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${leadName}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
   }
 
   function returnToNurture(reason: NurtureReason, actor: string, details: Record<string, unknown> = {}): void {
@@ -335,7 +337,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         const channel = cadenceFor(policy, profile.segment).attempts[index]!.channel;
         // The reminder is an audit event too, so every notification the lead sends answers to one.
         audit('cadence-reminder', 'system', { attempt: index + 1, channel, dueAt: wake.at, ownerId: state.ownerId });
-        engine.notify('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${profile.company}`, {
+        engine.notify('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${leadName}`, {
           attempt: index + 1,
           channel,
           dueAt: wake.at,
@@ -371,11 +373,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     const details = { problems, failedChecks: state.hygiene.failedChecks, updatedAt: opportunity.updatedAt, nextStep: opportunity.nextStep, nextCheckAt: state.hygiene.nextCheckAt };
     if (action === 'remind-owner') {
       audit('hygiene-reminder', 'system', { ...details, ownerId: state.ownerId });
-      engine.notify('opportunity.hygiene-reminder', [state.ownerId], `Opportunity ${profile.company}: ${describeProblems(problems)}`, details);
+      engine.notify('opportunity.hygiene-reminder', [state.ownerId], `Opportunity ${leadName}: ${describeProblems(problems)}`, details);
       return;
     }
     audit('hygiene-escalated', 'system', { ...details, ownerId: state.ownerId, managerId: state.managerId });
-    engine.notify('opportunity.hygiene-manager-alert', [state.managerId], `Opportunity ${profile.company} (owner ${state.ownerId ?? 'none'}): ${describeProblems(problems)} after ${clock.failedChecks} reminder(s)`, details);
+    engine.notify('opportunity.hygiene-manager-alert', [state.managerId], `Opportunity ${leadName} (owner ${state.ownerId ?? 'none'}): ${describeProblems(problems)} after ${clock.failedChecks} reminder(s)`, details);
   }
 
   async function escalate(): Promise<void> {
@@ -391,11 +393,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     switch (level.action) {
       case 'remind-owner':
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId: state.ownerId });
-        engine.notify('speed-to-lead.reminder', [state.ownerId], `Overdue: ${tierLabel} lead ${profile.company} was due ${speed.due.at}`, answersTo);
+        engine.notify('speed-to-lead.reminder', [state.ownerId], `Overdue: ${tierLabel} lead ${leadName} was due ${speed.due.at}`, answersTo);
         return;
       case 'alert-manager':
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, managerId: state.managerId });
-        engine.notify('speed-to-lead.manager-alert', [state.managerId], `${tierLabel} lead ${profile.company} missed its deadline (owner ${state.ownerId ?? 'none'})`, answersTo);
+        engine.notify('speed-to-lead.manager-alert', [state.managerId], `${tierLabel} lead ${leadName} missed its deadline (owner ${state.ownerId ?? 'none'})`, answersTo);
         return;
       case 'reassign': {
         const previousOwner = state.ownerId;
@@ -411,7 +413,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         speed.breached = false;
         speed.nextEscalation = null;
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, from: previousOwner, to: assignment.repId, freshDueAt: speed.due.at });
-        engine.notify('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${profile.company} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
+        engine.notify('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${leadName} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
           ...answersTo,
           from: previousOwner,
           to: assignment.repId,
@@ -574,7 +576,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       const to = state.ownerId!;
       const moved = state.calendarId !== previousCalendarId ? { queueId: state.queueId, calendarId: state.calendarId, deadlines: view().deadlines } : {};
       audit('reassigned', actor, { from: previousOwner, to, reason, freshDueAt: speed?.due.at ?? null, ...moved });
-      engine.notify('lead.reassigned', [to, previousOwner], `Lead ${profile.company} reassigned to ${to} by ${actor}`, { from: previousOwner, to, reason });
+      engine.notify('lead.reassigned', [to, previousOwner], `Lead ${leadName} reassigned to ${to} by ${actor}`, { from: previousOwner, to, reason });
     },
     ({ toRepId, toQueueId }) => {
       if (toRepId && toRepId === state.ownerId && (!toQueueId || toQueueId === state.queueId)) return `the lead is already owned by ${toRepId}`;

@@ -58,6 +58,9 @@ export function dealStepRefusal(step: DealStep, facts: DealStageFacts): string |
   }
 }
 
+type IncidentStep = Extract<DealStep, 'incident' | 'resolve-incident'>;
+const incidentStepWords: Record<IncidentStep, string> = { incident: 'open an incident on it', 'resolve-incident': 'resolve its incidents' };
+
 /** Who asks for a step: the caller's actor and role (absent for steps the system itself takes). */
 export interface DealStepCaller {
   actor: string;
@@ -75,11 +78,11 @@ export function dealStepForbidden(
   caller: DealStepCaller,
 ): string | null {
   if (caller.role === 'sales' && deal.salesOwnerId !== caller.actor) {
-    return `deal ${deal.dealId} is owned by sales rep ${deal.salesOwnerId}; ${caller.actor} may not deliver its ${step}`;
+    return `deal ${deal.dealId} is owned by sales rep ${deal.salesOwnerId}; ${caller.actor} may not ${step in incidentStepWords ? incidentStepWords[step as IncidentStep] : `deliver its ${step}`}`;
   }
   if (caller.role === 'cs' && deal.csOwnerId !== caller.actor) {
     const owner = deal.csOwnerId ? `is onboarded by ${deal.csOwnerId}` : 'has no CS owner yet';
-    return `deal ${deal.dealId} ${owner}; ${caller.actor} may not record its ${step} (ask its CS owner or ops)`;
+    return `deal ${deal.dealId} ${owner}; ${caller.actor} may not ${step in incidentStepWords ? incidentStepWords[step as IncidentStep] : `record its ${step}`} (ask its CS owner or ops)`;
   }
   return null;
 }

@@ -165,3 +165,27 @@ describe('deal stages and steps', () => {
     assert.match(dealStepRefusal('qbr', { dossierDone: true, kickoffDone: true, qbrsHeld: 1, stage: 'COMPLETED' })!, /over/);
   });
 });
+
+describe('incident resolution clocks', () => {
+  test('critical and significant get their allowance from the opening; a severity without one gets no clock', async () => {
+    const { incidentMilestone, isIncidentClock } = await import('../../domain/deal-clocks.js');
+    const { parsePolicy } = await import('../../domain/policy.js');
+    const { defaultPolicyDocument } = await import('../support/policies.js');
+    const policy = parsePolicy(defaultPolicyDocument());
+    const calendar = policy.calendars[policy.defaultCalendarId]!;
+    const openedAt = new Date('2026-12-04T16:00:00Z'); // a Friday afternoon: the wall clock runs through the weekend
+    const critical = incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-1', severity: 'critical', openedAt })!;
+    assert.deepEqual([critical.key, critical.kind, critical.owner, critical.due.at, critical.rule], ['INC-1', 'incident-critical', 'cs', '2026-12-05T16:00:00.000Z', '24 h to resolve']);
+    assert.equal(isIncidentClock(critical), true);
+    const significant = incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-2', severity: 'significant', openedAt })!;
+    assert.equal(significant.due.at, '2026-12-07T16:00:00.000Z');
+    assert.equal(incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-3', severity: 'minor', openedAt }), null);
+  });
+
+  test('an incident is resolved after the handoff ended; none is opened then', async () => {
+    const { dealStepRefusal } = await import('../../domain/deal-lifecycle.js');
+    const done = { stage: 'COMPLETED' as const, dossierDone: true, kickoffDone: true, qbrsHeld: 1 };
+    assert.equal(dealStepRefusal('resolve-incident', done), null);
+    assert.match(dealStepRefusal('incident', done)!, /handoff is over/);
+  });
+});

@@ -182,6 +182,20 @@ describe('incident resolution clocks', () => {
     assert.equal(incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-3', severity: 'minor', openedAt }), null);
   });
 
+  test('an allowance in business time counts on the deal calendar: 8 business hours from Friday 16:00 in Warsaw end Monday 15:00', async () => {
+    const { incidentMilestone } = await import('../../domain/deal-clocks.js');
+    const { parsePolicy } = await import('../../domain/policy.js');
+    const { defaultPolicyDocument } = await import('../support/policies.js');
+    const document = defaultPolicyDocument() as any;
+    document.deal.incidents.resolveWithin.critical = { amount: 8, unit: 'hours', clock: 'business' };
+    const policy = parsePolicy(document);
+    const calendar = policy.calendars[policy.defaultCalendarId]!;
+    // Friday 2026-12-04 16:00 Warsaw (15:00 UTC): 1 business hour left that day, 7 on Monday from 09:00.
+    const clock = incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-1', severity: 'critical', openedAt: new Date('2026-12-04T15:00:00Z') })!;
+    assert.equal(clock.due.at, '2026-12-07T15:00:00.000Z');
+    assert.equal(clock.rule, '8 business hours to resolve');
+  });
+
   test('an incident is resolved after the handoff ended; none is opened then', async () => {
     const { dealStepRefusal } = await import('../../domain/deal-lifecycle.js');
     const done = { stage: 'COMPLETED' as const, dossierDone: true, kickoffDone: true, qbrsHeld: 1 };

@@ -5,6 +5,7 @@ import type { Policy } from '../../domain/policy.js';
 import { reassignLeadUpdate, recordEngagementUpdate } from '../../workflows/lead-definitions.js';
 import {
   accept,
+  assertRefused,
   DAY,
   eventually,
   HOUR,
@@ -152,6 +153,16 @@ describe('segments, territory and specialist routing, queue SLAs and team calend
       assertWithinMinute(moved.speedToLead!.due.at, afterDachBusinessMinutes(reassigned.at, 60), 'the fresh DACH deadline');
       assert.equal(reassigned.payload.calendarId, dachCalendar.id);
       assert.equal(reassigned.payload.freshDueAt, moved.speedToLead!.due.at);
+    });
+
+    test('a reassignment to a queue that does not exist is refused and changes nothing', async () => {
+      const { handle, state } = await h.startRoutedLead({ tier: 2, policy: territoryPolicy() });
+      await assertRefused(
+        handle.executeUpdate(reassignLeadUpdate, { args: [{ actor: 'ops-olga', role: 'ops', toQueueId: 'nowhere', reason: 'typo' }] }),
+        /queue nowhere does not exist/,
+      );
+      const after = await h.state(handle);
+      assert.deepEqual([after.queueId, after.ownerId, after.calendarId, after.speedToLead!.due.at], [state.queueId, state.ownerId, state.calendarId, state.speedToLead!.due.at]);
     });
 
     test('a SAL lead moved to the DACH team keeps the business time each pending attempt had left, now on the DACH calendar', async () => {

@@ -33,6 +33,10 @@ export interface RouteLeadInput {
   exclude?: string[];
   /** A manager's explicit choice on manual reassignment: used if that rep exists and is active. */
   preferredRepId?: string;
+  /** A manager's choice of queue on manual reassignment (another team or region), in place of the routing rules. */
+  queueId?: string;
+  /** The lead's rep before it went back to nurture: it returns to them while they are active and in office. */
+  returningOwnerId?: string;
 }
 
 export interface RouteLeadResult {
@@ -60,7 +64,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
   if (Number.isNaN(at.getTime())) {
     throw ApplicationFailure.nonRetryable(`routeLead for lead ${input.leadId}: "at" is not an ISO instant (${input.at})`, 'InvalidRoutingInput');
   }
-  const queueId = chooseQueue(input.rules, input.fallbackQueueId, input.lead);
+  const queueId = input.queueId ?? chooseQueue(input.rules, input.fallbackQueueId, input.lead);
 
   return db.transaction(async (tx) => {
     const [queue] = await tx
@@ -93,6 +97,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
       }
       const members = await queueMembersOf(tx, queueId, (repIds) => openLeadCounts(tx, repIds, input.leadId));
       const accountOwner = await accountOwnerOf(tx, input.lead.company, input.leadId);
+      const returningOwner = input.returningOwnerId ? await repById(tx, input.returningOwnerId, input.leadId) : null;
       let owner: OwnerChoice;
       try {
         owner = chooseOwner({
@@ -105,6 +110,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
           lead: input.lead,
           at,
           accountOwner,
+          returningOwner,
           exclude: input.exclude,
         });
       } catch (error) {
@@ -119,7 +125,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
       }
       choice = owner;
       managerId = queue.managerId;
-      advancesRotation = owner.reason !== 'account-owner';
+      advancesRotation = owner.reason !== 'account-owner' && owner.reason !== 'returning-owner';
     }
 
     const inserted = await tx
@@ -185,6 +191,8 @@ async function openLeadCounts(db: Executor, repIds: string[], leadId: string): P
 
 /** The known rep who owns another open lead of the same company (case-insensitive), most recently updated first. */
 async function accountOwnerOf(db: Executor, company: string, leadId: string): Promise<RoutingRep | null> {
+  // A lead without a company (flagged at intake) belongs to no account: it must not match the others without one.
+  if (company.trim().length === 0) return null;
   const [row] = await db
     .select({ repId: reps.repId, seniority: reps.seniority, active: reps.active, outOfOffice: reps.outOfOffice })
     .from(leads)
@@ -199,6 +207,16 @@ async function accountOwnerOf(db: Executor, company: string, leadId: string): Pr
     )
     .orderBy(desc(leads.updatedAt), asc(leads.leadId))
     .limit(1);
+  if (!row) return null;
+  const load = await openLeadCounts(db, [row.repId], leadId);
+  return toRoutingRep(row, load.get(row.repId) ?? 0);
+}
+
+async function repById(db: Executor, repId: string, leadId: string): Promise<RoutingRep | null> {
+  const [row] = await db
+    .select({ repId: reps.repId, seniority: reps.seniority, active: reps.active, outOfOffice: reps.outOfOffice })
+    .from(reps)
+    .where(eq(reps.repId, repId));
   if (!row) return null;
   const load = await openLeadCounts(db, [row.repId], leadId);
   return toRoutingRep(row, load.get(row.repId) ?? 0);

@@ -4,7 +4,7 @@ import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { dealEvents, dealMilestones, deals } from '../db/schema.js';
 import { dossierSchema } from './dossier-schema.js';
-import { dealStages, type DealStage } from '../domain/deal-lifecycle.js';
+import { dealStages, incidentSeverities, type DealStage } from '../domain/deal-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { dealWorkflowId, TASK_QUEUE } from '../temporal.config.js';
@@ -12,6 +12,8 @@ import {
   closeOutDealUpdate,
   dealStateQuery,
   deliverDossierUpdate,
+  openIncidentUpdate,
+  resolveIncidentUpdate,
   recordKickoffUpdate,
   recordQbrUpdate,
   type DealIntake,
@@ -226,6 +228,24 @@ const closeOutRoute = stepRoute(
   ['cs', 'ops'],
 );
 
+const incidentRoute = stepRoute(
+  'incidents',
+  'Open an incident after the win; critical and significant ones start a resolution clock (policy deal.incidents: 24 h / 72 h by default) that escalates when missed. The answer lists it in `incidents` with its ID',
+  z.object({ severity: z.enum(incidentSeverities), summary: requiredText(1000) }).strict(),
+  ['sales', 'cs', 'ops', 'manager'],
+);
+
+const incidentParams = z.object({ dealId: idParam('dealId', 'D-2001'), incidentId: idParam('incidentId', 'INC-1') });
+const resolveIncidentRoute = createRoute({
+  method: 'post',
+  path: '/{dealId}/incidents/{incidentId}/resolve',
+  tags: ['deal steps'],
+  summary: 'Resolve an open incident: its clock stops, on time or late',
+  middleware: [requireRole('cs', 'ops', 'manager')] as const,
+  request: { params: incidentParams, headers: stepHeaders, body: jsonBody(z.object({ resolution: text(2000).optional() }).strict()) },
+  responses: { 200: jsonResponse(dealStateSchema, 'The deal after the step'), ...stepErrorResponses() },
+});
+
 export function dealRoutes({ client, db, currentPolicy, stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS }: DealRoutesDependencies) {
   const runStep = createStepRunner({ client, db, stepTimeoutMs });
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
@@ -287,6 +307,7 @@ export function dealRoutes({ client, db, currentPolicy, stepTimeoutMs = DEFAULT_
     [kickoffRoute, recordKickoffUpdate],
     [qbrRoute, recordQbrUpdate],
     [closeOutRoute, closeOutDealUpdate],
+    [incidentRoute, openIncidentUpdate],
   ] as const;
   for (const [route, update] of steps) {
     // Each step is a Workflow Update: its validator refuses a step the stage or the owner does not allow before it reaches history.
@@ -302,6 +323,18 @@ export function dealRoutes({ client, db, currentPolicy, stepTimeoutMs = DEFAULT_
       return response as never;
     });
   }
+
+  app.openapi(resolveIncidentRoute, async (c) => {
+    const { dealId, incidentId } = c.req.valid('param');
+    const response = await runStep(c, {
+      workflowId: dealWorkflowId(dealId),
+      subject: `deal ${dealId}`,
+      update: resolveIncidentUpdate,
+      stepName: resolveIncidentUpdate.name,
+      body: { ...c.req.valid('json'), incidentId },
+    });
+    return response as never;
+  });
 
   return app;
 }

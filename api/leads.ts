@@ -6,6 +6,8 @@ import { leadEvents, leads } from '../db/schema.js';
 import { contactOutcomes, leadStages, rejectionReasons } from '../domain/lead-lifecycle.js';
 import { contactChannels, type Policy } from '../domain/policy.js';
 import { scoreBand } from '../domain/scoring.js';
+import { scoringFor } from '../domain/lead-rules.js';
+import { nextStepTypes } from '../domain/opportunity-hygiene.js';
 import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   acceptLeadUpdate,
@@ -19,6 +21,8 @@ import {
   migrateLeadPolicyUpdate,
   qualifyLeadUpdate,
   rejectLeadUpdate,
+  setNextStepUpdate,
+  updateOpportunityUpdate,
   type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
@@ -28,7 +32,7 @@ import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import { createStepRunner, stepErrorResponses, stepHeaders } from './step-runner.js';
 import type { PolicyStore } from './policy-store.js';
-import { countryCode, currency, email, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
+import { countryCode, currency, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
 
 export interface LeadRoutesDependencies {
   client: Client;
@@ -44,11 +48,15 @@ const leadIdParam = z.object({ leadId: idParam('leadId', 'L-1001') });
 const intakeSchema = z
   .object({
     leadId: identifier,
-    email,
-    company: requiredText(200),
+    // Checked, not refused (seed 000's data quality): an address that is not valid, or no company, flags the lead.
+    email: text(254, { description: 'The contact\'s e-mail; a lead without a valid one is taken in and flagged `email-invalid`.' }).default(''),
+    company: text(200, { description: 'A lead without one is taken in and flagged `company-missing`.' }).default(''),
     icpTier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     segment: requiredText(50).optional(),
     country: countryCode.optional(),
+    region: requiredText(100).optional(),
+    product: requiredText(100).optional(),
+    skills: z.array(requiredText(100)).min(1).max(20).optional(),
     source: requiredText(100).optional(),
     score: z.object({ fit: scoreComponent, behavior: scoreComponent, intent: scoreComponent, negative: scoreComponent.default(0) }),
   })
@@ -161,9 +169,21 @@ const pauseRoute = stepRoute(
 const resumeRoute = stepRoute('resume', 'Resume a paused lead; pending due times move by the time paused', z.object({}).strict());
 const reassignRoute = stepRoute(
   'reassign',
-  'Move the lead to another rep (a named one, or the next in its queue) with a fresh deadline',
-  z.object({ toRepId: identifier.optional(), reason: requiredText(500) }).strict(),
+  'Move the lead to another rep (a named one, or the next in its queue; `toQueueId` routes it in another team queue, whose calendar and SLA then drive its deadlines) with a fresh deadline',
+  z.object({ toRepId: identifier.optional(), toQueueId: identifier.optional(), reason: requiredText(500) }).strict(),
   ['manager', 'ops'],
+);
+const nextStepRoute = stepRoute(
+  'next-step',
+  'Set the SQL opportunity\'s next step (a date ahead and an activity type): no opportunity without one, and the weekly hygiene check reminds the owner when it is missing or overdue',
+  z.object({ dueAt: instant, type: z.enum(nextStepTypes) }).strict(),
+  ['sales', 'manager', 'ops'],
+);
+const opportunityRoute = stepRoute(
+  'opportunity',
+  'Report the SQL opportunity\'s stage and value; the weekly hygiene check reminds the owner when they are 7 days old',
+  z.object({ stage: requiredText(100), amount: money }).strict(),
+  ['sales', 'manager', 'ops'],
 );
 const closeRoute = stepRoute(
   'close',
@@ -229,7 +249,7 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
       return c.json({ leadId: existing.leadId, workflowId, stage: existing.stage }, 200);
     }
     // The workflow derives its entry stage with this same function and policy.
-    const stage = scoreBand(policy.scoring, score) === 'cold' ? 'LEAD' : 'MQL';
+    const stage = scoreBand(scoringFor(policy, profile.segment), score) === 'cold' ? 'LEAD' : 'MQL';
     return c.json({ leadId: profile.leadId, workflowId, stage } as const, 201);
   });
 
@@ -260,6 +280,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
     [resumeRoute, resumeLeadUpdate],
     [reassignRoute, reassignLeadUpdate],
     [closeRoute, closeLeadUpdate],
+    [nextStepRoute, setNextStepUpdate],
+    [opportunityRoute, updateOpportunityUpdate],
   ] as const;
   for (const [route, update] of steps) {
     // Each step is a Workflow Update: its validator refuses a step the stage or the owner does not allow before it reaches history.

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Database } from '../db/client.js';
-import { handoffReport, leadSlaReport, type HandoffReport } from '../db/reports.js';
+import { dataQuality, handoffReport, leadSlaReport, pipelineHygiene, type HandoffReport } from '../db/reports.js';
 import { toCsv, type ByTier, type CsvValue, type LeadSlaReport } from '../domain/report-stats.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { validationFailed, type ErrorBody } from './errors.js';
@@ -132,6 +132,25 @@ const leadSlaReportSchema = z
       bySource: z.array(z.object({ source: z.string().nullable(), reason: z.string(), count: z.number().int() })),
       byTier: z.array(z.object({ tier: z.number().int(), reason: z.string(), count: z.number().int() })),
     }),
+    pipelineHygiene: z
+      .object({
+        asOf: z.string(),
+        openOpportunities: z.number().int(),
+        withNextStep: z.number().int(),
+        updatedThisWeek: z.number().int(),
+        maintained: z.number().int(),
+        maintainedShare: z.number().nullable().openapi({ description: 'open opportunities (SQL now) with a next step not past due and a stage/value update in the last 7 days, 0..1' }),
+      })
+      .openapi({ description: 'Seed 000 pipeline hygiene, a snapshot as of the end of the range or now, whichever is sooner' }),
+    dataQuality: z
+      .object({
+        records: z.number().int(),
+        valid: z.number().int(),
+        validShare: z.number().nullable(),
+        target: z.number().nullable(),
+        meetsTarget: z.boolean().nullable(),
+      })
+      .openapi({ description: 'Leads taken in during the range with a valid e-mail and a company name (no intake flag, no bounce), against the current policy\'s target' }),
   })
   .openapi('LeadSlaReport');
 
@@ -160,7 +179,7 @@ const leadSlaRoute = createRoute({
   method: 'get',
   path: '/lead-sla',
   tags: ['reports'],
-  summary: 'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL conversion, rejection reasons by source and tier',
+  summary: 'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL conversion, rejection reasons by source and tier, pipeline hygiene (open opportunities with a next step and an update in the last 7 days) and data quality (valid records against the target)',
   middleware: [requireRole('manager', 'ops')] as const,
   request: { query: leadSlaQuery },
   responses: {
@@ -279,6 +298,13 @@ export function leadSlaCsv(report: LeadSlaReport): string {
   for (const row of report.rejections.byReason) rows.push(['rejections-by-reason', 'all', null, row.reason, 'count', row.count]);
   for (const row of report.rejections.bySource) rows.push(['rejections-by-source', 'all', row.source, row.reason, 'count', row.count]);
   for (const row of report.rejections.byTier) rows.push(['rejections-by-tier', row.tier, null, row.reason, 'count', row.count]);
+  if (report.dataQuality) {
+    for (const [metric, value] of Object.entries(report.dataQuality)) rows.push(['data-quality', 'all', null, null, metric, value as CsvValue]);
+  }
+  if (report.pipelineHygiene) {
+    const { asOf: _asOf, ...figures } = report.pipelineHygiene;
+    for (const [metric, value] of Object.entries(figures)) rows.push(['pipeline-hygiene', 'all', null, null, metric, value]);
+  }
   return toCsv(LEAD_SLA_CSV_HEADER, rows);
 }
 
@@ -300,7 +326,9 @@ export function reportRoutes({ db, now = () => new Date() }: ReportRoutesDepende
   app.openapi(leadSlaRoute, async (c) => {
     const range = resolveRange(c.req.valid('query'), now());
     if ('error' in range) return c.json(range, 400);
-    const report = await leadSlaReport(db, range);
+    const asOf = new Date(Math.min(range.to.getTime(), now().getTime()));
+    const [sla, hygiene, quality] = await Promise.all([leadSlaReport(db, range), pipelineHygiene(db, asOf), dataQuality(db, range)]);
+    const report = { ...sla, pipelineHygiene: hygiene, dataQuality: quality };
     if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'lead-sla', leadSlaCsv(report));
     c.header('vary', 'Accept');
     return c.json({ from: range.from.toISOString(), to: range.to.toISOString(), ...report }, 200);

@@ -2,6 +2,7 @@ import { and, asc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client.js';
 import { dealMilestones, deals } from './schema.js';
 import { icpTiers } from '../domain/policy.js';
+import { invalidRecordFlags } from '../domain/data-quality.js';
 import {
   attemptsRow,
   conversionRow,
@@ -16,6 +17,10 @@ import {
   type HandoffMilestone,
   type HandoffSummary,
   type LeadSlaReport,
+  type PipelineHygiene,
+  type DataQuality,
+  dataQualityRow,
+  pipelineHygieneRow,
 } from '../domain/report-stats.js';
 
 /**
@@ -270,4 +275,68 @@ export async function leadSlaReport(db: Database, range: ReportRange): Promise<L
       rows.filter((row) => row.section === 'rejections').map((row) => ({ tier: row.tier!, source: row.source, reason: row.reason!, count: count(row.a) })),
     ),
   };
+}
+
+// ---- pipeline hygiene (part of GET /reports/lead-sla) --------------------------------------------------
+
+/** Seed 000's measure: an opportunity counts as maintained when its stage and value were reported within a week. */
+const HYGIENE_FRESH_MS = 7 * 86_400_000;
+
+/**
+ * The open opportunities (leads in SQL now, from the projection) and how many have a next step that is not past
+ * due and a stage/value update (or the qualification itself) within the last 7 days, as of `asOf`. A snapshot:
+ * the projection knows the stage now, not in the past.
+ */
+export async function pipelineHygiene(db: Database, asOf: Date): Promise<PipelineHygiene> {
+  const freshSince = new Date(asOf.getTime() - HYGIENE_FRESH_MS);
+  const [row] = await rowsOf<{ open: number; with_next_step: number; updated: number; maintained: number }>(
+    db,
+    sql`
+      select count(*)::int as open,
+        (count(*) filter (where ns.due_at >= ${instant(asOf)}))::int as with_next_step,
+        (count(*) filter (where up.at >= ${instant(freshSince)}))::int as updated,
+        (count(*) filter (where ns.due_at >= ${instant(asOf)} and up.at >= ${instant(freshSince)}))::int as maintained
+      from leads l
+      left join lateral (
+        select (e.payload->>'dueAt')::timestamptz as due_at from lead_events e
+        where e.lead_id = l.lead_id and e.type = 'next-step-set' and e.at <= ${instant(asOf)}
+        order by e.seq desc limit 1
+      ) ns on true
+      left join lateral (
+        select max(e.at) as at from lead_events e
+        where e.lead_id = l.lead_id and e.type in ('qualified', 'opportunity-updated') and e.at <= ${instant(asOf)}
+      ) up on true
+      where l.stage = 'SQL'
+    `,
+  );
+  return pipelineHygieneRow({ asOf, open: count(row?.open), withNextStep: count(row?.with_next_step), updatedThisWeek: count(row?.updated), maintained: count(row?.maintained) });
+}
+
+// ---- data quality (part of GET /reports/lead-sla) -------------------------------------------------------
+
+/**
+ * The leads taken in during the range and how many are valid records: no intake flag (`email-invalid`,
+ * `company-missing`) and no bounced e-mail since. The target is the current policy's (`dataQuality`), null when
+ * it sets none.
+ */
+export async function dataQuality(db: Database, range: ReportRange): Promise<DataQuality> {
+  const flags = sql.join(
+    invalidRecordFlags.map((flag) => sql`${flag}`),
+    sql`, `,
+  );
+  const [row] = await rowsOf<{ records: number; valid: number; target: number | string | null }>(
+    db,
+    sql`
+      select count(l.lead_id)::int as records,
+        (count(l.lead_id) filter (where not exists (
+          select 1 from lead_events e
+          where e.lead_id = l.lead_id and e.type = 'record-flagged' and e.payload->>'flag' in (${flags})
+        )))::int as valid,
+        (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
+      from leads l
+      where l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}
+    `,
+  );
+  const target = row?.target === null || row?.target === undefined ? null : Number(row.target);
+  return dataQualityRow({ records: count(row?.records), valid: count(row?.valid), target });
 }

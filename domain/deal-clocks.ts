@@ -1,5 +1,6 @@
 import { businessMinutesBetween, durationToMs, type BusinessCalendar } from './business-time.js';
 import { dueAfter, type DueInstant } from './lead-clocks.js';
+import type { IncidentSeverity } from './deal-lifecycle.js';
 import type { DealEscalationLevel, DealPolicy, Duration } from './policy.js';
 
 /**
@@ -8,7 +9,7 @@ import type { DealEscalationLevel, DealPolicy, Duration } from './policy.js';
  * first of `pendingDealWakeUps` and reacts.
  */
 
-export type MilestoneKind = 'dossier' | 'kickoff' | 'qbr';
+export type MilestoneKind = 'dossier' | 'kickoff' | 'qbr' | `incident-${IncidentSeverity}`;
 /** Whose job the milestone is: the sales owner delivers the dossier, the CS owner runs kickoff and QBRs. */
 export type MilestoneOwner = 'sales' | 'cs';
 
@@ -128,6 +129,28 @@ export function qbrMilestone(policy: DealPolicy, calendar: BusinessCalendar, num
     policy.qbrReminderBefore,
   );
 }
+
+/**
+ * An incident's resolution clock (seed 000): the severity's allowance from the moment it was opened, owned by CS.
+ * Null when the policy gives the severity no allowance: the incident is recorded without a clock.
+ */
+export function incidentMilestone(
+  policy: DealPolicy,
+  calendar: BusinessCalendar,
+  incident: { incidentId: string; severity: IncidentSeverity; openedAt: Date },
+): MilestoneClock | null {
+  const allowance = policy.incidents?.resolveWithin[incident.severity];
+  if (!allowance) return null;
+  const severity = incident.severity[0]!.toUpperCase() + incident.severity.slice(1);
+  return milestone(
+    { key: incident.incidentId, kind: `incident-${incident.severity}`, label: `${severity} incident ${incident.incidentId}`, rule: `${describeDuration(allowance)} to resolve`, owner: 'cs' },
+    calendar,
+    incident.openedAt,
+    allowance,
+  );
+}
+
+export const isIncidentClock = (clock: MilestoneClock): boolean => clock.kind.startsWith('incident-');
 
 /** The milestone done at `doneAt`: on time or late, measured in business minutes on the deal's calendar. */
 export function completeMilestone(calendar: BusinessCalendar, clock: MilestoneClock, doneAt: Date, actor: string, reportedAt: Date): MilestoneClock {

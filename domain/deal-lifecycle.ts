@@ -10,7 +10,10 @@ export const dealStages = ['AWAITING_DOSSIER', 'AWAITING_KICKOFF', 'ONBOARDING',
  */
 export type DealStage = (typeof dealStages)[number];
 
-export type DealStep = 'dossier' | 'kickoff' | 'qbr' | 'close-out';
+export type DealStep = 'dossier' | 'kickoff' | 'qbr' | 'close-out' | 'incident' | 'resolve-incident';
+
+export const incidentSeverities = ['critical', 'significant', 'minor'] as const;
+export type IncidentSeverity = (typeof incidentSeverities)[number];
 
 export interface DealStageFacts {
   stage: DealStage;
@@ -36,7 +39,8 @@ export function dealStageOf(facts: Omit<DealStageFacts, 'stage'>): DealStage {
  * delivered once: it is the record of what sales promised, so corrections go in notes, not a rewrite.
  */
 export function dealStepRefusal(step: DealStep, facts: DealStageFacts): string | null {
-  if (isTerminalDealStage(facts.stage)) return `the deal's handoff is over (stage ${facts.stage})`;
+  // An incident opened during the handoff is resolved whenever it is, even after the handoff ended.
+  if (isTerminalDealStage(facts.stage) && step !== 'resolve-incident') return `the deal's handoff is over (stage ${facts.stage})`;
   switch (step) {
     case 'dossier':
       return facts.dossierDone ? 'the dossier was already delivered; it is not amended through the handoff' : null;
@@ -48,9 +52,14 @@ export function dealStepRefusal(step: DealStep, facts: DealStageFacts): string |
       }
       return null;
     case 'close-out':
+    case 'incident':
+    case 'resolve-incident':
       return null;
   }
 }
+
+type IncidentStep = Extract<DealStep, 'incident' | 'resolve-incident'>;
+const incidentStepWords: Record<IncidentStep, string> = { incident: 'open an incident on it', 'resolve-incident': 'resolve its incidents' };
 
 /** Who asks for a step: the caller's actor and role (absent for steps the system itself takes). */
 export interface DealStepCaller {
@@ -69,11 +78,11 @@ export function dealStepForbidden(
   caller: DealStepCaller,
 ): string | null {
   if (caller.role === 'sales' && deal.salesOwnerId !== caller.actor) {
-    return `deal ${deal.dealId} is owned by sales rep ${deal.salesOwnerId}; ${caller.actor} may not deliver its ${step}`;
+    return `deal ${deal.dealId} is owned by sales rep ${deal.salesOwnerId}; ${caller.actor} may not ${step in incidentStepWords ? incidentStepWords[step as IncidentStep] : `deliver its ${step}`}`;
   }
   if (caller.role === 'cs' && deal.csOwnerId !== caller.actor) {
     const owner = deal.csOwnerId ? `is onboarded by ${deal.csOwnerId}` : 'has no CS owner yet';
-    return `deal ${deal.dealId} ${owner}; ${caller.actor} may not record its ${step} (ask its CS owner or ops)`;
+    return `deal ${deal.dealId} ${owner}; ${caller.actor} may not ${step in incidentStepWords ? incidentStepWords[step as IncidentStep] : `record its ${step}`} (ask its CS owner or ops)`;
   }
   return null;
 }

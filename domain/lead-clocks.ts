@@ -34,6 +34,13 @@ export interface CadenceClock {
   remindsAttemptDueAtStart?: boolean;
 }
 
+/** The weekly opportunity hygiene check of an SQL: when it runs next and how many reminders went unheeded. */
+export interface HygieneClock {
+  nextCheckAt: string;
+  /** Failing checks in a row so far; a passing check resets it. */
+  failedChecks: number;
+}
+
 export interface PauseState {
   since: string;
   until: string | null;
@@ -57,7 +64,7 @@ export function startSpeedToLead(calendar: BusinessCalendar, now: Date, allowanc
   };
 }
 
-export function startCadence(policy: Policy, calendar: BusinessCalendar, now: Date, remindsAttemptDueAtStart = false): CadenceClock {
+export function startCadence(policy: Pick<Policy, 'cadence'>, calendar: BusinessCalendar, now: Date, remindsAttemptDueAtStart = false): CadenceClock {
   return {
     startedAt: now.toISOString(),
     attemptsDue: policy.cadence.attempts.map((attempt) => dueAfter(calendar, now, attempt.dueAfter)),
@@ -77,6 +84,37 @@ export function shiftForPause(calendar: BusinessCalendar, due: DueInstant, pause
   if (due.clock === 'wall') return { ...due, at: new Date(at.getTime() + (resumedAt.getTime() - pausedAt.getTime())).toISOString() };
   const remaining = businessMinutesBetween(calendar, pausedAt, at);
   return { ...due, at: addBusinessMinutes(calendar, resumedAt, remaining).toISOString() };
+}
+
+/**
+ * The same instant for an owner on another calendar: a pending business deadline keeps the business time it had
+ * left, counted on `to` from `now`; a wall-clock one (and one already passed) stays where it was.
+ */
+export function moveToCalendar(from: BusinessCalendar, to: BusinessCalendar, due: DueInstant, now: Date): DueInstant {
+  const at = new Date(due.at);
+  if (due.clock === 'wall' || from.id === to.id || at <= now) return due;
+  const remaining = businessMinutesBetween(from, now, at);
+  return { ...due, at: addBusinessMinutes(to, now, remaining).toISOString() };
+}
+
+export function moveCadenceToCalendar(from: BusinessCalendar, to: BusinessCalendar, clock: CadenceClock, now: Date): CadenceClock {
+  return {
+    ...clock,
+    attemptsDue: clock.attemptsDue.map((due) => moveToCalendar(from, to, due, now)),
+    windowEnds: moveToCalendar(from, to, clock.windowEnds, now),
+  };
+}
+
+export function startHygiene(policy: NonNullable<Policy['hygiene']>, now: Date): HygieneClock {
+  return { nextCheckAt: new Date(now.getTime() + durationToMs(policy.checkEvery)).toISOString(), failedChecks: 0 };
+}
+
+/** The next check, one interval after this one; `failed` says whether this one found a problem. */
+export function advanceHygiene(policy: NonNullable<Policy['hygiene']>, clock: HygieneClock, failed: boolean): HygieneClock {
+  return {
+    nextCheckAt: new Date(Date.parse(clock.nextCheckAt) + durationToMs(policy.checkEvery)).toISOString(),
+    failedChecks: failed ? clock.failedChecks + 1 : 0,
+  };
 }
 
 export function shiftSpeedToLead(calendar: BusinessCalendar, clock: SpeedToLeadClock, pausedAt: Date, resumedAt: Date): SpeedToLeadClock {
@@ -100,13 +138,15 @@ export interface ClockView {
   cadence: CadenceClock | null;
   attemptsMade: number;
   paused: PauseState | null;
+  /** Absent on runs from before opportunity hygiene. */
+  hygiene?: HygieneClock | null;
 }
 
 export interface WakeUp {
   at: string;
   /** Reads well as a timer summary in the Temporal UI. */
   label: string;
-  kind: 'speed-to-lead' | 'due-soon' | 'escalation' | 'cadence-attempt' | 'cadence-window' | 'pause-ends';
+  kind: 'speed-to-lead' | 'due-soon' | 'escalation' | 'cadence-attempt' | 'cadence-window' | 'pause-ends' | 'hygiene-check';
   /** For cadence-attempt: which attempt (0-based) comes due. */
   attemptIndex?: number;
 }
@@ -141,6 +181,7 @@ export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: strin
     });
     wakeUps.push({ at: cadence.windowEnds.at, label: 'Contact cadence window ends', kind: 'cadence-window' });
   }
+  if (view.hygiene) wakeUps.push({ at: view.hygiene.nextCheckAt, label: 'Opportunity hygiene check', kind: 'hygiene-check' });
   return wakeUps.sort((a, b) => a.at.localeCompare(b.at));
 }
 

@@ -21,6 +21,10 @@ export interface LeadProfile {
   icpTier: IcpTier;
   segment?: string;
   country?: string;
+  region?: string;
+  product?: string;
+  /** Specialist skills the lead needs; routing rules can send it to a specialist queue. */
+  skills?: string[];
   source?: string;
 }
 
@@ -48,7 +52,9 @@ export type LeadStep =
   | 'resume'
   | 'reassign'
   | 'close'
-  | 'migrate-policy';
+  | 'migrate-policy'
+  | 'next-step'
+  | 'opportunity';
 
 const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
   accept: ['MQL'],
@@ -60,6 +66,8 @@ const stepAllowedIn: Record<LeadStep, readonly LeadStage[]> = {
   resume: ['MQL', 'SAL'],
   reassign: ['MQL', 'SAL', 'SQL'],
   close: ['SQL'],
+  'next-step': ['SQL'],
+  opportunity: ['SQL'],
   'migrate-policy': ['LEAD', 'MQL', 'SAL', 'SQL', 'NURTURE'],
 };
 
@@ -74,6 +82,8 @@ const stepDescription: Record<LeadStep, string> = {
   reassign: 'reassign',
   close: 'close',
   'migrate-policy': 'migrate the policy of',
+  'next-step': 'set the next step of',
+  opportunity: 'update the opportunity of',
 };
 
 /** Why `step` cannot happen in `stage`, or null when it can. */
@@ -81,6 +91,27 @@ export function stepRefusal(step: LeadStep, stage: LeadStage): string | null {
   const allowed = stepAllowedIn[step];
   if (allowed.includes(stage)) return null;
   return `cannot ${stepDescription[step]} a lead in stage ${stage}; allowed in ${allowed.join(', ')}`;
+}
+
+/** Which team answers for a lead in each stage (seed 001): sales from acceptance until the close, marketing before and in nurture. */
+export type StageOwnerTeam = 'marketing' | 'sales';
+
+const stageOwnerTeams: Record<LeadStage, StageOwnerTeam | null> = {
+  LEAD: 'marketing',
+  MQL: 'marketing',
+  SAL: 'sales',
+  SQL: 'sales',
+  NURTURE: 'marketing',
+  WON: null,
+  LOST: null,
+};
+
+/**
+ * The team that owns the stage. A lead returned to marketing keeps its rep as `ownerId` (the relationship, and
+ * whom it returns to when it re-engages) while marketing owns the nurture.
+ */
+export function stageOwnerTeam(stage: LeadStage): StageOwnerTeam | null {
+  return stageOwnerTeams[stage];
 }
 
 export function isTerminal(stage: LeadStage): boolean {

@@ -41,6 +41,8 @@ export const calendarSchema = z.object({
 export const contactChannels = ['phone', 'email', 'linkedin'] as const;
 export const icpTiers = [1, 2, 3] as const;
 
+export const nurtureReturnRules = ['positive-engagement', 'score-crosses-threshold'] as const;
+
 export const escalationActions = ['remind-owner', 'alert-manager', 'reassign', 'return-to-marketing'] as const;
 
 export const dealEscalationActions = ['remind-owner', 'alert-manager'] as const;
@@ -68,6 +70,14 @@ export const dealPolicySchema = z.object({
   repeatQbr: z.boolean().default(false),
   /** From a QBR held to the next one falling due (repeatQbr only). */
   qbrInterval: durationSchema,
+  /**
+   * Incidents after the win (seed 000: critical resolved within 24 h, significant within 72 h): each severity's
+   * resolution allowance, on the wall clock or in business time as each duration says. A severity without one
+   * (minor, by default) is recorded without a clock. Optional: a deal under a policy without it takes no incidents.
+   */
+  incidents: z
+    .object({ resolveWithin: z.object({ critical: durationSchema, significant: durationSchema, minor: durationSchema.optional() }) })
+    .optional(),
   escalation: z.object({
     /**
      * A missed milestone: level 1 fires `after` its due time, each later level `after` the previous one. The
@@ -77,6 +87,43 @@ export const dealPolicySchema = z.object({
     levels: z.array(z.object({ action: z.enum(dealEscalationActions), after: durationSchema })).min(1),
   }),
 });
+
+const speedToLeadOverridesSchema = z
+  .object({ tier1: durationSchema, tier2: durationSchema, tier3: durationSchema, hot: durationSchema })
+  .partial();
+
+const cadenceSchema = z.object({
+  /** Due time of each attempt, measured from acceptance (SAL). */
+  attempts: z.array(z.object({ channel: z.enum(contactChannels), dueAfter: durationSchema })).min(1),
+  /** Time from acceptance after which an unanswered cadence returns the lead to nurture. */
+  window: durationSchema,
+  endingOutcomes: z.array(storable).min(1),
+});
+
+/**
+ * What differs for one segment (enterprise / mid-market / SMB, seed 001): each part left out falls back to the
+ * policy's own. A lead's segment is matched case-insensitively, like routing's criteria.
+ */
+export const segmentRulesSchema = z.object({
+  mqlThreshold: z.number().optional(),
+  hotThreshold: z.number().optional(),
+  /** Per allowance (tier1, tier2, tier3, hot): the segment's deadline in place of the policy's. */
+  speedToLead: speedToLeadOverridesSchema.optional(),
+  /** The segment's whole contact cadence in place of the policy's. */
+  cadence: cadenceSchema.optional(),
+});
+
+/**
+ * One routing queue's own rules (seed 003: each queue has its own SLA): its speed-to-lead allowances, which win
+ * over the segment's and the policy's, and the calendar of the team behind it, which drives the clocks of the
+ * leads its reps own.
+ */
+export const queueRulesSchema = z.object({
+  speedToLead: speedToLeadOverridesSchema.optional(),
+  calendarId: storable.min(1).optional(),
+});
+
+const routingCriteria = z.array(storable.min(1).max(100)).min(1).optional();
 
 export const policySchema = z
   .object({
@@ -89,6 +136,13 @@ export const policySchema = z
         storable,
         z.object({ behavior: z.number().optional(), intent: z.number().optional() }),
       ),
+      /**
+       * What brings a nurtured lead back to MQL. `positive-engagement`: any engagement that raises the score while
+       * it is in the MQL band or above (a rejected lead keeps its fit, so its score usually never drops below the
+       * threshold, and waiting for a crossing would keep it in nurture for good). `score-crosses-threshold`: only
+       * a score that was below the threshold and comes back over it. Defaulted so older versions keep their behaviour.
+       */
+      nurtureReturn: z.enum(nurtureReturnRules).default('positive-engagement'),
     }),
     calendars: z.record(storable, calendarSchema),
     defaultCalendarId: storable,
@@ -100,27 +154,29 @@ export const policySchema = z
       tier3: durationSchema,
       hot: durationSchema.optional(),
     }),
-    cadence: z.object({
-      /** Due time of each attempt, measured from acceptance (SAL). */
-      attempts: z
-        .array(z.object({ channel: z.enum(contactChannels), dueAfter: durationSchema }))
-        .min(1),
-      /** Time from acceptance after which an unanswered cadence returns the lead to nurture. */
-      window: durationSchema,
-      endingOutcomes: z.array(storable).min(1),
-    }),
+    cadence: cadenceSchema,
+    /** Segment name (lower case) → what differs for leads of that segment. */
+    segments: z.record(storable.min(1).max(50), segmentRulesSchema).default({}),
     routing: z.object({
-      /** First matching rule picks the queue; a rule without a criterion matches any lead. */
+      /**
+       * First matching rule picks the queue; a rule without a criterion matches any lead. Territory: countries,
+       * regions, segments; product lines; specialist skills (every listed skill among the lead's needs).
+       */
       rules: z.array(
         z.object({
           queueId: storable.min(1),
           tiers: z.array(z.union([z.literal(1), z.literal(2), z.literal(3)])).optional(),
           segments: z.array(storable).optional(),
           countries: z.array(storable).optional(),
+          regions: routingCriteria,
+          products: routingCriteria,
+          skills: routingCriteria,
         }),
       ),
       fallbackQueueId: storable.min(1),
     }),
+    /** Queue ID → that queue's own SLA and team calendar. */
+    queues: z.record(storable.min(1), queueRulesSchema).default({}),
     sla: z.object({
       /** How long before a deadline the lead counts as due soon (SlaState="due-soon"). */
       dueSoonBefore: durationSchema,
@@ -129,7 +185,27 @@ export const policySchema = z
       /** Level n fires `after` the previous level; after a reassignment, `after` counts from the fresh deadline. */
       levels: z.array(z.object({ action: z.enum(escalationActions), after: durationSchema })).min(1),
     }),
+    /**
+     * Opportunity hygiene while a lead is an SQL (seed 000): every `checkEvery` (weekly) the owner is reminded when
+     * the stage and value are `staleAfter` old (7 days) or the next step is missing or overdue; after
+     * `remindersBeforeEscalation` reminders in a row the manager is alerted instead. Optional: a policy without it
+     * runs no hygiene clock.
+     */
+    hygiene: z
+      .object({
+        checkEvery: durationSchema.refine((d) => d.amount > 0 && d.clock === 'wall', { message: 'a positive wall-clock interval' }),
+        staleAfter: durationSchema.refine((d) => d.clock === 'wall', { message: 'counted on the wall clock' }),
+        remindersBeforeEscalation: z.number().int().min(0).max(52),
+      })
+      .optional(),
+    /** Seed 000: the share of records with a valid e-mail and a company name the reports hold against (0.95). */
+    dataQuality: z.object({ validRecordsTarget: z.number().min(0).max(1) }).optional(),
     deal: dealPolicySchema.optional(),
+    /**
+     * Why a value is what it is, keyed by its path in this document (`speedToLead.tier3`): the reasoning travels
+     * with the version it explains, where a reader of the changelog finds it.
+     */
+    rationale: z.record(storable.min(1).max(200), storable.min(1).max(2000)).default({}),
   })
   .superRefine((policy, ctx) => {
     if (policy.scoring.hotThreshold < policy.scoring.mqlThreshold) {
@@ -137,6 +213,17 @@ export const policySchema = z
     }
     if (!policy.calendars[policy.defaultCalendarId]) {
       ctx.addIssue({ code: 'custom', path: ['defaultCalendarId'], message: 'names no calendar in calendars' });
+    }
+    for (const [name, segment] of Object.entries(policy.segments)) {
+      if (name !== name.toLowerCase()) ctx.addIssue({ code: 'custom', path: ['segments', name], message: 'segment names are lower case (leads match them case-insensitively)' });
+      const mql = segment.mqlThreshold ?? policy.scoring.mqlThreshold;
+      const hot = segment.hotThreshold ?? policy.scoring.hotThreshold;
+      if (hot < mql) ctx.addIssue({ code: 'custom', path: ['segments', name, 'hotThreshold'], message: `the segment's hot threshold (${hot}) must be at or above its MQL threshold (${mql})` });
+    }
+    for (const [queueId, queue] of Object.entries(policy.queues)) {
+      if (queue.calendarId !== undefined && !policy.calendars[queue.calendarId]) {
+        ctx.addIssue({ code: 'custom', path: ['queues', queueId, 'calendarId'], message: 'names no calendar in calendars' });
+      }
     }
     for (const [key, calendar] of Object.entries(policy.calendars)) {
       if (calendar.id !== key) {
@@ -155,6 +242,8 @@ export type ContactChannel = (typeof contactChannels)[number];
 export type EscalationAction = (typeof escalationActions)[number];
 export type Duration = z.infer<typeof durationSchema>;
 export type DealPolicy = z.infer<typeof dealPolicySchema>;
+export type SegmentRules = z.infer<typeof segmentRulesSchema>;
+export type CadenceRules = z.infer<typeof cadenceSchema>;
 export type DealEscalationLevel = DealPolicy['escalation']['levels'][number];
 
 export class PolicyValidationError extends Error {

@@ -208,11 +208,61 @@ export interface RejectionCounts {
   byTier: Array<{ tier: number; reason: string; count: number }>;
 }
 
+/** Seed 000's pipeline hygiene: open opportunities with a next step ahead and a stage/value update within 7 days. */
+export interface PipelineHygiene {
+  asOf: string;
+  openOpportunities: number;
+  withNextStep: number;
+  updatedThisWeek: number;
+  /** Both: a next step not past due, and an update within 7 days. */
+  maintained: number;
+  /** maintained ÷ open, 0..1; null with no open opportunity. */
+  maintainedShare: number | null;
+}
+
+export function pipelineHygieneRow(row: { asOf: Date; open: number; withNextStep: number; updatedThisWeek: number; maintained: number }): PipelineHygiene {
+  return {
+    asOf: row.asOf.toISOString(),
+    openOpportunities: row.open,
+    withNextStep: row.withNextStep,
+    updatedThisWeek: row.updatedThisWeek,
+    maintained: row.maintained,
+    maintainedShare: share(row.maintained, row.open),
+  };
+}
+
+/** Seed 000's data quality: leads taken in during the range with a valid e-mail and a company name, against the target. */
+export interface DataQuality {
+  records: number;
+  valid: number;
+  /** valid ÷ records, 0..1; null with no record. */
+  validShare: number | null;
+  /** The current policy's target (0.95 by default), or null when it sets none. */
+  target: number | null;
+  /** null while either side is unknown. */
+  meetsTarget: boolean | null;
+}
+
+export function dataQualityRow(row: { records: number; valid: number; target: number | null }): DataQuality {
+  const validShare = share(row.valid, row.records);
+  return {
+    records: row.records,
+    valid: row.valid,
+    validShare,
+    target: row.target,
+    meetsTarget: validShare === null || row.target === null ? null : validShare >= row.target,
+  };
+}
+
 export interface LeadSlaReport {
   speedToLead: ByTier<SpeedToLeadRow>;
   attemptsPerLead: ByTier<AttemptsRow>;
   conversion: ByTier<ConversionRow>;
   rejections: RejectionCounts;
+  /** Added by the route: a snapshot as of the end of the range (or now, if sooner). */
+  pipelineHygiene?: PipelineHygiene;
+  /** Added by the route, over the leads taken in during the range. */
+  dataQuality?: DataQuality;
 }
 
 export function speedToLeadRow(row: { metOnTime: number; metLate: number; breachedUnmet: number; median: number | null; p90: number | null }): SpeedToLeadRow {

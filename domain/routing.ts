@@ -11,6 +11,11 @@ export interface RoutingLead {
   hot: boolean;
   segment?: string;
   country?: string;
+  region?: string;
+  /** The product line the lead asked about. */
+  product?: string;
+  /** Specialist skills the lead needs (a use case, an integration). */
+  skills?: string[];
   company: string;
 }
 
@@ -20,6 +25,10 @@ export interface RoutingRule {
   tiers?: Array<1 | 2 | 3>;
   segments?: string[];
   countries?: string[];
+  regions?: string[];
+  products?: string[];
+  /** Matches a lead that needs every one of these skills. */
+  skills?: string[];
 }
 
 /** ISO instants with an explicit offset; the rep is away from `from` (inclusive) to `to` (exclusive). */
@@ -49,7 +58,7 @@ export interface RoutingQueue {
 export interface OwnerChoice {
   repId: string;
   queueId: string;
-  reason: 'account-owner' | 'round-robin' | 'tier-priority';
+  reason: 'account-owner' | 'returning-owner' | 'round-robin' | 'tier-priority';
 }
 
 /** The failure type a workflow sees when nobody can take the lead; retrying would not change the answer. */
@@ -79,6 +88,9 @@ function ruleMatches(rule: RoutingRule, lead: RoutingLead): boolean {
   if (rule.tiers !== undefined && !rule.tiers.includes(lead.tier)) return false;
   if (rule.segments !== undefined && !listContains(rule.segments, lead.segment)) return false;
   if (rule.countries !== undefined && !listContains(rule.countries, lead.country)) return false;
+  if (rule.regions !== undefined && !listContains(rule.regions, lead.region)) return false;
+  if (rule.products !== undefined && !listContains(rule.products, lead.product)) return false;
+  if (rule.skills !== undefined && !rule.skills.every((skill) => listContains(lead.skills ?? [], skill))) return false;
   return true;
 }
 
@@ -170,6 +182,8 @@ export function chooseOwner(input: {
   lead: RoutingLead;
   at: Date;
   accountOwner: RoutingRep | null;
+  /** The rep who owned this lead before it went back to marketing: nurture keeps the relationship with them. */
+  returningOwner?: RoutingRep | null;
   exclude?: string[];
 }): OwnerChoice {
   const { queue, lead, at, accountOwner } = input;
@@ -178,6 +192,10 @@ export function chooseOwner(input: {
   // One account, one owner: the buying committee talks to a single rep even across queues.
   if (accountOwner !== null && !excluded.has(accountOwner.id) && isAvailable(accountOwner, at)) {
     return { repId: accountOwner.id, queueId: queue.id, reason: 'account-owner' };
+  }
+  const returning = input.returningOwner ?? null;
+  if (returning !== null && !excluded.has(returning.id) && isAvailable(returning, at)) {
+    return { repId: returning.id, queueId: queue.id, reason: 'returning-owner' };
   }
 
   const candidates = queue.members.filter((rep) => !excluded.has(rep.id) && isAvailable(rep, at));

@@ -20,3 +20,19 @@ export function scoreBand(scoring: Policy['scoring'], score: ScoreComponents): S
   if (total >= scoring.mqlThreshold) return 'mql';
   return 'cold';
 }
+
+export interface BandedScore {
+  total: number;
+  band: ScoreBand;
+}
+
+/**
+ * Whether engagement that moved a nurtured lead's score from `before` to `after` brings it back to MQL under the
+ * policy's rule (a snapshot from before the rule existed has none: it behaves as `positive-engagement`).
+ */
+export function returnsFromNurture(rule: Policy['scoring']['nurtureReturn'] | undefined, before: BandedScore, after: BandedScore): boolean {
+  if (after.band === 'cold') return false;
+  const crossed = before.band === 'cold';
+  if (rule === 'score-crosses-threshold') return crossed;
+  return crossed || after.total > before.total;
+}

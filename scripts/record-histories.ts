@@ -131,9 +131,64 @@ async function runBurstLead(service: RunningService, leadId: string): Promise<vo
   assert.equal((await service.request('POST', `/leads/${leadId}/engagement`, { role: 'ops', body: { negative: 40 } })).status, 200);
 }
 
-/** Scenario groups named on the command line (`lead`, `deal`); none named records them all. */
+/**
+ * The seed rules of issue 14 on one lead: intake without a company and with an invalid e-mail (flagged), a
+ * rejection, re-engagement back to MQL with the same rep (patched 'nurture-keeps-owner'), then SQL with a next
+ * step and an opportunity, left alone until the weekly (here 20 s) hygiene check reminds the owner; closed lost.
+ */
+async function runRulesLead(service: RunningService, leadId: string): Promise<void> {
+  const intake = await service.request('POST', '/leads', { body: { leadId, email: 'not-an-address', icpTier: 2, score: { fit: 35, behavior: 10, intent: 10 } } });
+  assert.equal(intake.status, 201, JSON.stringify(intake.body));
+  const routed = await eventually(() => service.request('GET', `/leads/${leadId}`), (r) => r.body.ownerId !== null, 'routing');
+  const owner = routed.body.ownerId as string;
+  const as = (path: string, body: object) => service.request('POST', `/leads/${leadId}/${path}`, { as: owner, body });
+  const ok = async (response: Promise<{ status: number; body: any }>) => {
+    const answer = await response;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return answer.body;
+  };
+  await ok(as('reject', { reason: 'too-early' }));
+  await eventually(
+    () => service.temporal.client.workflow.count(`WorkflowId = "lead-${leadId}" AND ExecutionStatus = "ContinuedAsNew"`),
+    (count) => count.count === 1,
+    'the return to nurture to continue as new',
+  );
+  const back = await ok(service.request('POST', `/leads/${leadId}/engagement`, { role: 'ops', body: { signal: 'email-click' } }));
+  assert.deepEqual([back.stage, back.ownerId], ['MQL', owner]);
+  await ok(as('accept', {}));
+  await ok(as('contact-attempts', { channel: 'phone', outcome: 'connected' }));
+  await ok(as('qualify', { need: true, budget: true, timing: true }));
+  await ok(as('next-step', { dueAt: new Date(Date.now() + 5_000).toISOString(), type: 'demo' }));
+  await ok(as('opportunity', { stage: 'proposal', amount: 24000 }));
+  await eventually(
+    () => service.request('GET', `/leads/${leadId}/timeline`, { role: 'ops' }),
+    (r) => r.body.events.some((event: { type: string }) => event.type === 'hygiene-reminder'),
+    'the hygiene reminder',
+    60_000,
+  );
+  await ok(as('close', { outcome: 'lost', reason: 'no decision' }));
+}
+
+/** A critical incident during the handoff: opened, breached (4 s), escalated to the CS owner and manager, resolved; then closed out. */
+async function runIncidentDeal(service: RunningService, dealId: string): Promise<void> {
+  await intakeDeal(service, dealId, 'rep-anna');
+  const deal = (await service.request('GET', `/deals/${dealId}`, { role: 'ops' })).body;
+  const opened = await service.request('POST', `/deals/${dealId}/incidents`, { role: 'cs', as: deal.csOwnerId, body: { severity: 'critical', summary: 'SSO login fails' } });
+  assert.equal(opened.status, 200, JSON.stringify(opened.body));
+  await hasEvent(service, dealId, (event) => event.type === 'escalated' && event.payload.milestone === 'INC-1' && event.payload.action === 'alert-manager', 'the incident escalation');
+  const resolved = await service.request('POST', `/deals/${dealId}/incidents/INC-1/resolve`, { role: 'cs', as: deal.csOwnerId, body: { resolution: 'certificate rotated' } });
+  assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
+  const closed = await service.request('POST', `/deals/${dealId}/close-out`, { role: 'ops', body: { reason: 'recorded' } });
+  assert.equal(closed.status, 200, JSON.stringify(closed.body));
+  await service.temporal.client.workflow.getHandle(`deal-${dealId}`).result();
+}
+
+/**
+ * Scenario groups named on the command line (`lead`, `deal`, `rules`); none named records `lead` and `deal`.
+ * Recorded files are never re-recorded: a new scenario gets a group and file names of its own.
+ */
 const only = process.argv.slice(2);
-const wanted = (group: 'lead' | 'deal'): boolean => only.length === 0 || only.includes(group);
+const wanted = (group: 'lead' | 'deal' | 'rules'): boolean => (only.length === 0 ? group !== 'rules' : only.includes(group));
 
 async function main() {
   mkdirSync(directory, { recursive: true });
@@ -159,6 +214,14 @@ async function main() {
       await saveAllRuns(service.temporal.client, 'deal-recorded-standard', 'deal-standard');
       await runEscalatedDeal(service, 'recorded-escalated');
       await saveAllRuns(service.temporal.client, 'deal-recorded-escalated', 'deal-escalated');
+    }
+    if (wanted('rules')) {
+      await runRulesLead(service, 'recorded-rules');
+      await service.temporal.client.workflow.getHandle('lead-recorded-rules').result();
+      await saveAllRuns(service.temporal.client, 'lead-recorded-rules', 'lead-rules');
+      await seedCsQueue(service, policy.deal!.csQueueId);
+      await runIncidentDeal(service, 'recorded-incident');
+      await saveAllRuns(service.temporal.client, 'deal-recorded-incident', 'deal-incident');
     }
   } finally {
     await service.stop();

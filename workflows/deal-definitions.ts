@@ -1,7 +1,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DealHandoffState, MilestoneClock } from '../domain/deal-clocks.js';
 import type { Dossier } from '../domain/deal-dossier.js';
-import type { DealStage } from '../domain/deal-lifecycle.js';
+import type { DealStage, IncidentSeverity } from '../domain/deal-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { PendingDeadline } from './lead-definitions.js';
 import type { AppliedRequest, StepAnswer, StepRequest } from './step-engine.js';
@@ -50,6 +50,20 @@ export interface QbrRecord {
   actor: string;
 }
 
+export interface IncidentRecord {
+  /** INC-1, INC-2, ...: numbered by the deal, and the key of its resolution clock among the milestones. */
+  incidentId: string;
+  severity: IncidentSeverity;
+  summary: string;
+  openedAt: string;
+  openedBy: string;
+  /** The resolution deadline, or null for a severity the policy gives no clock. */
+  dueAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  resolution: string | null;
+}
+
 export interface DealState {
   dealId: string;
   stage: DealStage;
@@ -73,6 +87,8 @@ export interface DealState {
   kickoff: KickoffRecord | null;
   qbrs: QbrRecord[];
   closeOut: { reason: string; actor: string; at: string } | null;
+  /** Incidents reported since the win, in the order they were opened; absent on runs from before incidents. */
+  incidents?: IncidentRecord[];
   /** Workflow runs so far: 1 plus one per continue-as-new. */
   run: number;
   /** Sequence number of the last audit event; the timeline in Postgres ends at the same number. */
@@ -117,4 +133,14 @@ export const dealStateQuery = defineQuery<DealView>('dealState');
 export const deliverDossierUpdate = defineUpdate<StepAnswer<DealView>, [DeliverDossierInput]>('deliverDossier');
 export const recordKickoffUpdate = defineUpdate<StepAnswer<DealView>, [RecordKickoffInput]>('recordKickoff');
 export const recordQbrUpdate = defineUpdate<StepAnswer<DealView>, [RecordQbrInput]>('recordQbr');
+export interface OpenIncidentInput extends DealStepActor {
+  severity: IncidentSeverity;
+  summary: string;
+}
+export interface ResolveIncidentInput extends DealStepActor {
+  incidentId: string;
+  resolution?: string;
+}
+export const openIncidentUpdate = defineUpdate<StepAnswer<DealView>, [OpenIncidentInput]>('openIncident');
+export const resolveIncidentUpdate = defineUpdate<StepAnswer<DealView>, [ResolveIncidentInput]>('resolveIncident');
 export const closeOutDealUpdate = defineUpdate<StepAnswer<DealView>, [CloseOutDealInput]>('closeOutDeal');

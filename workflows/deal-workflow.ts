@@ -10,6 +10,9 @@ import {
   completeMilestone,
   dossierMilestone,
   handoffStateOf,
+  incidentMilestone,
+  isIncidentClock,
+  isOpen,
   kickoffMilestone,
   milestoneRecord,
   pendingDealWakeUps,
@@ -27,6 +30,8 @@ import {
   closeOutDealUpdate,
   dealStateQuery,
   deliverDossierUpdate,
+  openIncidentUpdate,
+  resolveIncidentUpdate,
   recordKickoffUpdate,
   recordQbrUpdate,
   type DealResult,
@@ -171,7 +176,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
 
   function refresh(): void {
     syncDerived();
-    const next = isTerminalDealStage(state.stage) ? undefined : wakeUps().find((wake) => wake.kind !== 'reminder');
+    const next = wakeUps().find((wake) => wake.kind !== 'reminder');
     searchAttributes.apply({
       stage: state.stage,
       salesOwnerId: state.salesOwnerId,
@@ -182,7 +187,11 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     });
   }
 
-  const wakeUps = (): DealWakeUp[] => (isTerminalDealStage(state.stage) ? [] : pendingDealWakeUps(state.milestones, levels));
+  // Once the handoff is over only open incidents still wait for anything.
+  const wakeUps = (): DealWakeUp[] =>
+    pendingDealWakeUps(isTerminalDealStage(state.stage) ? state.milestones.filter(isIncidentClock) : state.milestones, levels);
+  const openIncident = (incidentId: string) => (state.incidents ?? []).find((incident) => incident.incidentId === incidentId && incident.resolvedAt === null);
+  const incidentsOpen = () => (state.incidents ?? []).some((incident) => incident.resolvedAt === null);
 
   function view(): DealView {
     return { ...withoutLedger(state), deadlines: wakeUps().map((wake) => ({ kind: wake.kind, label: wake.label, dueAt: wake.at })) };
@@ -391,10 +400,51 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     ({ reason }) => (reason.trim().length === 0 ? 'a close-out needs a reason' : null),
   );
 
+  onStep(
+    openIncidentUpdate,
+    'incident',
+    ({ actor, severity, summary }) => {
+      const incidents = (state.incidents ??= []);
+      const incidentId = `INC-${incidents.length + 1}`;
+      const openedAt = now();
+      const clock = incidentMilestone(dealPolicy, calendar, { incidentId, severity, openedAt });
+      if (clock) state.milestones.push(clock);
+      const dueAt = clock?.due.at ?? null;
+      incidents.push({ incidentId, severity, summary, openedAt: openedAt.toISOString(), openedBy: actor, dueAt, resolvedAt: null, resolvedBy: null, resolution: null });
+      audit('incident-opened', actor, { incidentId, severity, summary, dueAt, rule: clock?.rule ?? null }, clock ? [clock] : []);
+      engine.notify('deal.incident-opened', [state.csOwnerId], `${severity} incident ${incidentId} on ${deal}: ${summary}${dueAt ? ` (resolve by ${dueAt})` : ''}`, {
+        incidentId,
+        severity,
+        dueAt,
+      });
+    },
+    () => (dealPolicy.incidents ? null : `policy ${policy.version} has no incident rules (deal.incidents), so this deal takes no incidents`),
+  );
+
+  onStep(
+    resolveIncidentUpdate,
+    'resolve-incident',
+    ({ actor, incidentId, resolution }) => {
+      const incident = openIncident(incidentId)!;
+      const at = now();
+      incident.resolvedAt = at.toISOString();
+      incident.resolvedBy = actor;
+      incident.resolution = resolution ?? null;
+      const clock = state.milestones.find((candidate) => candidate.key === incidentId && isIncidentClock(candidate));
+      const done = clock && isOpen(clock) ? replace(completeMilestone(calendar, clock, at, actor, at)) : null;
+      audit('incident-resolved', actor, { incidentId, severity: incident.severity, resolution: incident.resolution, breached: done?.breached ?? false, businessMinutesLate: done?.businessMinutesLate ?? null }, done ? [done] : []);
+    },
+    ({ incidentId }) => {
+      if (openIncident(incidentId)) return null;
+      return (state.incidents ?? []).some((incident) => incident.incidentId === incidentId) ? `incident ${incidentId} is already resolved` : `deal ${state.dealId} has no incident ${incidentId}`;
+    },
+  );
+
   // ---- the run ---------------------------------------------------------------------------------------
 
   await intake;
-  const running = () => !isTerminalDealStage(state.stage) && !qbrHeldThisRun;
+  // A handoff that ends with an incident still open keeps running until it is resolved (or its clock escalates).
+  const running = () => (!isTerminalDealStage(state.stage) || incidentsOpen()) && !qbrHeldThisRun;
 
   await engine.runClocks({ running, pending: wakeUps, onWakeUp });
   await engine.settle();

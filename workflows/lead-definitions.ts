@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CadenceClock, PauseState, SlaBudget, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
+import type { NextStepType, Opportunity } from '../domain/opportunity-hygiene.js';
+import type { CadenceClock, HygieneClock, PauseState, SlaBudget, SlaState, SpeedToLeadClock } from '../domain/lead-clocks.js';
 import type {
   ContactAttempt,
   ContactOutcome,
@@ -8,6 +9,7 @@ import type {
   LeadStage,
   NurtureReason,
   RejectionReason,
+  StageOwnerTeam,
 } from '../domain/lead-lifecycle.js';
 import type { ContactChannel, Policy } from '../domain/policy.js';
 import type { ScoreComponents } from '../domain/scoring.js';
@@ -54,6 +56,10 @@ export interface LeadState {
   /** How many times the lead has come back from nurture; each cycle is one workflow run. */
   cycle: number;
   dealId: string | null;
+  /** The SQL's opportunity (stage, value, next step); absent before qualification and on runs from before it existed. */
+  opportunity?: Opportunity | null;
+  /** The weekly hygiene check while the lead is an SQL under a policy with `hygiene`. */
+  hygiene?: HygieneClock | null;
   /** Sequence number of the last audit event; the timeline in Postgres ends at the same number. */
   lastEventSeq: number;
   /** Numbers each notification, so its idempotency key is unique and stable across retries and replays. */
@@ -66,6 +72,8 @@ export interface LeadState {
 export interface LeadView extends LeadState {
   deadlines: PendingDeadline[];
   sla: SlaBudget;
+  /** The team that owns the stage (marketing in nurture, while `ownerId` keeps the rep); absent from runs before it existed. */
+  stageOwner?: StageOwnerTeam | null;
 }
 
 export interface LeadResult {
@@ -106,6 +114,8 @@ export interface PauseLeadInput extends StepActor {
 export type ResumeLeadInput = StepActor;
 export interface ReassignLeadInput extends StepActor {
   toRepId?: string;
+  /** Another team's (region's) queue: the lead is routed there, and its clocks move to that team's calendar. */
+  toQueueId?: string;
   reason: string;
 }
 /** The deal a won lead becomes; the rest of the deal's intake comes from the lead. */
@@ -140,6 +150,16 @@ export interface MigrateLeadPolicyInput extends StepActor {
   note?: string;
 }
 export const migrateLeadPolicyUpdate = defineUpdate<StepAnswer<LeadView>, [MigrateLeadPolicyInput]>('migrateLeadPolicy');
+export interface NextStepInput extends StepActor {
+  dueAt: string;
+  type: NextStepType;
+}
+export interface OpportunityInput extends StepActor {
+  stage: string;
+  amount: number;
+}
+export const setNextStepUpdate = defineUpdate<StepAnswer<LeadView>, [NextStepInput]>('setNextStep');
+export const updateOpportunityUpdate = defineUpdate<StepAnswer<LeadView>, [OpportunityInput]>('updateOpportunity');
 export const closeLeadUpdate = defineUpdate<StepAnswer<LeadView>, [CloseLeadInput]>('closeLead');
 
 export { STEP_REFUSED } from '../domain/failures.js';

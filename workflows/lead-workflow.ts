@@ -13,25 +13,30 @@ import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@te
 import type { Activities } from '../activities/index.js';
 import type { LeadAuditEvent } from '../activities/lead-audit.js';
 import type { RouteLeadResult } from '../activities/routing.js';
-import { businessMinutesBetween, type BusinessCalendar } from '../domain/business-time.js';
+import { businessMinutesBetween, durationToMs, type BusinessCalendar } from '../domain/business-time.js';
+import { intakeQualityFlags } from '../domain/data-quality.js';
+import { describeProblems, hygieneAction, hygieneProblems, openOpportunity } from '../domain/opportunity-hygiene.js';
 import { STEP_FORBIDDEN } from '../domain/failures.js';
 import {
+  advanceHygiene,
   dueAfter,
+  moveCadenceToCalendar,
   pendingWakeUps,
   slaBudget,
-  speedToLeadDeadline,
   shiftCadence,
   shiftSpeedToLead,
   slaStateAt,
   startCadence,
+  startHygiene,
   startSpeedToLead,
   type ClockView,
   type WakeUp,
 } from '../domain/lead-clocks.js';
-import { isTerminal, leadStepForbidden, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
+import { isTerminal, leadStepForbidden, stageOwnerTeam, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
+import { cadenceFor, hasQueueRules, ownerCalendarId, scoringFor, speedToLeadAllowance } from '../domain/lead-rules.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
-import { scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
+import { returnsFromNurture, scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {
   acceptLeadUpdate,
   closeLeadUpdate,
@@ -44,6 +49,8 @@ import {
   recordEngagementUpdate,
   rejectLeadUpdate,
   resumeLeadUpdate,
+  setNextStepUpdate,
+  updateOpportunityUpdate,
   type LeadResult,
   type LeadState,
   type LeadView,
@@ -90,10 +97,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const { profile } = input;
   // Ops may migrate a running lead to a newer policy version; until then it keeps the one it started under.
   let policy = input.policy;
-  let calendar = policy.calendars[policy.defaultCalendarId]!;
+  // The clocks count on the owner's team calendar (state.calendarId), the policy's default until routing says otherwise.
+  const calendarOf = (calendarId: string | undefined) => policy.calendars[calendarId ?? policy.defaultCalendarId] ?? policy.calendars[policy.defaultCalendarId]!;
+  let calendar = calendarOf(input.carried?.calendarId);
   const workflowId = workflowInfo().workflowId;
   const now = () => new Date(); // the workflow sandbox makes Date deterministic: it is the current task's time
   const tierLabel = `Tier ${profile.icpTier}`;
+  // How notifications name the lead: its company, or its ID when intake had none (flagged company-missing).
+  const leadName = profile.company.trim() || `lead ${profile.leadId}`;
 
   const state: LeadState = input.carried ?? initialState(input, now(), calendar);
   const searchAttributes = new LeadSearchAttributes();
@@ -131,7 +142,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       capture: () => ({ policy, nurturedThisRun }),
       restore: (saved) => {
         ({ policy, nurturedThisRun } = saved as { policy: Policy; nurturedThisRun: boolean });
-        calendar = policy.calendars[policy.defaultCalendarId]!;
+        calendar = calendarOf(state.calendarId);
       },
     },
   });
@@ -139,7 +150,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   // ---- routing --------------------------------------------------------------------------------
 
-  async function route(stepKey: string, options: { exclude?: string[]; preferredRepId?: string } = {}): Promise<RouteLeadResult | string> {
+  async function route(
+    stepKey: string,
+    options: { exclude?: string[]; preferredRepId?: string; returningOwnerId?: string; queueId?: string } = {},
+  ): Promise<RouteLeadResult | string> {
     try {
       return await routeLead({
         idempotencyKey: `${workflowId}:${stepKey}`,
@@ -149,6 +163,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
           hot: state.score.band === 'hot',
           segment: profile.segment,
           country: profile.country,
+          ...(profile.region !== undefined ? { region: profile.region } : {}),
+          ...(profile.product !== undefined ? { product: profile.product } : {}),
+          ...(profile.skills !== undefined ? { skills: profile.skills } : {}),
           company: profile.company,
         },
         rules: policy.routing.rules,
@@ -156,6 +173,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         at: now().toISOString(),
         exclude: options.exclude,
         preferredRepId: options.preferredRepId,
+        ...(options.returningOwnerId ? { returningOwnerId: options.returningOwnerId } : {}),
+        ...(options.queueId ? { queueId: options.queueId } : {}),
       });
     } catch (error) {
       if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
@@ -165,11 +184,25 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }
   }
 
-  function assignOwner(assignment: RouteLeadResult): void {
+  /**
+   * The new owner's rules take over: the clocks move to their team's calendar (pending business deadlines keep the
+   * business time they had left), and the answer says whether the queue's own SLA changed with the queue.
+   */
+  function assignOwner(assignment: RouteLeadResult, previousQueueId: string | null): { queueRulesChanged: boolean } {
     state.ownerId = assignment.repId;
     state.queueId = assignment.queueId;
     state.managerId = assignment.managerId;
+    const calendarId = ownerCalendarId(policy, state.queueId);
+    if (calendarId !== state.calendarId) {
+      const from = calendar;
+      calendar = calendarOf(calendarId);
+      state.calendarId = calendarId;
+      if (state.cadence) state.cadence = moveCadenceToCalendar(from, calendar, state.cadence, now());
+    }
+    return { queueRulesChanged: state.queueId !== previousQueueId && (hasQueueRules(policy, state.queueId) || hasQueueRules(policy, previousQueueId)) };
   }
+
+  const ruleSubject = (queueId: string | null) => ({ tier: profile.icpTier, hot: state.score.band === 'hot', segment: profile.segment, queueId });
 
   // ---- stage changes ----------------------------------------------------------------------------
 
@@ -181,7 +214,13 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       state.paused = null;
     }
     if (stage !== 'SAL') state.cadence = null;
-    if (stage === 'SAL') state.cadence = startCadence(policy, calendar, now(), false);
+    if (stage !== 'SQL' && state.hygiene) state.hygiene = null;
+    if (stage === 'SQL') {
+      // Qualification opens the opportunity; its hygiene clock runs under a policy that has one.
+      state.opportunity = openOpportunity(now());
+      if (policy.hygiene) state.hygiene = startHygiene(policy.hygiene, now());
+    }
+    if (stage === 'SAL') state.cadence = startCadence({ cadence: cadenceFor(policy, profile.segment) }, calendar, now(), false);
     if (stage === 'NURTURE') {
       state.cycle += 1;
       nurturedThisRun = true;
@@ -193,31 +232,39 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     const from = state.stage;
     // A lead back from nurture starts a fresh cycle: its first attempt must again meet speed-to-lead.
     if (from === 'NURTURE') state.attempts = [];
+    // The rep it had before nurture gets it back (when available): runs from before this rule route it afresh.
+    const returningOwnerId = from === 'NURTURE' && state.ownerId && patched('nurture-keeps-owner') ? state.ownerId : undefined;
     enterStage('MQL');
     state.escalationLevel = 0;
     state.nurtureReason = null;
-    state.speedToLead = startSpeedToLead(calendar, now(), speedToLeadDeadline(policy, profile.icpTier, state.score.band === 'hot'));
+    state.speedToLead = startSpeedToLead(calendar, now(), speedToLeadAllowance(policy, ruleSubject(null)));
     audit('stage-changed', actor, { from, to: 'MQL', reason });
-    await routeToOwner();
+    await routeToOwner(returningOwnerId);
   }
 
-  async function routeToOwner(): Promise<void> {
-    const assignment = await route(`${state.lastEventSeq}-route`);
-    const dueAt = state.speedToLead?.due.at ?? null;
+  async function routeToOwner(returningOwnerId?: string): Promise<void> {
+    const assignment = await route(`${state.lastEventSeq}-route`, { returningOwnerId });
     if (typeof assignment === 'string') {
-      audit('routing-failed', 'system', { reason: assignment, dueAt });
+      audit('routing-failed', 'system', { reason: assignment, dueAt: state.speedToLead?.due.at ?? null });
       return;
     }
-    assignOwner(assignment);
-    audit('routed', 'system', { ...assignment, dueAt });
-    engine.notify('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${profile.company}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
+    const startedOn = calendar.id;
+    const { queueRulesChanged } = assignOwner(assignment, null);
+    const speed = state.speedToLead;
+    if (speed && (queueRulesChanged || calendar.id !== startedOn)) {
+      // The clock started as the lead became MQL; its owner's queue and calendar now say how long it has.
+      state.speedToLead = startSpeedToLead(calendar, new Date(speed.startedAt), speedToLeadAllowance(policy, ruleSubject(state.queueId)));
+    }
+    const dueAt = state.speedToLead?.due.at ?? null;
+    audit('routed', 'system', { ...assignment, dueAt, ...(calendar.id !== startedOn ? { calendarId: calendar.id } : {}) });
+    engine.notify('lead.assigned', [assignment.repId], `New ${tierLabel} lead ${leadName}${dueAt ? `: respond by ${dueAt}` : ''}`, { dueAt });
   }
 
   function returnToNurture(reason: NurtureReason, actor: string, details: Record<string, unknown> = {}): void {
     const from = state.stage;
     state.nurtureReason = reason;
     enterStage('NURTURE');
-    audit('returned-to-nurture', actor, { from, to: 'NURTURE', reason, ...details });
+    audit('returned-to-nurture', actor, { from, to: 'NURTURE', reason, ...details, ownerId: state.ownerId, stageOwner: stageOwnerTeam('NURTURE') });
   }
 
   function speedToLeadMet(by: 'acceptance' | 'first-attempt', at: Date): void {
@@ -241,11 +288,13 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     cadence: state.cadence,
     attemptsMade: state.attempts.length,
     paused: state.paused,
+    hygiene: state.hygiene ?? null,
   });
 
   function view(): LeadView {
     return {
       ...withoutLedger(state),
+      stageOwner: stageOwnerTeam(state.stage),
       sla: slaBudget(state.speedToLead, calendar, now()),
       deadlines: pendingWakeUps(clockView(), policy, tierLabel, now())
         .filter((wake) => wake.kind !== 'due-soon')
@@ -285,10 +334,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         const cadence = state.cadence!;
         const index = wake.attemptIndex!;
         cadence.remindedThrough = index + 1;
-        const channel = policy.cadence.attempts[index]!.channel;
+        const channel = cadenceFor(policy, profile.segment).attempts[index]!.channel;
         // The reminder is an audit event too, so every notification the lead sends answers to one.
         audit('cadence-reminder', 'system', { attempt: index + 1, channel, dueAt: wake.at, ownerId: state.ownerId });
-        engine.notify('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${profile.company}`, {
+        engine.notify('cadence.attempt-due', [state.ownerId], `${wake.label} (${channel}) for ${leadName}`, {
           attempt: index + 1,
           channel,
           dueAt: wake.at,
@@ -301,7 +350,34 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       case 'pause-ends':
         resume('system');
         return;
+      case 'hygiene-check':
+        checkHygiene();
+        return;
     }
+  }
+
+  /** The weekly look at the SQL's opportunity: the owner reminded of what is missing, the manager once reminders went unheeded. */
+  function checkHygiene(): void {
+    const rules = policy.hygiene;
+    const clock = state.hygiene;
+    if (!rules || !clock) {
+      // Migrated to a policy without hygiene: the clock stops.
+      state.hygiene = null;
+      return;
+    }
+    const opportunity = (state.opportunity ??= openOpportunity(now()));
+    const problems = hygieneProblems(opportunity, durationToMs(rules.staleAfter), now());
+    state.hygiene = advanceHygiene(rules, clock, problems.length > 0);
+    if (problems.length === 0) return;
+    const action = hygieneAction(clock.failedChecks, rules);
+    const details = { problems, failedChecks: state.hygiene.failedChecks, updatedAt: opportunity.updatedAt, nextStep: opportunity.nextStep, nextCheckAt: state.hygiene.nextCheckAt };
+    if (action === 'remind-owner') {
+      audit('hygiene-reminder', 'system', { ...details, ownerId: state.ownerId });
+      engine.notify('opportunity.hygiene-reminder', [state.ownerId], `Opportunity ${leadName}: ${describeProblems(problems)}`, details);
+      return;
+    }
+    audit('hygiene-escalated', 'system', { ...details, ownerId: state.ownerId, managerId: state.managerId });
+    engine.notify('opportunity.hygiene-manager-alert', [state.managerId], `Opportunity ${leadName} (owner ${state.ownerId ?? 'none'}): ${describeProblems(problems)} after ${clock.failedChecks} reminder(s)`, details);
   }
 
   async function escalate(): Promise<void> {
@@ -317,11 +393,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     switch (level.action) {
       case 'remind-owner':
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId: state.ownerId });
-        engine.notify('speed-to-lead.reminder', [state.ownerId], `Overdue: ${tierLabel} lead ${profile.company} was due ${speed.due.at}`, answersTo);
+        engine.notify('speed-to-lead.reminder', [state.ownerId], `Overdue: ${tierLabel} lead ${leadName} was due ${speed.due.at}`, answersTo);
         return;
       case 'alert-manager':
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, managerId: state.managerId });
-        engine.notify('speed-to-lead.manager-alert', [state.managerId], `${tierLabel} lead ${profile.company} missed its deadline (owner ${state.ownerId ?? 'none'})`, answersTo);
+        engine.notify('speed-to-lead.manager-alert', [state.managerId], `${tierLabel} lead ${leadName} missed its deadline (owner ${state.ownerId ?? 'none'})`, answersTo);
         return;
       case 'reassign': {
         const previousOwner = state.ownerId;
@@ -330,13 +406,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
           audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, failed: assignment });
           return;
         }
-        assignOwner(assignment);
+        const { queueRulesChanged } = assignOwner(assignment, state.queueId);
+        if (queueRulesChanged) speed.allowance = speedToLeadAllowance(policy, ruleSubject(state.queueId));
         // The new owner gets the full allowance again; the next level waits for that fresh deadline.
         speed.due = dueAfter(calendar, now(), speed.allowance);
         speed.breached = false;
         speed.nextEscalation = null;
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, from: previousOwner, to: assignment.repId, freshDueAt: speed.due.at });
-        engine.notify('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${profile.company} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
+        engine.notify('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${leadName} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
           ...answersTo,
           from: previousOwner,
           to: assignment.repId,
@@ -394,6 +471,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const intake = engine.initialize(async () => {
     if (input.carried) return;
     audit('received', input.actor, { stage: state.stage, score: state.score, profile });
+    for (const flag of intakeQualityFlags(profile)) audit('record-flagged', input.actor, { flag, at: 'intake' });
     if (state.stage === 'MQL') await routeToOwner();
   });
 
@@ -417,7 +495,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         state.flags.push('email-bounced');
         audit('record-flagged', actor, { flag: 'email-bounced' });
       }
-      if (policy.cadence.endingOutcomes.includes(outcome) && state.cadence) {
+      if (cadenceFor(policy, profile.segment).endingOutcomes.includes(outcome) && state.cadence) {
         state.cadence = null;
         audit('cadence-ended', actor, { by: outcome, attempts: state.attempts.length });
       }
@@ -444,12 +522,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         negative: state.score.negative + (negative ?? 0),
       };
       const before = state.score;
-      state.score = { ...components, total: totalScore(components), band: scoreBand(policy.scoring, components) };
+      state.score = { ...components, total: totalScore(components), band: scoreBand(scoringFor(policy, profile.segment), components) };
       audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
       const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
-      // A rejected or timed-out lead keeps an MQL-band score: new positive engagement alone brings it back.
-      const reengaged = state.stage === 'NURTURE' && state.score.band !== 'cold' && state.score.total > before.total;
-      if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && (crossedUp || reengaged))) {
+      if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && returnsFromNurture(policy.scoring.nurtureReturn, before, state.score))) {
         await becomeMql(actor, signal ? `score crossed the MQL threshold on ${signal}` : 'score crossed the MQL threshold');
       } else if (state.score.band === 'cold' && state.stage === 'MQL') {
         returnToNurture('cold-score', actor, { score: state.score.total });
@@ -480,25 +556,32 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   onStep(
     reassignLeadUpdate,
     'reassign',
-    async ({ actor, toRepId, reason }) => {
+    async ({ actor, toRepId, toQueueId, reason }) => {
       const previousOwner = state.ownerId;
+      const previousCalendarId = state.calendarId;
       const assignment = await route(`${state.lastEventSeq}-manual-reassign`, {
         exclude: previousOwner && !toRepId ? [previousOwner] : [],
         preferredRepId: toRepId,
+        queueId: toQueueId,
       });
       if (typeof assignment === 'string') refuse(assignment);
-      assignOwner(assignment as RouteLeadResult);
+      const { queueRulesChanged } = assignOwner(assignment as RouteLeadResult, state.queueId);
       const speed = state.speedToLead;
       if (speed) {
+        if (queueRulesChanged) speed.allowance = speedToLeadAllowance(policy, ruleSubject(state.queueId));
         speed.due = dueAfter(calendar, now(), speed.allowance);
         speed.breached = false;
         speed.nextEscalation = null;
       }
       const to = state.ownerId!;
-      audit('reassigned', actor, { from: previousOwner, to, reason, freshDueAt: speed?.due.at ?? null });
-      engine.notify('lead.reassigned', [to, previousOwner], `Lead ${profile.company} reassigned to ${to} by ${actor}`, { from: previousOwner, to, reason });
+      const moved = state.calendarId !== previousCalendarId ? { queueId: state.queueId, calendarId: state.calendarId, deadlines: view().deadlines } : {};
+      audit('reassigned', actor, { from: previousOwner, to, reason, freshDueAt: speed?.due.at ?? null, ...moved });
+      engine.notify('lead.reassigned', [to, previousOwner], `Lead ${leadName} reassigned to ${to} by ${actor}`, { from: previousOwner, to, reason });
     },
-    ({ toRepId }) => (toRepId && toRepId === state.ownerId ? `the lead is already owned by ${toRepId}` : null),
+    ({ toRepId, toQueueId }) => {
+      if (toRepId && toRepId === state.ownerId && (!toQueueId || toQueueId === state.queueId)) return `the lead is already owned by ${toRepId}`;
+      return null;
+    },
   );
 
   onStep(
@@ -507,14 +590,32 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     ({ actor, policy: next, note }) => {
       const from = policy.version;
       policy = next;
-      calendar = next.calendars[next.defaultCalendarId]!;
+      state.calendarId = ownerCalendarId(next, state.queueId);
+      calendar = calendarOf(state.calendarId);
       state.policyVersion = next.version;
-      state.calendarId = next.defaultCalendarId;
       // Deadlines already promised keep their due times; clocks started from now on follow the new rules.
       audit('policy-migrated', actor, { from, to: next.version, note });
     },
     ({ policy: next }) => (next.version === policy.version ? `the lead already runs under policy ${next.version}` : null),
   );
+
+  onStep(
+    setNextStepUpdate,
+    'next-step',
+    ({ actor, dueAt, type }) => {
+      const opportunity = (state.opportunity ??= openOpportunity(now()));
+      opportunity.nextStep = { dueAt: new Date(dueAt).toISOString(), type, setAt: now().toISOString(), actor };
+      audit('next-step-set', actor, { ...opportunity.nextStep });
+    },
+    ({ dueAt }) => (Date.parse(dueAt) < now().getTime() ? `dueAt ${dueAt} is in the past; a next step is a date ahead` : null),
+  );
+
+  onStep(updateOpportunityUpdate, 'opportunity', ({ actor, stage, amount }) => {
+    const opportunity = (state.opportunity ??= openOpportunity(now()));
+    const previous = { stage: opportunity.stage, amount: opportunity.amount, updatedAt: opportunity.updatedAt };
+    Object.assign(opportunity, { stage, amount, updatedAt: now().toISOString() });
+    audit('opportunity-updated', actor, { stage, amount, previous });
+  });
 
   /** A won lead hands over to its deal's workflow, which outlives this one; both record the link. */
   async function startDeal(deal: WonDeal, actor: string): Promise<void> {
@@ -589,7 +690,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
  */
 function initialState(input: LeadWorkflowInput, at: Date, calendar: BusinessCalendar): LeadState {
   const { policy, profile } = input;
-  const band = scoreBand(policy.scoring, input.score);
+  const band = scoreBand(scoringFor(policy, profile.segment), input.score);
   const mql = band !== 'cold';
   return {
     leadId: profile.leadId,
@@ -602,13 +703,13 @@ function initialState(input: LeadWorkflowInput, at: Date, calendar: BusinessCale
     policyVersion: policy.version,
     calendarId: policy.defaultCalendarId,
     attempts: [],
-    speedToLead: mql ? startSpeedToLead(calendar, at, speedToLeadDeadline(policy, profile.icpTier, band === 'hot')) : null,
+    speedToLead: mql ? startSpeedToLead(calendar, at, speedToLeadAllowance(policy, { tier: profile.icpTier, hot: band === 'hot', segment: profile.segment })) : null,
     cadence: null,
     paused: null,
     slaState: 'none',
     escalationLevel: 0,
     nurtureReason: null,
-    flags: [],
+    flags: intakeQualityFlags(profile),
     enteredStageAt: at.toISOString(),
     cycle: 0,
     dealId: null,

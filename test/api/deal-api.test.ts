@@ -196,4 +196,32 @@ describe('deal API on a real Temporal dev server and Postgres', () => {
     const types = (await service.database.db.select().from(dealEvents).where(eq(dealEvents.dealId, dealId))).map((event) => event.type);
     assert.ok(types.includes('closed-out'));
   });
+
+  test('incidents through the API: opened with its clock, resolved once under an Idempotency-Key, limits answered 400', async () => {
+    const dealId = await newDeal();
+    const csOwner = (await service.request('GET', `/deals/${dealId}`)).body.csOwnerId as string;
+    const tooLong = await service.request('POST', `/deals/${dealId}/incidents`, { role: 'cs', as: csOwner, body: { severity: 'critical', summary: 'x'.repeat(1001) } });
+    assert.equal(tooLong.status, 400, JSON.stringify(tooLong.body));
+    const unknown = await service.request('POST', `/deals/${dealId}/incidents`, { role: 'cs', as: csOwner, body: { severity: 'urgent', summary: 'down' } });
+    assert.equal(unknown.status, 400);
+
+    const opened = await service.request('POST', `/deals/${dealId}/incidents`, { role: 'cs', as: csOwner, body: { severity: 'critical', summary: 'SSO login fails' } });
+    assert.equal(opened.status, 200, JSON.stringify(opened.body));
+    const incident = opened.body.incidents[0];
+    assert.equal(incident.incidentId, 'INC-1');
+    assert.equal(Date.parse(incident.dueAt) - Date.parse(incident.openedAt), 24 * 3_600_000);
+
+    const headers = { 'Idempotency-Key': `resolve-${dealId}` };
+    const resolved = await service.request('POST', `/deals/${dealId}/incidents/INC-1/resolve`, { role: 'cs', as: csOwner, headers, body: { resolution: 'certificate rotated' } });
+    assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
+    const again = await service.request('POST', `/deals/${dealId}/incidents/INC-1/resolve`, { role: 'cs', as: csOwner, headers, body: { resolution: 'certificate rotated' } });
+    assert.equal(again.status, 200, 'a retry answers what the step left');
+    assert.equal(again.body.incidents[0].resolvedAt, resolved.body.incidents[0].resolvedAt);
+    const twice = await service.request('POST', `/deals/${dealId}/incidents/INC-1/resolve`, { role: 'cs', as: csOwner, body: {} });
+    assert.equal(twice.status, 409);
+    const sales = await service.request('POST', `/deals/${dealId}/incidents/INC-1/resolve`, { role: 'sales', as: SALES_REP, body: {} });
+    assert.equal(sales.status, 403);
+    const types = (await service.database.db.select().from(dealEvents).where(eq(dealEvents.dealId, dealId))).map((event) => event.type);
+    assert.deepEqual(types.filter((type) => type.startsWith('incident-')), ['incident-opened', 'incident-resolved']);
+  });
 });

@@ -7,6 +7,7 @@ import { alwaysOpenPolicy } from '../support/policies.js';
 import { ownerOf } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
+import { eventually } from '../support/scenarios.js';
 
 const mqlScore = { fit: 30, behavior: 10, intent: 5 };
 const coldScore = { fit: 10, behavior: 5, intent: 0 };
@@ -116,6 +117,26 @@ describe('lead API on a real Temporal dev server and Postgres', () => {
     assert.equal(rejected.status, 200);
     assert.equal(rejected.body.stage, 'NURTURE');
     assert.equal(rejected.body.nurtureReason, 'no-budget');
+  });
+
+  test('a lead with an invalid e-mail and no company is taken in and flagged, and belongs to no account', async () => {
+    // Two such leads: without a company neither is the other's account, so the second is not routed to the first's rep as its account owner.
+    const reasons: string[] = [];
+    for (const email of ['not-an-address', undefined]) {
+      const leadId = uniqueId('L');
+      const { company: _company, email: _email, ...rest } = intakeBody(leadId);
+      const intake = await service.request('POST', '/leads', { body: email === undefined ? rest : { ...rest, email } });
+      assert.equal(intake.status, 201, JSON.stringify(intake.body));
+      const state = await eventually(() => service.request('GET', `/leads/${leadId}`), (r) => r.body.ownerId !== null, 'routing');
+      assert.deepEqual(state.body.flags, ['email-invalid', 'company-missing']);
+      const timeline = await service.request('GET', `/leads/${leadId}/timeline`, { role: 'ops' });
+      reasons.push(timeline.body.events.find((event: { type: string }) => event.type === 'routed').payload.reason);
+      const flagged = timeline.body.events.filter((event: { type: string }) => event.type === 'record-flagged');
+      assert.deepEqual(flagged.map((event: { payload: { flag: string } }) => event.payload.flag), ['email-invalid', 'company-missing']);
+    }
+    assert.ok(!reasons.includes('account-owner'), `routing reasons ${reasons.join(', ')}`);
+    const tooLong = await service.request('POST', '/leads', { body: { ...intakeBody(uniqueId('L')), email: 'a'.repeat(255) } });
+    assert.equal(tooLong.status, 400, 'the limits still hold');
   });
 
   test('401 without a token or with an unknown one', async () => {

@@ -23,7 +23,7 @@ const OTHER_SALES = 'rep-sales-2';
 const CS_REPS = ['cs-anna', 'cs-bartek'];
 
 type LeadPrep = 'accept' | 'qualify' | 'pause';
-type DealPrep = 'dossier' | 'kickoff';
+type DealPrep = 'dossier' | 'kickoff' | 'incident';
 
 interface RouteRule<Prep> {
   path: string;
@@ -52,6 +52,15 @@ const leadRules: RouteRule<LeadPrep>[] = [
   { path: 'reassign', admits: ['manager', 'ops'], prepare: ['accept'], body: () => ({ reason: 'load balancing' }), event: 'reassigned', repeatable: true },
   { path: 'close', admits: ['sales'], prepare: ['accept', 'qualify'], body: () => ({ outcome: 'lost', reason: 'went with a competitor' }), event: 'closed' },
   { path: 'policy', admits: ['ops'], prepare: ['accept'], body: () => ({ version: otherPolicyVersion, note: 'matrix' }), event: 'policy-migrated' },
+  {
+    path: 'next-step',
+    admits: ['sales', 'manager', 'ops'],
+    prepare: ['accept', 'qualify'],
+    body: () => ({ dueAt: new Date(Date.now() + 86_400_000).toISOString(), type: 'call' }),
+    event: 'next-step-set',
+    repeatable: true,
+  },
+  { path: 'opportunity', admits: ['sales', 'manager', 'ops'], prepare: ['accept', 'qualify'], body: () => ({ stage: 'proposal', amount: 10000 }), event: 'opportunity-updated', repeatable: true },
 ];
 
 const meeting = () => ({ heldAt: new Date().toISOString(), attendees: ['Jan'] });
@@ -61,6 +70,8 @@ const dealRules: RouteRule<DealPrep>[] = [
   { path: 'kickoff', admits: ['cs'], prepare: ['dossier'], body: meeting, event: 'kickoff-held' },
   { path: 'qbr', admits: ['cs'], prepare: ['dossier', 'kickoff'], body: () => ({ heldAt: new Date().toISOString(), healthScore: 80 }), event: 'qbr-held' },
   { path: 'close-out', admits: ['cs', 'ops'], prepare: [], body: () => ({ reason: 'contract ended' }), event: 'closed-out' },
+  { path: 'incidents', admits: ['sales', 'cs', 'ops', 'manager'], prepare: [], body: () => ({ severity: 'significant', summary: 'exports fail' }), event: 'incident-opened', repeatable: true },
+  { path: 'incidents/INC-1/resolve', admits: ['cs', 'ops', 'manager'], prepare: ['incident'], body: () => ({ resolution: 'fixed' }), event: 'incident-resolved' },
 ];
 
 /** One caller in the matrix: a role, and for sales and CS whether they own the record. */
@@ -189,7 +200,9 @@ describe('ownership matrix: every step route × role × owner, on a real dev ser
       const response =
         step === 'dossier'
           ? await service.request('POST', `/deals/${dealId}/dossier`, { as: SALES_OWNER, body: dossier })
-          : await service.request('POST', `/deals/${dealId}/kickoff`, { role: 'cs', as: csOwner, body: meeting() });
+          : step === 'incident'
+            ? await service.request('POST', `/deals/${dealId}/incidents`, { role: 'cs', as: csOwner, body: { severity: 'critical', summary: 'SSO down' } })
+            : await service.request('POST', `/deals/${dealId}/kickoff`, { role: 'cs', as: csOwner, body: meeting() });
       assert.equal(response.status, 200, `preparing ${dealId}: ${step}: ${JSON.stringify(response.body)}`);
       await quiet('deals', dealId);
     }

@@ -165,3 +165,41 @@ describe('deal stages and steps', () => {
     assert.match(dealStepRefusal('qbr', { dossierDone: true, kickoffDone: true, qbrsHeld: 1, stage: 'COMPLETED' })!, /over/);
   });
 });
+
+describe('incident resolution clocks', () => {
+  test('critical and significant get their allowance from the opening; a severity without one gets no clock', async () => {
+    const { incidentMilestone, isIncidentClock } = await import('../../domain/deal-clocks.js');
+    const { parsePolicy } = await import('../../domain/policy.js');
+    const { defaultPolicyDocument } = await import('../support/policies.js');
+    const policy = parsePolicy(defaultPolicyDocument());
+    const calendar = policy.calendars[policy.defaultCalendarId]!;
+    const openedAt = new Date('2026-12-04T16:00:00Z'); // a Friday afternoon: the wall clock runs through the weekend
+    const critical = incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-1', severity: 'critical', openedAt })!;
+    assert.deepEqual([critical.key, critical.kind, critical.owner, critical.due.at, critical.rule], ['INC-1', 'incident-critical', 'cs', '2026-12-05T16:00:00.000Z', '24 h to resolve']);
+    assert.equal(isIncidentClock(critical), true);
+    const significant = incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-2', severity: 'significant', openedAt })!;
+    assert.equal(significant.due.at, '2026-12-07T16:00:00.000Z');
+    assert.equal(incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-3', severity: 'minor', openedAt }), null);
+  });
+
+  test('an allowance in business time counts on the deal calendar: 8 business hours from Friday 16:00 in Warsaw end Monday 15:00', async () => {
+    const { incidentMilestone } = await import('../../domain/deal-clocks.js');
+    const { parsePolicy } = await import('../../domain/policy.js');
+    const { defaultPolicyDocument } = await import('../support/policies.js');
+    const document = defaultPolicyDocument() as any;
+    document.deal.incidents.resolveWithin.critical = { amount: 8, unit: 'hours', clock: 'business' };
+    const policy = parsePolicy(document);
+    const calendar = policy.calendars[policy.defaultCalendarId]!;
+    // Friday 2026-12-04 16:00 Warsaw (15:00 UTC): 1 business hour left that day, 7 on Monday from 09:00.
+    const clock = incidentMilestone(policy.deal!, calendar, { incidentId: 'INC-1', severity: 'critical', openedAt: new Date('2026-12-04T15:00:00Z') })!;
+    assert.equal(clock.due.at, '2026-12-07T15:00:00.000Z');
+    assert.equal(clock.rule, '8 business hours to resolve');
+  });
+
+  test('an incident is resolved after the handoff ended; none is opened then', async () => {
+    const { dealStepRefusal } = await import('../../domain/deal-lifecycle.js');
+    const done = { stage: 'COMPLETED' as const, dossierDone: true, kickoffDone: true, qbrsHeld: 1 };
+    assert.equal(dealStepRefusal('resolve-incident', done), null);
+    assert.match(dealStepRefusal('incident', done)!, /handoff is over/);
+  });
+});

@@ -46,3 +46,45 @@ describe('policy documents', () => {
     assert.throws(() => parsePolicy(document), /calendars\.pl-sales/);
   });
 });
+
+describe('policy decisions (scoring.nurtureReturn, rationale)', () => {
+  test('the default policy states its Tier 3 choice and its nurture-return rule', () => {
+    const policy = parsePolicy(defaultPolicyDocument());
+    assert.deepEqual(policy.speedToLead.tier3, { amount: 1, unit: 'days', clock: 'business' });
+    assert.match(policy.rationale['speedToLead.tier3']!, /24 hours/);
+    assert.equal(policy.scoring.nurtureReturn, 'positive-engagement');
+    assert.ok(policy.rationale['scoring.nurtureReturn']);
+  });
+
+  test('a version stored before these fields existed still parses, with the behaviour it had', () => {
+    const document = defaultPolicyDocument() as any;
+    delete document.scoring.nurtureReturn;
+    delete document.rationale;
+    const policy = parsePolicy(document);
+    assert.equal(policy.scoring.nurtureReturn, 'positive-engagement');
+    assert.deepEqual(policy.rationale, {});
+  });
+
+  test('an unknown nurture-return rule is refused with its path', () => {
+    const document = defaultPolicyDocument() as any;
+    document.scoring.nurtureReturn = 'sometimes';
+    assert.throws(() => parsePolicy(document), /scoring\.nurtureReturn/);
+  });
+});
+
+describe('data quality at intake', () => {
+  test('the domain\'s e-mail pattern is zod\'s, so the API and the intake check agree', async () => {
+    const { z } = await import('zod');
+    const { EMAIL_PATTERN_SOURCE } = await import('../../domain/data-quality.js');
+    assert.equal(EMAIL_PATTERN_SOURCE, z.email()._zod.pattern!.source);
+  });
+
+  test('an invalid or missing e-mail and a blank company are flagged; the default target is 95 %', async () => {
+    const { intakeQualityFlags } = await import('../../domain/data-quality.js');
+    assert.deepEqual(intakeQualityFlags({ email: 'ana@example.com', company: 'Acme' }), []);
+    assert.deepEqual(intakeQualityFlags({ email: 'ana@example', company: '  ' }), ['email-invalid', 'company-missing']);
+    assert.deepEqual(intakeQualityFlags({ email: '', company: 'Acme' }), ['email-invalid']);
+    assert.deepEqual(intakeQualityFlags({ email: `${'a'.repeat(250)}@x.io`, company: 'Acme' }), ['email-invalid'], 'longer than 254');
+    assert.equal(parsePolicy(defaultPolicyDocument()).dataQuality?.validRecordsTarget, 0.95);
+  });
+});

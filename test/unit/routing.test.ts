@@ -379,3 +379,22 @@ describe('chooseOwner properties', () => {
     );
   });
 });
+
+describe('chooseOwner: the rep a nurtured lead returns to', () => {
+  const members = [rep('a'), rep('b')];
+  test('an available returning owner gets the lead back, even from outside the queue', () => {
+    const choice = chooseOwner({ queue: queue(members), lead: lead(), at: NOW, accountOwner: null, returningOwner: rep('former') });
+    assert.deepEqual(choice, { repId: 'former', queueId: 'q-inbound', reason: 'returning-owner' });
+  });
+  test('the account owner still comes first (one account, one owner)', () => {
+    const choice = chooseOwner({ queue: queue(members), lead: lead(), at: NOW, accountOwner: rep('kam'), returningOwner: rep('former') });
+    assert.equal(choice.reason, 'account-owner');
+  });
+  test('an inactive, absent or excluded returning owner leaves the lead to the rotation', () => {
+    const away = rep('former', { outOfOffice: [{ from: '2024-05-06T00:00:00Z', to: '2024-05-07T00:00:00Z' }] });
+    for (const returningOwner of [rep('former', { active: false }), away]) {
+      assert.equal(chooseOwner({ queue: queue(members), lead: lead(), at: NOW, accountOwner: null, returningOwner }).reason, 'round-robin');
+    }
+    assert.equal(chooseOwner({ queue: queue(members), lead: lead(), at: NOW, accountOwner: null, returningOwner: rep('former'), exclude: ['former'] }).reason, 'round-robin');
+  });
+});

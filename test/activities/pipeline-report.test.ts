@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { recordLeadEvents } from '../../activities/lead-audit.js';
+import { dataQuality, pipelineHygiene } from '../../db/reports.js';
+import { policies } from '../../db/schema.js';
+import { leadSlaCsv } from '../../api/reports.js';
+import { pipelineHygieneRow } from '../../domain/report-stats.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const DAY = 86_400_000;
+const asOf = new Date('2026-12-06T12:00:00Z');
+const daysAgo = (days: number) => new Date(asOf.getTime() - days * DAY);
+
+/** The pipeline-hygiene figures of GET /reports/lead-sla over audit rows written by the audit writer itself. */
+describe('pipeline hygiene report (Postgres)', () => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await database?.drop();
+  });
+
+  async function lead(leadId: string, stage: string, events: Array<{ type: string; at: Date; payload?: Record<string, unknown> }>) {
+    await recordLeadEvents(
+      database.db,
+      events.map((event, index) => ({
+        workflowId: `lead-${leadId}`,
+        leadId,
+        seq: index + 1,
+        stepKey: `${index + 1}-${event.type}`,
+        type: event.type,
+        at: event.at.toISOString(),
+        actor: 'inserted',
+        payload: event.payload ?? {},
+        projection: { email: `${leadId}@example.com`, company: leadId, icpTier: 2, source: null, stage, ownerId: 'rep', score: 50, policyVersion: 'p' },
+      })),
+    );
+  }
+  const nextStep = (at: Date, dueAt: Date) => ({ type: 'next-step-set', at, payload: { dueAt: dueAt.toISOString(), type: 'call' } });
+
+  test('open opportunities, with a next step not past due, updated in the last 7 days, and both', async () => {
+    // Maintained: qualified 3 days ago, next step tomorrow.
+    await lead('L-ok', 'SQL', [{ type: 'qualified', at: daysAgo(3) }, nextStep(daysAgo(1), daysAgo(-1))]);
+    // Updated 6 days ago, but the next step (set later) was due yesterday.
+    await lead('L-overdue', 'SQL', [{ type: 'qualified', at: daysAgo(20) }, { type: 'opportunity-updated', at: daysAgo(6) }, nextStep(daysAgo(5), daysAgo(1))]);
+    // A next step ahead, but last updated exactly 7 days and a minute ago.
+    await lead('L-stale', 'SQL', [{ type: 'qualified', at: new Date(daysAgo(7).getTime() - 60_000) }, nextStep(daysAgo(2), daysAgo(-3))]);
+    // The latest next step counts, not an earlier one.
+    await lead('L-replaced', 'SQL', [{ type: 'qualified', at: daysAgo(2) }, nextStep(daysAgo(2), daysAgo(-9)), nextStep(daysAgo(1), daysAgo(0.5))]);
+    // Not open: won.
+    await lead('L-won', 'WON', [{ type: 'qualified', at: daysAgo(2) }, nextStep(daysAgo(1), daysAgo(-1))]);
+
+    const figures = await pipelineHygiene(database.db, asOf);
+    assert.deepEqual(figures, {
+      asOf: asOf.toISOString(),
+      openOpportunities: 4,
+      withNextStep: 2,
+      updatedThisWeek: 3,
+      maintained: 1,
+      maintainedShare: 0.25,
+    });
+    const csv = leadSlaCsv({
+      speedToLead: { all: {} as never, byTier: [] },
+      attemptsPerLead: { all: {} as never, byTier: [] },
+      conversion: { all: {} as never, byTier: [] },
+      rejections: { byReason: [], bySource: [], byTier: [] },
+      pipelineHygiene: figures,
+    });
+    assert.match(csv, /pipeline-hygiene,all,,,maintainedShare,0\.25/);
+  });
+
+  test('no open opportunity: the share is null, not 0', () => {
+    assert.equal(pipelineHygieneRow({ asOf, open: 0, withNextStep: 0, updatedThisWeek: 0, maintained: 0 }).maintainedShare, null);
+  });
+
+  test('data quality: leads taken in during the range without an intake flag or a bounce, against the current policy\'s target', async () => {
+    const day = (n: number) => new Date(Date.UTC(2025, 0, n, 12));
+    const received = (at: Date) => ({ type: 'received', at, payload: { stage: 'MQL', score: { total: 50 }, profile: { icpTier: 2 } } });
+    const flagged = (at: Date, flag: string) => ({ type: 'record-flagged', at, payload: { flag } });
+    await lead('Q-valid', 'MQL', [received(day(2))]);
+    await lead('Q-no-company', 'MQL', [received(day(3)), flagged(day(3), 'company-missing')]);
+    await lead('Q-bounced', 'SAL', [received(day(4)), flagged(day(6), 'email-bounced')]);
+    await lead('Q-valid-2', 'MQL', [received(day(5))]);
+    await lead('Q-outside', 'MQL', [received(day(20)), flagged(day(20), 'email-invalid')]);
+    const range = { from: day(1), to: day(10) };
+
+    assert.deepEqual(await dataQuality(database.db, range), { records: 4, valid: 2, validShare: 0.5, target: null, meetsTarget: null });
+    await database.db.insert(policies).values({ version: 'dq-1', document: { dataQuality: { validRecordsTarget: 0.95 } }, author: 'test', note: 'target' });
+    assert.deepEqual(await dataQuality(database.db, range), { records: 4, valid: 2, validShare: 0.5, target: 0.95, meetsTarget: false });
+    assert.deepEqual(await dataQuality(database.db, { from: day(5), to: day(6) }), { records: 1, valid: 1, validShare: 1, target: 0.95, meetsTarget: true });
+  });
+});

@@ -244,3 +244,15 @@ export const workflowArchives = pgTable(
   },
   (table) => [index('workflow_archives_kind_closed_idx').on(table.kind, table.closedAt)],
 );
+
+/**
+ * One data key per lead or deal workflow (privacy/record-keys.ts), wrapped by a master key. Erasure sets
+ * `wrapped_key` to null and keeps the row, so the record can never get a new key and its history stays unreadable.
+ */
+export const recordKeys = pgTable('record_keys', {
+  subject: text('subject').primaryKey(),
+  wrappingKeyId: text('wrapping_key_id').notNull(),
+  wrappedKey: text('wrapped_key'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  destroyedAt: timestamp('destroyed_at', { withTimezone: true }),
+});

@@ -6,6 +6,8 @@ import type { Database } from '../db/client.js';
 import type { Policy } from '../domain/policy.js';
 import { authenticate, type ApiKeyDirectory, type AppEnv } from './auth.js';
 import { codecRoutes, type CodecRoutesDependencies } from './codec.js';
+import { erasureRoutes } from './erasure.js';
+import type { RecordKeys } from '../privacy/record-keys.js';
 import { docsRoutes } from './docs.js';
 import { toHttpError, type ErrorBody } from './errors.js';
 import { healthRoutes, type ReadinessOptions } from './health.js';
@@ -32,6 +34,8 @@ export interface AppDependencies {
   stepTimeoutMs?: number;
   /** The codec server for the Temporal UI and CLI, when payloads are encrypted. */
   codecServer?: Omit<CodecRoutesDependencies, 'apiKeys'>;
+  /** This process's cache of record keys, emptied of a record as it is erased. */
+  recordKeys?: RecordKeys;
 }
 
 /** No route takes more: the largest body is a policy document or a dossier, a few KiB each. */
@@ -93,6 +97,7 @@ export function createApp(deps: AppDependencies) {
   }
   app.route('/', listRoutes(deps));
   app.route('/leads', leadRoutes(deps));
+  app.route('/leads', erasureRoutes(deps));
   app.route('/deals', dealRoutes(deps));
   app.route('/reps', repRoutes(deps));
   app.route('/queues', queueRoutes(deps));

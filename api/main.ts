@@ -58,6 +58,7 @@ async function main() {
       currentPolicy: () => policyStore.current(),
       policyStore,
       stepTimeoutMs: settings.stepTimeoutMs,
+      recordKeys: protection.recordKeys,
       codecServer: { codec: protection.codecServerCodec, corsOrigins: settings.codecCorsOrigins },
     });
     const { server, port } = await listen(app, settings.port);

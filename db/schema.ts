@@ -256,3 +256,19 @@ export const recordKeys = pgTable('record_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   destroyedAt: timestamp('destroyed_at', { withTimezone: true }),
 });
+
+/**
+ * Every erasure of a person's data (privacy/erasure.ts): who, when and why, never the data itself. A row here
+ * also stops any late write of the record's personal data (migration 0009's triggers).
+ */
+export const erasures = pgTable('erasures', {
+  /** The record's workflow ID (lead-…), the same name its data key has. */
+  subject: text('subject').primaryKey(),
+  kind: text('kind').notNull(),
+  subjectId: text('subject_id').notNull(),
+  erasedAt: timestamp('erased_at', { withTimezone: true }).notNull(),
+  erasedBy: text('erased_by').notNull(),
+  reason: text('reason').notNull(),
+  /** What became of the workflow: 'terminated', 'was-closed' or 'none'. */
+  workflow: text('workflow').notNull(),
+});

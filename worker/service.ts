@@ -67,6 +67,7 @@ async function main() {
   const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal });
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
   const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore, stepTimeoutMs: settings.stepTimeoutMs,
+    recordKeys: protection.recordKeys,
     codecServer: { codec: protection.codecServerCodec, corsOrigins: [...uiOrigins(process.env.TEMPORAL_UI_URL), ...settings.codecCorsOrigins] },
   });
   const { server, port } = await listen(app, settings.port);

@@ -77,6 +77,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
     apiKeys: testTokens,
     currentPolicy: () => policyStore.current(),
     policyStore,
+    recordKeys: protection.recordKeys,
     codecServer: { codec: protection.codecServerCodec, corsOrigins: [TEST_UI_ORIGIN] },
   });
 

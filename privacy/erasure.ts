@@ -45,7 +45,8 @@ export async function eraseLead(deps: ErasureDependencies, leadId: string, reque
 
   const workflow = await closeWorkflow(deps.client, subject);
   const [known] = await deps.db.select({ leadId: leads.leadId }).from(leads).where(eq(leads.leadId, leadId));
-  if (!known && workflow === 'none') throw new NothingToErase(`no lead ${leadId}`);
+  const [archived] = known ? [known] : await deps.db.select({ leadId: workflowArchives.subjectId }).from(workflowArchives).where(eq(workflowArchives.workflowId, subject));
+  if (!archived && workflow === 'none') throw new NothingToErase(`no lead ${leadId}`);
 
   const erasure: Erasure = { subject, kind: 'lead', subjectId: leadId, erasedAt: request.at.toISOString(), erasedBy: request.actor, reason: request.reason, workflow };
   const first = await deps.db.transaction(async (tx) => {

@@ -7,6 +7,7 @@ import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, tempo
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
 import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
+import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
 
 /**
  * `npm run worker`: one worker process for a shared Temporal cluster and Postgres; run as many as load needs.
@@ -38,6 +39,7 @@ async function main() {
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
       console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
     );
+    await ensureRetentionSchedule(client).catch((error: Error) => console.warn(`Could not create the retention schedule (${error.message}); it is created at the next start`));
     console.log(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}`);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     try {

@@ -15,6 +15,7 @@ import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
 import { developmentKeyring } from '../privacy/keyring.js';
 import { payloadProtection } from '../privacy/payload-protection.js';
+import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
 
 /**
  * The service part of `npm start` (worker/all-in-one.ts starts and supervises it): database, worker and API
@@ -63,6 +64,7 @@ async function main() {
     return [];
   });
   if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+  await ensureRetentionSchedule(client).catch((error: Error) => console.warn(`Could not create the retention schedule (${error.message}); it is created at the next start`));
 
   const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal });
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);

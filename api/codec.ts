@@ -48,7 +48,7 @@ const limitCodecBody = bodyLimit({
 });
 
 const namespaceHeader = z.object({
-  'x-namespace': z.string().max(1000).optional().openapi({ param: { name: 'X-Namespace', in: 'header' }, description: 'Sent by the Temporal UI and CLI; every namespace uses the same keys' }),
+  'x-namespace': z.string().max(1000).optional().openapi({ param: { name: 'x-namespace', in: 'header' }, description: 'Sent by the Temporal UI and CLI; every namespace uses the same keys' }),
 });
 
 function codecRoute(direction: 'encode' | 'decode') {

@@ -39,7 +39,8 @@ const payloadJson = z
   .openapi('Payload', { description: 'A Temporal Payload in protobuf JSON: metadata values and data in base64' });
 
 const payloadsJson = z
-  .object({ payloads: z.array(payloadJson).max(MAX_PAYLOADS) })
+  // Protobuf JSON leaves out an empty list: the CLI sends `{}` for no payloads.
+  .object({ payloads: z.array(payloadJson).max(MAX_PAYLOADS).default([]) })
   .openapi('Payloads', { example: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJhIjoxfQ==' }] } });
 
 const limitCodecBody = bodyLimit({

@@ -115,6 +115,9 @@ describe('payload privacy on a real dev server and Postgres', () => {
   test('malformed codec requests get a 4xx, never a 5xx', async () => {
     const post = (body: string) => service.app.request('/codec/decode', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor('ops')}` }, body });
     assert.equal((await post('{')).status, 400);
+    const empty = await post('{}'); // protobuf JSON of an empty Payloads, as the CLI sends it
+    assert.equal(empty.status, 200);
+    assert.deepEqual(await empty.json(), { payloads: [] });
     assert.equal((await post(JSON.stringify({ payloads: [{ data: '%%%' }] }))).status, 400);
     const forged = { payloads: [{ metadata: { encoding: Buffer.from('binary/encrypted').toString('base64'), 'encryption-key-id': Buffer.from('master:nope').toString('base64') }, data: 'AAAA' }] };
     const answer = await post(JSON.stringify(forged));

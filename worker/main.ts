@@ -6,8 +6,7 @@ import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDe
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
-import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
-import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
+import { missingPayloadKeys, payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
 
 /**
  * `npm run worker`: one worker process for a shared Temporal cluster and Postgres; run as many as load needs.
@@ -39,11 +38,10 @@ async function main() {
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
       console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
     );
-    await ensureRetentionSchedule(client).catch((error: Error) => console.warn(`Could not create the retention schedule (${error.message}); it is created at the next start`));
+    await privacyHousekeeping(client, protection);
     console.log(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}`);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     try {
-      void rewrapRecordKeys(protection);
       await runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal: shutdown.signal });
     } finally {
       stopWatching();
@@ -56,17 +54,6 @@ async function main() {
     throw error;
   });
   await done;
-}
-
-/** After a master-key rotation, moves every record key to the new master key, so the retired one can go. */
-async function rewrapRecordKeys(protection: ReturnType<typeof payloadProtection>): Promise<void> {
-  try {
-    const moved = await protection.recordKeys.rewrapAll();
-    if (moved > 0) console.log(`Re-wrapped ${moved} record keys under the active payload key`);
-  } catch (error) {
-    // Left for the next start: until then the retired master key keeps reading them.
-    console.warn(`Could not re-wrap record keys (${(error as Error).message}); keep the retired key in PAYLOAD_KEYS`);
-  }
 }
 
 main().catch((error) => {

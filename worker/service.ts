@@ -14,8 +14,7 @@ import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, tempo
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
 import { developmentKeyring } from '../privacy/keyring.js';
-import { payloadProtection } from '../privacy/payload-protection.js';
-import { ensureRetentionSchedule } from '../privacy/retention-schedule.js';
+import { payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
 
 /**
  * The service part of `npm start` (worker/all-in-one.ts starts and supervises it): database, worker and API
@@ -64,11 +63,17 @@ async function main() {
     return [];
   });
   if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
-  await ensureRetentionSchedule(client).catch((error: Error) => console.warn(`Could not create the retention schedule (${error.message}); it is created at the next start`));
+  await privacyHousekeeping(client, protection);
 
   const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal });
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
-  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore, stepTimeoutMs: settings.stepTimeoutMs,
+  const app = createApp({
+    client,
+    db: database.db,
+    apiKeys,
+    currentPolicy: () => policyStore.current(),
+    policyStore,
+    stepTimeoutMs: settings.stepTimeoutMs,
     recordKeys: protection.recordKeys,
     codecServer: { codec: protection.codecServerCodec, corsOrigins: [...uiOrigins(process.env.TEMPORAL_UI_URL), ...settings.codecCorsOrigins] },
   });

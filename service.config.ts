@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseKeyring, type Keyring } from './privacy/keyring.js';
 
 /** The one home for the service's own environment (Temporal's lives in temporal.config.ts). */
 
@@ -22,6 +23,10 @@ export interface ServiceSettings {
   apiKeys: ApiKey[] | undefined;
   /** How long the API waits for a step before answering 503 (retry with the same Idempotency-Key). */
   stepTimeoutMs: number;
+  /** PAYLOAD_KEYS: the master keys that encrypt every payload sent to Temporal, the active one first. */
+  payloadKeys: Keyring | undefined;
+  /** CODEC_CORS_ORIGINS: browser origins (Temporal UIs) allowed to call the codec server. */
+  codecCorsOrigins: string[];
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -38,6 +43,8 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     policyFile: env.POLICY_FILE ? resolve(env.POLICY_FILE) : defaultPolicyFile,
     apiKeys: env.API_KEYS ? parseApiKeys(env.API_KEYS) : undefined,
     stepTimeoutMs: parseMilliseconds(env.STEP_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, 'STEP_TIMEOUT_MS'),
+    payloadKeys: env.PAYLOAD_KEYS ? parseKeyring(env.PAYLOAD_KEYS) : undefined,
+    codecCorsOrigins: (env.CODEC_CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
   };
 }
 

@@ -5,6 +5,7 @@ import { assignDealCsOwner, type AssignCsOwnerInput, type CsOwnerAssignment } fr
 import { lookupDealManagers, recordDealEvents, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
 import { recordLeadEvents, type LeadAuditEvent } from './lead-audit.js';
 import type { Notification, Notifier } from './notifier.js';
+import { retentionActivities } from './retention.js';
 import { routeLead, type RouteLeadInput, type RouteLeadResult } from './routing.js';
 
 export interface ActivityDependencies {
@@ -40,6 +41,7 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     archiveWorkflow(archive: WorkflowArchive): Promise<void> {
       return archiveWorkflow(db, archive);
     },
+    ...retentionActivities(db),
   };
 }
 

@@ -5,6 +5,9 @@ import { createMiddleware } from 'hono/factory';
 import type { Database } from '../db/client.js';
 import type { Policy } from '../domain/policy.js';
 import { authenticate, type ApiKeyDirectory, type AppEnv } from './auth.js';
+import { codecRoutes, type CodecRoutesDependencies } from './codec.js';
+import { erasureRoutes } from './erasure.js';
+import type { RecordKeys } from '../privacy/record-keys.js';
 import { docsRoutes } from './docs.js';
 import { toHttpError, type ErrorBody } from './errors.js';
 import { healthRoutes, type ReadinessOptions } from './health.js';
@@ -29,6 +32,10 @@ export interface AppDependencies {
   readiness?: Partial<ReadinessOptions>;
   /** How long a step may take before the API answers 503 (STEP_TIMEOUT_MS, default 10 s). */
   stepTimeoutMs?: number;
+  /** The codec server for the Temporal UI and CLI, when payloads are encrypted. */
+  codecServer?: Omit<CodecRoutesDependencies, 'apiKeys'>;
+  /** This process's cache of record keys, emptied of a record as it is erased. */
+  recordKeys?: RecordKeys;
 }
 
 /** No route takes more: the largest body is a policy document or a dossier, a few KiB each. */
@@ -66,7 +73,8 @@ export function createApp(deps: AppDependencies) {
   app.onError(toHttpError);
   app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  app.use('*', limitBody);
+  // The codec server takes Temporal payloads, which may be larger; it sets its own limit.
+  app.use('*', (c, next) => (c.req.path.startsWith('/codec/') ? next() : limitBody(c, next)));
   app.route('/', healthRoutes({ client: deps.client, db: deps.db, readiness: deps.readiness }));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -89,10 +97,12 @@ export function createApp(deps: AppDependencies) {
   }
   app.route('/', listRoutes(deps));
   app.route('/leads', leadRoutes(deps));
+  app.route('/leads', erasureRoutes(deps));
   app.route('/deals', dealRoutes(deps));
   app.route('/reps', repRoutes(deps));
   app.route('/queues', queueRoutes(deps));
   app.route('/policies', policyRoutes({ store: deps.policyStore }));
   app.route('/reports', reportRoutes({ db: deps.db }));
+  if (deps.codecServer) app.route('/codec', codecRoutes({ apiKeys: deps.apiKeys, ...deps.codecServer }));
   return app;
 }

@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { STEP_REFUSED } from '../domain/failures.js';
+import { RecordErased } from '../privacy/record-keys.js';
 
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 2;
@@ -53,6 +54,10 @@ export function toHttpError(error: unknown, c: Context) {
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === STEP_REFUSED) {
     return c.json<ErrorBody>({ error: 'conflict', message: error.cause.message }, 409);
   }
+  // The record's data key is destroyed: nothing can be written to it or read from it again.
+  if (findCause(error, RecordErased)) {
+    return c.json<ErrorBody>({ error: 'erased', message: 'this record was erased on request; its data no longer exists' }, 410);
+  }
   if (error instanceof WorkflowNotFoundError) {
     return c.json<ErrorBody>({ error: 'not-found', message: 'no such record' }, 404);
   }
@@ -61,6 +66,13 @@ export function toHttpError(error: unknown, c: Context) {
   }
   console.error('unhandled API error', error);
   return c.json<ErrorBody>({ error: 'internal', message: 'internal error; the request may be retried safely' }, 500);
+}
+
+function findCause<E extends Error>(error: unknown, type: new (...args: never[]) => E): E | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    if (cause instanceof type) return cause;
+  }
+  return undefined;
 }
 
 /** Temporal down, restarting or too slow for the request's deadline: a moment later the same request may succeed. */

@@ -32,6 +32,8 @@ import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import { createStepRunner, stepErrorResponses, stepHeaders } from './step-runner.js';
 import type { PolicyStore } from './policy-store.js';
+import { erasureOf } from '../privacy/erasure.js';
+import { RecordErased } from '../privacy/record-keys.js';
 import { countryCode, currency, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';
 
 export interface LeadRoutesDependencies {
@@ -101,7 +103,7 @@ const intakeRoute = createRoute({
   responses: {
     201: jsonResponse(intakeResponse, 'Lead workflow started'),
     200: jsonResponse(intakeResponse, 'A workflow for this leadId already exists; nothing new was started'),
-    ...errorResponses(400, 401, 403, 413, 503),
+    ...errorResponses(400, 401, 403, 410, 413, 503),
   },
 });
 
@@ -112,7 +114,7 @@ const getRoute = createRoute({
   summary: 'Live state of the lead, from its workflow',
   middleware: [requireRole('sales', 'ops', 'manager')] as const,
   request: { params: leadIdParam },
-  responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404, 503) },
+  responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404, 410, 503) },
 });
 
 const timelineRoute = createRoute({
@@ -254,7 +256,10 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
   });
 
   app.openapi(getRoute, async (c) => {
-    const state = await queryLead(c.req.valid('param').leadId);
+    const { leadId } = c.req.valid('param');
+    // An erased lead's history can no longer be decoded, so no worker could answer for it.
+    if (await erasureOf(db, leadWorkflowId(leadId))) throw new RecordErased(leadWorkflowId(leadId));
+    const state = await queryLead(leadId);
     return c.json(toStateBody(state), 200);
   });
 

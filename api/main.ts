@@ -7,6 +7,7 @@ import { onShutdown } from '../worker/boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
 import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
 import { connectClient } from '../worker/temporal-connection.js';
+import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
 import { createApp } from './app.js';
 import { createPolicyStore } from './policy-store.js';
 import { closeServer, listen } from './server.js';
@@ -28,6 +29,8 @@ async function main() {
   if (!settings.databaseUrl) throw new Error('npm run api needs DATABASE_URL: separate processes cannot share the embedded database');
   if (!settings.apiKeys) throw new Error('npm run api needs API_KEYS (token:actorId:role, comma-separated); it never runs open');
   const apiKeys = settings.apiKeys;
+  const keyring = settings.payloadKeys;
+  if (!keyring) throw new Error(missingPayloadKeys('npm run api'));
   const reachable = { ...temporal, address: temporal.address ?? '127.0.0.1:7233' };
 
   const shutdown = new AbortController();
@@ -46,7 +49,8 @@ async function main() {
       permanent: (error) => error instanceof PolicyValidationError,
     });
     const policy = await untilAvailable('database', () => policyStore.current(), { signal: shutdown.signal });
-    const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal: shutdown.signal });
+    const protection = payloadProtection(database.db, keyring);
+    const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
     const app = createApp({
       client,
       db: database.db,
@@ -54,6 +58,8 @@ async function main() {
       currentPolicy: () => policyStore.current(),
       policyStore,
       stepTimeoutMs: settings.stepTimeoutMs,
+      recordKeys: protection.recordKeys,
+      codecServer: { codec: protection.codecServerCodec, corsOrigins: settings.codecCorsOrigins },
     });
     const { server, port } = await listen(app, settings.port);
     const status = new DependencyStatus(apiOutageConsequences);

@@ -14,6 +14,7 @@ const errorDescriptions = {
   403: "The token's role may not do this",
   404: 'No such record',
   409: 'The step is not valid in the current stage; nothing changed',
+  410: 'The record was erased on request (POST /leads/{leadId}/erase); its data no longer exists',
   413: 'The body is larger than the API accepts (1 MiB); nothing was read past the limit',
   422: 'This Idempotency-Key was already used for a different request; nothing changed',
   503: 'A dependency (Temporal, the database, a worker) is unavailable, or the step could not be applied in time; safe to retry after Retry-After seconds, with the same Idempotency-Key for a step',

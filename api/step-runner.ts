@@ -47,6 +47,7 @@ const stepErrorDescriptions = {
   403: "The token's role may not take this step, or the record is not the caller's (a sales rep acts on the leads and deals they own, CS on the deals they onboard); nothing changed",
   404: 'No such record',
   409: 'The step is not valid in the record\'s current stage, or the record is closed; nothing changed',
+  410: 'The record was erased on request; no step applies to it',
   422: 'The Idempotency-Key was already used for a different request, or the step could not be recorded and was not applied',
   503: 'The step was not confirmed in time (Temporal or a worker is unavailable); it may still apply. Retry after Retry-After seconds with the same Idempotency-Key',
 } as const;

@@ -244,3 +244,31 @@ export const workflowArchives = pgTable(
   },
   (table) => [index('workflow_archives_kind_closed_idx').on(table.kind, table.closedAt)],
 );
+
+/**
+ * One data key per lead or deal workflow (privacy/record-keys.ts), wrapped by a master key. Erasure sets
+ * `wrapped_key` to null and keeps the row, so the record can never get a new key and its history stays unreadable.
+ */
+export const recordKeys = pgTable('record_keys', {
+  subject: text('subject').primaryKey(),
+  wrappingKeyId: text('wrapping_key_id').notNull(),
+  wrappedKey: text('wrapped_key'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  destroyedAt: timestamp('destroyed_at', { withTimezone: true }),
+});
+
+/**
+ * Every erasure of a person's data (privacy/erasure.ts): who, when and why, never the data itself. A row here
+ * also stops any late write of the record's personal data (migration 0009's triggers).
+ */
+export const erasures = pgTable('erasures', {
+  /** The record's workflow ID (lead-…), the same name its data key has. */
+  subject: text('subject').primaryKey(),
+  kind: text('kind').notNull(),
+  subjectId: text('subject_id').notNull(),
+  erasedAt: timestamp('erased_at', { withTimezone: true }).notNull(),
+  erasedBy: text('erased_by').notNull(),
+  reason: text('reason').notNull(),
+  /** What became of the workflow: 'terminated', 'was-closed' or 'none'. */
+  workflow: text('workflow').notNull(),
+});

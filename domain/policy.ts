@@ -206,6 +206,16 @@ export const policySchema = z
      * with the version it explains, where a reader of the changelog finds it.
      */
     rationale: z.record(storable.min(1).max(200), storable.min(1).max(2000)).default({}),
+    /**
+     * How long personal data is kept (GDPR data minimisation). Optional so earlier versions still parse; the
+     * retention schedule reads the current version's value, and without one it erases nothing.
+     */
+    privacy: z
+      .object({
+        /** From a lead's close (won or lost) to the erasure of its personal data; on the wall clock. */
+        closedLeadRetention: durationSchema.refine((d) => d.clock === 'wall', { message: 'retention is counted on the wall clock' }),
+      })
+      .optional(),
   })
   .superRefine((policy, ctx) => {
     if (policy.scoring.hotThreshold < policy.scoring.mqlThreshold) {

@@ -32,7 +32,7 @@ async function main() {
   let uiUrl: string | undefined;
   if (!address) {
     console.log('Starting the embedded Temporal dev server…');
-    const part = devServerPart(settings.temporalPort, settings.temporalUiPort, join(settings.dataDir, 'temporal.sqlite'));
+    const part = devServerPart(settings.temporalPort, settings.temporalUiPort, join(settings.dataDir, 'temporal.sqlite'), `http://localhost:${settings.port}/codec`);
     if (await canConnect(settings.temporalPort)) {
       throw new Error(
         `port ${settings.temporalPort} is already in use, perhaps by another Temporal server: set TEMPORAL_ADDRESS=127.0.0.1:${settings.temporalPort} to use it, or TEMPORAL_PORT to start one elsewhere`,
@@ -40,7 +40,8 @@ async function main() {
     }
     await supervisor.start(part);
     address = `127.0.0.1:${settings.temporalPort}`;
-    uiUrl = `http://127.0.0.1:${settings.temporalUiPort}`;
+    // localhost, as the API is: then the UI and the codec server are one site for the browser.
+    uiUrl = `http://localhost:${settings.temporalUiPort}`;
   }
 
   await supervisor.start({
@@ -56,13 +57,13 @@ async function main() {
   });
 }
 
-function devServerPart(port: number, uiPort: number, dbFilename: string): PartSpec {
+function devServerPart(port: number, uiPort: number, dbFilename: string, codecEndpoint: string): PartSpec {
   const cli = temporalCliPath();
   if (!cli) throw new Error('Temporal CLI not found: run `npm run setup`, or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS');
   return {
     name: 'temporal',
     command: cli,
-    args: devServerArguments({ port, uiPort, dbFilename }),
+    args: devServerArguments({ port, uiPort, dbFilename, codecEndpoint }),
     stopGraceMs: TEMPORAL_STOP_GRACE_MS,
     // Its own banner would bury the service's; what it says before it fails is printed then.
     output: 'on-failure',

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createNotifier, notifierSettingsFromEnv, type NotifierSettings } from '../activities/notifier.js';
@@ -16,6 +17,8 @@ export interface WorkerDependencies {
   notifierSettings?: NotifierSettings;
   /** Tests pass a prebuilt bundle so each file bundles the workflows once. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The payload encryption (privacy/); tests without it run unencrypted. */
+  dataConverter?: DataConverter;
 }
 
 export function createWorker(deps: WorkerDependencies): Promise<Worker> {
@@ -23,6 +26,7 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
+    dataConverter: deps.dataConverter,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     activities: createActivities({
       db: deps.db,

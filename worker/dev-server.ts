@@ -16,6 +16,8 @@ export interface DevServerOptions {
   /** SQLite file that keeps state across restarts; omitted means in memory. */
   dbFilename?: string;
   headless?: boolean;
+  /** The codec server the Web UI sends payloads to for decoding. */
+  codecEndpoint?: string;
   log?: (line: string) => void;
   startTimeoutMs?: number;
 }
@@ -35,7 +37,7 @@ export function searchAttributeFlags(keys: readonly { name: string; type: Search
 }
 
 /** The command line of `temporal server start-dev` for these options: the project's search attributes registered, no news fetched. */
-export function devServerArguments(options: Pick<DevServerOptions, 'port' | 'uiPort' | 'dbFilename' | 'headless'>): string[] {
+export function devServerArguments(options: Pick<DevServerOptions, 'port' | 'uiPort' | 'dbFilename' | 'headless' | 'codecEndpoint'>): string[] {
   const args = [
     'server',
     'start-dev',
@@ -52,6 +54,7 @@ export function devServerArguments(options: Pick<DevServerOptions, 'port' | 'uiP
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   if (options.headless || options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
+  if (options.codecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.codecEndpoint);
   return args;
 }
 

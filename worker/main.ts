@@ -6,6 +6,7 @@ import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDe
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
+import { missingPayloadKeys, payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
 
 /**
  * `npm run worker`: one worker process for a shared Temporal cluster and Postgres; run as many as load needs.
@@ -19,6 +20,8 @@ async function main() {
   installWorkerLogging('INFO', observeNotificationWebhook(status));
   keepRunningOnStrayRejections('worker');
   if (!settings.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: separate processes cannot share the embedded database');
+  const keyring = settings.payloadKeys;
+  if (!keyring) throw new Error(missingPayloadKeys('npm run worker'));
   const reachable = { ...temporal, address: temporal.address ?? '127.0.0.1:7233' };
 
   const shutdown = new AbortController();
@@ -30,14 +33,16 @@ async function main() {
 
   done = (async () => {
     const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
-    const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal: shutdown.signal });
+    const protection = payloadProtection(database.db, keyring);
+    const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
       console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
     );
+    await privacyHousekeeping(client, protection);
     console.log(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}`);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     try {
-      await runWorkerUntilStopped({ temporal: reachable, db: database.db, signal: shutdown.signal });
+      await runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal: shutdown.signal });
     } finally {
       stopWatching();
       await client.connection.close().catch(() => {});

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { LogMetadata } from '@temporalio/common';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
@@ -24,10 +25,11 @@ export const workerOutageConsequences: Record<string, string> = {
 export async function runWorkerUntilStopped(options: {
   temporal: TemporalSettings & { address: string };
   db: Database;
+  dataConverter: DataConverter;
   signal: AbortSignal;
   log?: Log;
 }): Promise<void> {
-  const { temporal, db, signal } = options;
+  const { temporal, db, signal, dataConverter } = options;
   const log = options.log ?? ((line: string) => console.log(line));
   let failures = 0;
   while (!signal.aborted) {
@@ -35,7 +37,7 @@ export async function runWorkerUntilStopped(options: {
     let startedAt = Date.now();
     try {
       connection = await untilAvailable('Temporal', () => connectWorker(temporal), { signal, log });
-      const worker = await createWorker({ connection, namespace: temporal.namespace, db });
+      const worker = await createWorker({ connection, namespace: temporal.namespace, db, dataConverter });
       // The SDK's runtime also stops workers on SIGINT/SIGTERM; only ask if it has not already.
       const stop = () => worker.getState() === 'RUNNING' && worker.shutdown();
       signal.addEventListener('abort', stop, { once: true });

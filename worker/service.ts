@@ -13,6 +13,8 @@ import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDe
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
+import { developmentKeyring } from '../privacy/keyring.js';
+import { payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
 
 /**
  * The service part of `npm start` (worker/all-in-one.ts starts and supervises it): database, worker and API
@@ -52,16 +54,29 @@ async function main() {
   const team = teamFile
     ? describeTeamLoad(teamFile, await untilAvailable('database', () => loadTeamFile(database.db, teamFile), { signal, permanent: (error) => error instanceof TeamFileError }))
     : 'none (TEAM_FILE=none)';
-  const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal });
+  const development = settings.payloadKeys ? null : developmentKeyring(settings.dataDir);
+  const keyring = settings.payloadKeys ?? development!.keyring;
+  const protection = payloadProtection(database.db, keyring);
+  const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal });
   const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
     console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
     return [];
   });
   if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+  await privacyHousekeeping(client, protection);
 
-  const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, signal });
+  const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal });
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
-  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore, stepTimeoutMs: settings.stepTimeoutMs });
+  const app = createApp({
+    client,
+    db: database.db,
+    apiKeys,
+    currentPolicy: () => policyStore.current(),
+    policyStore,
+    stepTimeoutMs: settings.stepTimeoutMs,
+    recordKeys: protection.recordKeys,
+    codecServer: { codec: protection.codecServerCodec, corsOrigins: [...uiOrigins(process.env.TEMPORAL_UI_URL), ...settings.codecCorsOrigins] },
+  });
   const { server, port } = await listen(app, settings.port);
   const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
   stop = async () => {
@@ -80,11 +95,22 @@ RevOps Orchestrator is running
   API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
   Temporal     ${reachable.address} (namespace ${temporal.namespace})${uiUrl ? `\n  Temporal UI  ${uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
   Database     ${database.description}
+  Payloads     encrypted (AES-256-GCM, a key per lead and deal) ${development ? `with a development key ${development.created ? 'created now in' : 'from'} ${development.file}; set PAYLOAD_KEYS in production` : `with PAYLOAD_KEYS (active key ${keyring.activeKeyId})`}
+  Codec server http://localhost:${port}/codec   (ops tokens; the Temporal UI decodes through it)
   Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})
   Team         ${team}
 ${settings.apiKeys ? `  API keys     ${apiKeys.length} from API_KEYS` : `  Development API tokens (set API_KEYS to replace them):\n${describeApiKeys(apiKeys)}`}
 `);
   process.send?.({ type: 'ready', port });
+}
+
+/** The UI's origin under both names of this machine: a browser treats localhost and 127.0.0.1 as different origins. */
+function uiOrigins(uiUrl: string | undefined): string[] {
+  if (!uiUrl) return [];
+  const origin = new URL(uiUrl);
+  const other = new URL(uiUrl);
+  other.hostname = origin.hostname === 'localhost' ? '127.0.0.1' : origin.hostname === '127.0.0.1' ? 'localhost' : origin.hostname;
+  return [...new Set([origin.origin, other.origin])];
 }
 
 main().catch((error) => {

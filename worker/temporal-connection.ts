@@ -1,13 +1,14 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { TemporalSettings } from '../temporal.config.js';
 
 type Reachable = TemporalSettings & { address: string };
 
-export async function connectClient(settings: Reachable): Promise<Client> {
+export async function connectClient(settings: Reachable, dataConverter?: DataConverter): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   await waitForNamespace(connection, settings.namespace);
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter });
 }
 
 export function connectWorker(settings: Reachable): Promise<NativeConnection> {

@@ -1,2 +1,3 @@
 export { leadWorkflow } from './lead-workflow.js';
 export { dealWorkflow } from './deal-workflow.js';
+export { retentionSweepWorkflow } from './retention-workflow.js';

@@ -1,3 +1,4 @@
+import { generateKeyEntry } from '../../privacy/keyring.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -131,6 +132,7 @@ export async function startFaultEnvironment(options: { stepTimeoutMs?: number; d
     DATABASE_URL: proxy.url(database.url),
     TEMPORAL_ADDRESS: temporal.address,
     API_KEYS: apiKeysEnv,
+    PAYLOAD_KEYS: generateKeyEntry('faults-1'),
     PORT: String(apiPort),
     DATA_DIR: dataDir,
     NOTIFY_WEBHOOK_URL: webhook.url,

@@ -1,11 +1,17 @@
+import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
 import { createPolicyStore } from '../../api/policy-store.js';
 import type { Policy } from '../../domain/policy.js';
 import type { ApiKey, Role } from '../../service.config.js';
 import { createWorker } from '../../worker/create-worker.js';
+import { generateKeyEntry, parseKeyring } from '../../privacy/keyring.js';
+import { payloadProtection, type PayloadProtection } from '../../privacy/payload-protection.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { createDevServerEnvironment, quietWorkerLogs, workflowBundle, type DevServerEnvironment } from './temporal.js';
+
+/** The browser origin a test Temporal UI would call the codec server from. */
+export const TEST_UI_ORIGIN = 'http://localhost:8233';
 
 /** Named actors the tests act as (`request(..., { role, as })`), besides each role's default `<role>-actor`. */
 const namedActors: Record<Role, string[]> = {
@@ -38,6 +44,8 @@ export interface RunningService {
   database: TestDatabase;
   worker: Worker;
   app: ReturnType<typeof createApp>;
+  /** The payload encryption the service runs with, as in production (a fresh key per test file). */
+  protection: PayloadProtection;
   request(
     method: string,
     path: string,
@@ -53,20 +61,32 @@ export async function startService(policy: Policy): Promise<RunningService> {
   // The given policy is published first, so it is the current one new leads start under.
   const policyStore = createPolicyStore(database.db);
   await policyStore.publish({ document: policy, author: 'test', note: `startService(${policy.version})` });
+  const protection = payloadProtection(database.db, parseKeyring(generateKeyEntry('test-1')));
+  const client = new Client({ connection: temporal.client.connection, namespace: temporal.namespace, dataConverter: protection.dataConverter });
   const worker = await createWorker({
     connection: temporal.workerConnection,
     namespace: temporal.namespace,
     db: database.db,
-    workflowBundle: await workflowBundle(),
+    dataConverter: protection.dataConverter,
+    workflowBundle: await workflowBundle({ failureConverterPath: protection.dataConverter.failureConverterPath }),
   });
   const workerRun = worker.run();
-  const app = createApp({ client: temporal.client, db: database.db, apiKeys: testTokens, currentPolicy: () => policyStore.current(), policyStore });
+  const app = createApp({
+    client,
+    db: database.db,
+    apiKeys: testTokens,
+    currentPolicy: () => policyStore.current(),
+    policyStore,
+    recordKeys: protection.recordKeys,
+    codecServer: { codec: protection.codecServerCodec, corsOrigins: [TEST_UI_ORIGIN] },
+  });
 
   return {
-    temporal,
+    temporal: { ...temporal, client },
     database,
     worker,
     app,
+    protection,
     async request(method, path, { role = 'sales', as, body, rawBody, headers: extraHeaders = {} } = {}) {
       const headers: Record<string, string> = { ...extraHeaders };
       if (role) headers.authorization = `Bearer ${tokenFor(role, as)}`;

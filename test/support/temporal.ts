@@ -8,11 +8,15 @@ import { ensureSearchAttributes } from '../../worker/search-attributes.js';
 import { temporalCliPath, temporalTestServerPath } from '../../worker/temporal-binaries.js';
 import { waitForNamespace } from '../../worker/temporal-connection.js';
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** Bundling takes seconds; a test file does it once and shares it between its workers. */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
-  return bundle;
+const bundles = new Map<string, Promise<WorkflowBundle>>();
+/**
+ * Bundling takes seconds; a test file does it once and shares it between its workers. A worker that
+ * encrypts payloads needs the bundle built with the service's failure converter, as `npm start` builds it.
+ */
+export function workflowBundle(options: { failureConverterPath?: string } = {}): Promise<WorkflowBundle> {
+  const key = options.failureConverterPath ?? '';
+  if (!bundles.has(key)) bundles.set(key, bundleWorkflowCode({ workflowsPath, logger: quietLogger, failureConverterPath: options.failureConverterPath }));
+  return bundles.get(key)!;
 }
 
 const quietLogger = {

@@ -103,6 +103,8 @@ const handoffReportSchema = z
 
 const byTierSchema = <T extends z.ZodRawShape>(shape: T) => z.object({ all: z.object(shape), byTier: z.array(z.object({ tier: z.number().int(), ...shape })) });
 
+const stageAgingShape = { stays: z.number().int(), medianHours: z.number().nullable(), p90Hours: z.number().nullable() };
+
 const leadSlaReportSchema = z
   .object({
     from: z.string(),
@@ -126,6 +128,31 @@ const leadSlaReportSchema = z
       sqlPerSal: z.number().nullable(),
       sqlPerMql: z.number().nullable(),
       wonPerSql: z.number().nullable(),
+    }),
+    conversionBySource: z.array(
+      z.object({
+        source: z.string().nullable(),
+        mql: z.number().int(),
+        sal: z.number().int(),
+        sql: z.number().int(),
+        won: z.number().int(),
+        salPerMql: z.number().nullable(),
+        sqlPerSal: z.number().nullable(),
+        sqlPerMql: z.number().nullable(),
+        wonPerSql: z.number().nullable(),
+      }),
+    ),
+    stageAging: z
+      .object({ mql: byTierSchema(stageAgingShape), sal: byTierSchema(stageAgingShape), sql: byTierSchema(stageAgingShape) })
+      .openapi({
+        description:
+          "Time spent in each stage, in wall-clock hours from entering it to moving on (MQL → accepted, SAL → qualified, SQL → closed); a stay counts in the range holding its end when it began in the range",
+      }),
+    salesCycle: byTierSchema({ won: z.number().int(), meanDays: z.number().nullable(), medianDays: z.number().nullable() }).openapi({
+      description: "Days from a won lead's first MQL entry in the range to its win",
+    }),
+    winRate: byTierSchema({ closed: z.number().int(), won: z.number().int(), lost: z.number().int(), winRate: z.number().nullable() }).openapi({
+      description: 'Leads won ÷ leads closed (won or lost) in the range',
     }),
     rejections: z.object({
       byReason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
@@ -160,7 +187,8 @@ const leadSlaRoute = createRoute({
   method: 'get',
   path: '/lead-sla',
   tags: ['reports'],
-  summary: 'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL conversion, rejection reasons by source and tier',
+  summary:
+    'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL→won conversion by tier and source, stage aging, sales cycle, win rate, rejection reasons by source and tier',
   middleware: [requireRole('manager', 'ops')] as const,
   request: { query: leadSlaQuery },
   responses: {
@@ -276,6 +304,14 @@ export function leadSlaCsv(report: LeadSlaReport): string {
   section('speed-to-lead', report.speedToLead);
   section('attempts-per-lead', report.attemptsPerLead);
   section('conversion', report.conversion);
+  for (const { source, ...values } of report.conversionBySource) {
+    for (const [metric, value] of Object.entries(values)) rows.push(['conversion-by-source', 'all', source, null, metric, value]);
+  }
+  section('stage-aging-mql', report.stageAging.mql);
+  section('stage-aging-sal', report.stageAging.sal);
+  section('stage-aging-sql', report.stageAging.sql);
+  section('sales-cycle', report.salesCycle);
+  section('win-rate', report.winRate);
   for (const row of report.rejections.byReason) rows.push(['rejections-by-reason', 'all', null, row.reason, 'count', row.count]);
   for (const row of report.rejections.bySource) rows.push(['rejections-by-source', 'all', row.source, row.reason, 'count', row.count]);
   for (const row of report.rejections.byTier) rows.push(['rejections-by-tier', row.tier, null, row.reason, 'count', row.count]);

@@ -10,7 +10,11 @@ import {
   milestoneStatus,
   rejectionCounts,
   rounded,
+  salesCycleRow,
   speedToLeadRow,
+  stageAgingRow,
+  winRateRow,
+  agingStages,
   summarizeHandoffs,
   type ByTier,
   type HandoffMilestone,
@@ -153,7 +157,7 @@ export async function handoffReport(db: Database, filters: HandoffFilters): Prom
 
 /** One figure row of the lead query: `tier` null on a total over every tier; a..e as each section names them. */
 interface LeadSqlRow {
-  section: 'speed-to-lead' | 'attempts' | 'conversion' | 'rejections';
+  section: 'speed-to-lead' | 'attempts' | 'conversion' | 'conversion-by-source' | 'rejections' | 'stage-aging' | 'cycle' | 'closes';
   tier: number | null;
   source: string | null;
   reason: string | null;
@@ -175,6 +179,10 @@ interface LeadSqlRow {
  * a reassignment resets the flag, not the fact); or, for a clock never met, its breach (once per lead).
  * Attempts per lead: the contact attempts logged in the range by each lead accepted in the range.
  * Conversion: distinct leads that became MQL (at intake or later), were accepted, qualified, won in the range.
+ * Stage aging: a stay in MQL, SAL or SQL counts in the range holding its end (accepted, qualified, closed),
+ * measured from the lead's latest entry into that stage in the range (wall-clock hours; a stay that began
+ * before the range is left out rather than cut short). Sales cycle: a win's days from the lead's first MQL
+ * entry in the range. Win rate: won ÷ closed (won or lost) in the range.
  */
 function leadSlaQuery(range: ReportRange): SQL {
   const from = instant(range.from);
@@ -209,8 +217,30 @@ function leadSlaQuery(range: ReportRange): SQL {
         )
     ),
     clocks as (select * from met union all select * from unmet),
+    stays as (
+      select x.tier, 'MQL' as stage, extract(epoch from x.at - max(e.at)) / 3600 as hours
+      from w x join w e on e.lead_id = x.lead_id and e.type in ('received', 'stage-changed') and e.counts and e.at <= x.at
+      where x.type = 'accepted'
+      group by x.lead_id, x.at, x.tier
+      union all
+      select x.tier, 'SAL', extract(epoch from x.at - max(e.at)) / 3600
+      from w x join w e on e.lead_id = x.lead_id and e.type = 'accepted' and e.at <= x.at
+      where x.type = 'qualified'
+      group by x.lead_id, x.at, x.tier
+      union all
+      select x.tier, 'SQL', extract(epoch from x.at - max(e.at)) / 3600
+      from w x join w e on e.lead_id = x.lead_id and e.type = 'qualified' and e.at <= x.at
+      where x.type = 'closed'
+      group by x.lead_id, x.at, x.tier
+    ),
+    cycles as (
+      select x.tier, extract(epoch from x.at - min(e.at)) / 86400 as days
+      from w x join w e on e.lead_id = x.lead_id and e.type in ('received', 'stage-changed') and e.counts and e.at <= x.at
+      where x.type = 'closed' and x.counts
+      group by x.lead_id, x.at, x.tier
+    ),
     per_lead as (
-      select min(tier) as tier,
+      select min(tier) as tier, min(source) as source,
         bool_or(type in ('received', 'stage-changed') and counts) as mql,
         bool_or(type = 'accepted') as sal,
         bool_or(type = 'qualified') as qualified,
@@ -239,6 +269,27 @@ function leadSlaQuery(range: ReportRange): SQL {
     from per_lead
     group by grouping sets ((tier), ())
     union all
+    select 'conversion-by-source', null, source, null,
+      (count(*) filter (where mql))::float8, (count(*) filter (where sal))::float8, (count(*) filter (where qualified))::float8, (count(*) filter (where won))::float8, null
+    from per_lead
+    group by source
+    union all
+    select 'stage-aging', case when grouping(tier) = 1 then null else tier end, null, stage,
+      count(*)::float8, (percentile_cont(0.5) within group (order by hours))::float8, (percentile_cont(0.9) within group (order by hours))::float8, null, null
+    from stays
+    group by grouping sets ((stage, tier), (stage))
+    union all
+    select 'cycle', case when grouping(tier) = 1 then null else tier end, null, null,
+      count(*)::float8, avg(days)::float8, (percentile_cont(0.5) within group (order by days))::float8, null, null
+    from cycles
+    group by grouping sets ((tier), ())
+    union all
+    select 'closes', case when grouping(tier) = 1 then null else tier end, null, null,
+      count(*)::float8, (count(*) filter (where counts))::float8, null, null, null
+    from w
+    where type = 'closed'
+    group by grouping sets ((tier), ())
+    union all
     select 'rejections', tier, source, reason, count(*)::float8, null, null, null, null
     from w
     where type = 'returned-to-nurture'
@@ -246,8 +297,13 @@ function leadSlaQuery(range: ReportRange): SQL {
 }
 
 /** The total and tiers 1, 2, 3 (and any other tier found) of one section, zeros where nothing happened. */
-function byTier<T>(rows: readonly LeadSqlRow[], section: LeadSqlRow['section'], shape: (row: LeadSqlRow | undefined) => T): ByTier<T> {
-  const ofSection = rows.filter((row) => row.section === section);
+function byTier<T>(
+  rows: readonly LeadSqlRow[],
+  section: LeadSqlRow['section'],
+  shape: (row: LeadSqlRow | undefined) => T,
+  only: (row: LeadSqlRow) => boolean = () => true,
+): ByTier<T> {
+  const ofSection = rows.filter((row) => row.section === section && only(row));
   const found = ofSection.flatMap((row) => (row.tier === null ? [] : [row.tier]));
   const tiers = [...new Set<number>([...icpTiers, ...found])].sort((a, b) => a - b);
   return {
@@ -266,6 +322,18 @@ export async function leadSlaReport(db: Database, range: ReportRange): Promise<L
     ),
     attemptsPerLead: byTier(rows, 'attempts', (row) => attemptsRow({ leads: count(row?.a), attempts: count(row?.b), mean: row?.c ?? null, median: row?.d ?? null })),
     conversion: byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) })),
+    conversionBySource: rows
+      .filter((row) => row.section === 'conversion-by-source')
+      .map((row) => ({ source: row.source, ...conversionRow({ mql: count(row.a), sal: count(row.b), sql: count(row.c), won: count(row.d) }) }))
+      .sort((a, b) => b.mql - a.mql || (a.source ?? '').localeCompare(b.source ?? '')),
+    stageAging: Object.fromEntries(
+      agingStages.map((stage) => [
+        stage.toLowerCase(),
+        byTier(rows, 'stage-aging', (row) => stageAgingRow({ stays: count(row?.a), median: row?.b ?? null, p90: row?.c ?? null }), (row) => row.reason === stage),
+      ]),
+    ) as LeadSlaReport['stageAging'],
+    salesCycle: byTier(rows, 'cycle', (row) => salesCycleRow({ won: count(row?.a), mean: row?.b ?? null, median: row?.c ?? null })),
+    winRate: byTier(rows, 'closes', (row) => winRateRow({ closed: count(row?.a), won: count(row?.b) })),
     rejections: rejectionCounts(
       rows.filter((row) => row.section === 'rejections').map((row) => ({ tier: row.tier!, source: row.source, reason: row.reason!, count: count(row.a) })),
     ),

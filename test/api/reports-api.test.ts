@@ -434,6 +434,37 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       ],
     });
 
+    // Stage aging: MQL stays end at acceptance (A 5 min, B 70, C 2, E 20, F 1 h after its MQL entry by
+    // engagement; H and I were accepted before the range); SAL stays at qualification, SQL stays at the close.
+    const { stageAging, salesCycle, winRate, conversionBySource } = report.body;
+    const mqlHours = [5 / 60, 70 / 60, 2 / 60, 20 / 60, 1];
+    assert.deepEqual(stageAging.mql.all, { stays: 5, medianHours: 0.3333, p90Hours: rounded(percentile(mqlHours, 0.9), 4) });
+    assert.equal(stageAging.mql.all.p90Hours, 1.1);
+    assert.deepEqual(
+      stageAging.mql.byTier.map((row: { tier: number; stays: number; medianHours: number }) => [row.tier, row.stays, row.medianHours]),
+      [
+        [1, 3, 0.0833],
+        [2, 1, 0.3333],
+        [3, 1, 1],
+      ],
+    );
+    assert.deepEqual(stageAging.sal.all, { stays: 2, medianHours: 35.375, p90Hours: 44.5417 });
+    assert.deepEqual(stageAging.sql.all, { stays: 2, medianHours: 24, p90Hours: 24 });
+    assert.deepEqual(stageAging.sql.byTier[1], { tier: 2, stays: 0, medianHours: null, p90Hours: null });
+    // A was won two days after it came in as MQL; A won and B lost are the range's closes.
+    assert.deepEqual(salesCycle.all, { won: 1, meanDays: 2, medianDays: 2 });
+    assert.deepEqual(winRate.all, { closed: 2, won: 1, lost: 1, winRate: 0.5 });
+    assert.deepEqual(winRate.byTier[2], { tier: 3, closed: 0, won: 0, lost: 0, winRate: null });
+    assert.deepEqual(
+      conversionBySource.map((row: { source: string | null; mql: number; sal: number; sql: number; won: number }) => [row.source, row.mql, row.sal, row.sql, row.won]),
+      [
+        ['web', 4, 3, 1, 1],
+        [null, 1, 0, 0, 0],
+        ['event', 1, 1, 1, 0],
+        ['partner', 1, 1, 0, 0],
+      ],
+    );
+
     // The next range holds G's clock: breached, then met at its very start.
     const june = await get(`/reports/lead-sla${query({ from: '2021-06-01', to: '2021-07-01' })}`);
     assert.deepEqual(june.body.speedToLead.all, { clocks: 1, metOnTime: 0, metLate: 1, breachedUnmet: 0, adherence: 0, medianBusinessMinutes: 360, p90BusinessMinutes: 360 });
@@ -459,6 +490,10 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       'rejections-by-source,all,,sla-expired,count,1',
       'rejections-by-source,all,partner,wrong-icp,count,1',
       'rejections-by-tier,2,,unresponsive,count,1',
+      'stage-aging-sal,all,,,medianHours,35.375',
+      'sales-cycle,all,,,meanDays,2',
+      'win-rate,1,,,winRate,0.5',
+      'conversion-by-source,all,partner,,sal,1',
     ]) {
       assert.ok(lines.includes(line), `CSV has "${line}"`);
     }

@@ -339,3 +339,74 @@ export async function leadSlaReport(db: Database, range: ReportRange): Promise<L
     ),
   };
 }
+
+// ---- GET /reports/plan --------------------------------------------------------------------------------
+
+/** What the funnel did in a window: the planner's measured defaults and the run rate it compares against. */
+export interface PlanMeasures {
+  /** Leads that came in (intake) in the window, MQL or not. */
+  leads: number;
+  mqls: number;
+  sals: number;
+  sqls: number;
+  /** Leads closed in the window, and how many of them won. */
+  closed: number;
+  won: number;
+  /** The currency the deal figures are in: the one asked for, or the window's most frequent. */
+  currency: string | null;
+  /** Deals won in the window in that currency, their amounts summed. */
+  deals: number;
+  revenue: number;
+}
+
+/**
+ * The window's funnel in one statement over the report facts (counted as GET /reports/lead-sla counts its
+ * conversion: distinct leads per stage reached) and the deals won in it (deals_closed_won_at_idx).
+ */
+export async function planMeasures(db: Database, range: ReportRange, currency?: string): Promise<PlanMeasures> {
+  const from = instant(range.from);
+  const to = instant(range.to);
+  const [funnel] = await rowsOf<{ leads: number; mqls: number; sals: number; sqls: number; closed: number; won: number }>(
+    db,
+    sql`
+      with per_lead as (
+        select bool_or(type = 'received') as received,
+          bool_or(type in ('received', 'stage-changed') and counts) as mql,
+          bool_or(type = 'accepted') as sal,
+          bool_or(type = 'qualified') as qualified
+        from lead_report_facts
+        where at >= ${from} and at < ${to} and type in ('received', 'stage-changed', 'accepted', 'qualified')
+        group by lead_id
+      ),
+      closes as (
+        select count(*)::float8 as closed, (count(*) filter (where counts))::float8 as won
+        from lead_report_facts
+        where at >= ${from} and at < ${to} and type = 'closed'
+      )
+      select (count(*) filter (where received))::float8 as leads, (count(*) filter (where mql))::float8 as mqls,
+        (count(*) filter (where sal))::float8 as sals, (count(*) filter (where qualified))::float8 as sqls,
+        (select closed from closes) as closed, (select won from closes) as won
+      from per_lead`,
+  );
+  const won = await rowsOf<{ currency: string; deals: number; revenue: number }>(
+    db,
+    sql`
+      select currency, count(*)::float8 as deals, sum(amount)::float8 as revenue
+      from deals
+      where closed_won_at >= ${from} and closed_won_at < ${to}
+      group by currency
+      order by count(*) desc, currency`,
+  );
+  const chosen = currency === undefined ? won[0] : won.find((row) => row.currency === currency);
+  return {
+    leads: count(funnel?.leads),
+    mqls: count(funnel?.mqls),
+    sals: count(funnel?.sals),
+    sqls: count(funnel?.sqls),
+    closed: count(funnel?.closed),
+    won: count(funnel?.won),
+    currency: currency ?? chosen?.currency ?? null,
+    deals: count(chosen?.deals),
+    revenue: count(chosen?.revenue),
+  };
+}

@@ -500,6 +500,45 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
     assert.equal(lines.filter((line) => line.startsWith('speed-to-lead,')).length, 4 * 7, 'all + three tiers, seven figures each');
   });
 
+  test('plan: the funnel back-calculated from the goal, with measured rates as defaults, the run rate and the gap', async () => {
+    const p = uniqueId('plan');
+    const t0 = '2019-03-04T09:00:00Z';
+    const t = (plusMs: number) => at(t0, plusMs);
+    await insertLead(`${p}-won`, 1, [received(t(0), 1, 'web'), event('accepted', t(HOUR)), event('qualified', t(DAY)), event('closed', t(2 * DAY), { outcome: 'won' })]);
+    await insertLead(`${p}-lost`, 1, [received(t(0), 1, 'web'), event('accepted', t(HOUR)), event('qualified', t(DAY)), event('closed', t(2 * DAY), { outcome: 'lost' })]);
+    await insertLead(`${p}-sal`, 2, [received(t(0), 2, 'web'), event('accepted', t(HOUR))]);
+    await insertLead(`${p}-cold`, 3, [received(t(0), 3, 'web', 'LEAD')]);
+    for (const n of [1, 2]) await insertDeal({ dealId: `${p}-deal-${n}`, salesOwnerId: 'rep-anna', csOwnerId: 'cs-rep-1', closedWonAt: t(2 * DAY), milestones: [dossier(DAY)] });
+    const window = { from: '2019-03-01', to: '2019-04-01' };
+
+    const measured = await get(`/reports/plan${query({ ...window, revenueGoal: '10000', months: '1' })}`);
+    assert.equal(measured.status, 200, measured.text);
+    assert.equal(measured.body.currency, 'EUR');
+    assert.deepEqual(measured.body.measured.rates, { leadToMql: 0.75, mqlToSal: 1, salToSql: 0.6667, winRate: 0.5 });
+    assert.equal(measured.body.measured.averageDealSize, 1000);
+    const byStage = (body: { stages: Array<{ stage: string; total: number | null; gapPerMonth: number | null }> }) =>
+      Object.fromEntries(body.stages.map((stage) => [stage.stage, stage.total]));
+    // 10,000 at 1,000 is 10 deals; at 50 % 20 SQLs; at 66.67 % 30 SALs; all MQLs accepted; 75 % of leads MQL: 40.
+    assert.deepEqual(byStage(measured.body), { leads: 40, mqls: 30, sals: 30, sqls: 20, deals: 10 });
+    // March has 31 days, 1.0185 months: 2 deals won is 1.96 a month.
+    const deals = measured.body.stages.find((stage: { stage: string }) => stage.stage === 'deals');
+    assert.deepEqual([deals.perMonth, deals.runRatePerMonth, deals.gapPerMonth], [10, 1.96, 8.04]);
+
+    // Seed 001's own example, every rate given: 134 MQLs a quarter; leads at the measured 75 %.
+    const seed = await get(
+      `/reports/plan${query({ ...window, revenueGoal: '1000000', months: '3', averageDealSize: '100000', winRate: '0.25', mqlToSal: '1', salToSql: '0.3' })}`,
+    );
+    assert.equal(seed.status, 200, seed.text);
+    assert.deepEqual(byStage(seed.body), { leads: 179, mqls: 134, sals: 134, sqls: 40, deals: 10 });
+    assert.equal(seed.body.mqlToSql, 0.3);
+
+    for (const bad of [{ months: '0' }, { months: '1.5' }, { winRate: '1.5' }, { winRate: '0' }, { revenueGoal: undefined }, { revenueGoal: 'lots' }, { currency: 'eur' }]) {
+      const answer = await get(`/reports/plan${query({ revenueGoal: '1000', ...bad })}`);
+      assert.equal(answer.status, 400, `${JSON.stringify(bad)}: ${answer.text}`);
+    }
+    assert.equal((await get(`/reports/plan${query({ revenueGoal: '1000' })}`, { role: 'sales' })).status, 403);
+  });
+
   // ---- real lifecycles ----------------------------------------------------------------------------------
 
   test('real lifecycles on the seconds-scale policy show up in both reports', async () => {

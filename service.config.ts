@@ -22,6 +22,10 @@ export interface ServiceSettings {
   apiKeys: ApiKey[] | undefined;
   /** How long the API waits for a step before answering 503 (retry with the same Idempotency-Key). */
   stepTimeoutMs: number;
+  /** The Temporal Web UI's base URL, for the dashboard's links to workflows (npm start sets it for its dev server). */
+  temporalUiUrl: string | undefined;
+  /** Seals the dashboard's session cookies; give every API process the same one. Unset: a random key per process. */
+  dashboardSessionSecret: string | undefined;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -38,6 +42,8 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     policyFile: env.POLICY_FILE ? resolve(env.POLICY_FILE) : defaultPolicyFile,
     apiKeys: env.API_KEYS ? parseApiKeys(env.API_KEYS) : undefined,
     stepTimeoutMs: parseMilliseconds(env.STEP_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, 'STEP_TIMEOUT_MS'),
+    temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
+    dashboardSessionSecret: env.DASHBOARD_SESSION_SECRET || undefined,
   };
 }
 

@@ -16,6 +16,7 @@ import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 
 export interface AppDependencies {
   client: Client;
@@ -29,6 +30,8 @@ export interface AppDependencies {
   readiness?: Partial<ReadinessOptions>;
   /** How long a step may take before the API answers 503 (STEP_TIMEOUT_MS, default 10 s). */
   stepTimeoutMs?: number;
+  /** The management dashboard's settings: the Temporal UI it links to, the session secret. */
+  dashboard?: { temporalUiUrl?: string; sessionSecret?: string };
 }
 
 /** No route takes more: the largest body is a policy document or a dossier, a few KiB each. */
@@ -94,5 +97,17 @@ export function createApp(deps: AppDependencies) {
   app.route('/queues', queueRoutes(deps));
   app.route('/policies', policyRoutes({ store: deps.policyStore }));
   app.route('/reports', reportRoutes({ db: deps.db }));
+  // HTML for browsers, outside the OpenAPI document: its own session cookie instead of a bearer token.
+  app.route(
+    '/dashboard',
+    dashboardRoutes({
+      db: deps.db,
+      apiKeys: deps.apiKeys,
+      currentPolicy: deps.currentPolicy,
+      namespace: deps.client.options.namespace,
+      temporalUiUrl: deps.dashboard?.temporalUiUrl,
+      sessionSecret: deps.dashboard?.sessionSecret,
+    }),
+  );
   return app;
 }

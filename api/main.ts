@@ -54,6 +54,7 @@ async function main() {
       currentPolicy: () => policyStore.current(),
       policyStore,
       stepTimeoutMs: settings.stepTimeoutMs,
+      dashboard: { temporalUiUrl: settings.temporalUiUrl, sessionSecret: settings.dashboardSessionSecret },
     });
     const { server, port } = await listen(app, settings.port);
     const status = new DependencyStatus(apiOutageConsequences);

@@ -63,7 +63,7 @@ const rateQuery = (name: keyof PlanRates, description: string) =>
     '0.3',
   ).optional();
 
-const planQuery = z.object({
+export const planQuery = z.object({
   revenueGoal: numberQuery(
     'revenueGoal',
     z.number().gt(0, 'revenueGoal: above 0').max(REVENUE_GOAL_MAX, `revenueGoal: at most ${REVENUE_GOAL_MAX}`),

@@ -410,3 +410,94 @@ export async function planMeasures(db: Database, range: ReportRange, currency?: 
     revenue: count(chosen?.revenue),
   };
 }
+
+// ---- the dashboard's lead breakdowns -------------------------------------------------------------------
+
+/** Speed-to-lead breaches in a range by the owner at the time and the queue the lead was routed through, and the escalation levels reached. */
+export interface LeadBreachBreakdown {
+  byOwner: Array<{ ownerId: string | null; breaches: number }>;
+  byQueue: Array<{ queueId: string | null; breaches: number }>;
+  escalations: Array<{ level: number; action: string | null; escalations: number; leads: number }>;
+}
+
+export interface LeadBreachRow {
+  leadId: string;
+  workflowId: string;
+  at: string;
+  ownerId: string | null;
+  queueId: string | null;
+  tier: number | null;
+  stage: string | null;
+}
+
+/**
+ * The breaches come from lead_events by type and time (lead_events_type_at_idx); each one's queue is the
+ * lead's latest routing before it (lead_events_lead_seq_idx), since reassignments stay in their queue.
+ */
+const breachesInRange = (range: ReportRange) => sql`
+  select b.id, b.lead_id, b.workflow_id, b.at, b.payload->>'ownerId' as owner_id, r.queue_id
+  from lead_events b
+  left join lateral (
+    select x.payload->>'queueId' as queue_id from lead_events x
+    where x.lead_id = b.lead_id and x.type = 'routed' and x.seq < b.seq
+    order by x.seq desc limit 1
+  ) r on true
+  where b.type = 'sla-breached' and b.at >= ${instant(range.from)} and b.at < ${instant(range.to)} and b.payload->>'deadline' = 'speed-to-lead'`;
+
+export async function leadBreachBreakdown(db: Database, range: ReportRange): Promise<LeadBreachBreakdown> {
+  const rows = await rowsOf<{ section: 'owner' | 'queue' | 'escalation'; key: string | null; level: number | null; a: number; b: number | null }>(
+    db,
+    sql`
+      with breaches as materialized (${breachesInRange(range)})
+      select 'owner' as section, owner_id as key, null::int as level, count(*)::float8 as a, null::float8 as b from breaches group by owner_id
+      union all
+      select 'queue', queue_id, null, count(*)::float8, null from breaches group by queue_id
+      union all
+      select 'escalation', payload->>'action', case when payload->>'level' ~ '^[0-9]{1,4}$' then (payload->>'level')::int end,
+        count(*)::float8, count(distinct lead_id)::float8
+      from lead_events
+      where type = 'escalated' and at >= ${instant(range.from)} and at < ${instant(range.to)}
+      group by 2, 3`,
+  );
+  const most = <T extends { breaches: number }>(key: (row: T) => string) => (a: T, b: T) => b.breaches - a.breaches || key(a).localeCompare(key(b));
+  return {
+    byOwner: rows
+      .filter((row) => row.section === 'owner')
+      .map((row) => ({ ownerId: row.key, breaches: row.a }))
+      .sort(most((row) => row.ownerId ?? '')),
+    byQueue: rows
+      .filter((row) => row.section === 'queue')
+      .map((row) => ({ queueId: row.key, breaches: row.a }))
+      .sort(most((row) => row.queueId ?? '')),
+    escalations: rows
+      .filter((row) => row.section === 'escalation' && row.level !== null)
+      .map((row) => ({ level: row.level!, action: row.key, escalations: row.a, leads: count(row.b) }))
+      .sort((a, b) => a.level - b.level || (a.action ?? '').localeCompare(b.action ?? '')),
+  };
+}
+
+/** One page of the range's breaches, newest first, with the lead's tier and current stage. */
+export async function leadBreachPage(db: Database, range: ReportRange, page: { offset: number; limit: number }): Promise<LeadBreachRow[]> {
+  const rows = await rowsOf<{ lead_id: string; workflow_id: string; at: Date | string; owner_id: string | null; queue_id: string | null; tier: number | null; stage: string | null }>(
+    db,
+    sql`
+      select b.lead_id, b.workflow_id, b.at, b.owner_id, b.queue_id, l.icp_tier as tier, l.stage
+      from (${breachesInRange(range)} order by b.at desc, b.id desc limit ${page.limit} offset ${page.offset}) b
+      left join leads l on l.lead_id = b.lead_id
+      order by b.at desc, b.id desc`,
+  );
+  return rows.map((row) => ({
+    leadId: row.lead_id,
+    workflowId: row.workflow_id,
+    at: new Date(row.at).toISOString(),
+    ownerId: row.owner_id,
+    queueId: row.queue_id,
+    tier: row.tier,
+    stage: row.stage,
+  }));
+}
+
+/** The lead report per period (each period its own statement, so each figure means what it means in the report). */
+export async function leadSlaSeries(db: Database, periods: readonly ReportRange[]): Promise<Array<ReportRange & { report: LeadSlaReport }>> {
+  return Promise.all(periods.map(async (period) => ({ ...period, report: await leadSlaReport(db, period) })));
+}

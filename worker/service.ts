@@ -61,7 +61,10 @@ async function main() {
 
   const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, signal });
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
-  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore, stepTimeoutMs: settings.stepTimeoutMs });
+  const app = createApp({ client, db: database.db, apiKeys, currentPolicy: () => policyStore.current(), policyStore,
+    stepTimeoutMs: settings.stepTimeoutMs,
+    dashboard: { temporalUiUrl: settings.temporalUiUrl, sessionSecret: settings.dashboardSessionSecret },
+  });
   const { server, port } = await listen(app, settings.port);
   const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
   stop = async () => {
@@ -78,6 +81,7 @@ async function main() {
 RevOps Orchestrator is running
   API          http://localhost:${port}
   API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
+  Dashboard    http://localhost:${port}/dashboard   (managers and ops: sign in with your token)
   Temporal     ${reachable.address} (namespace ${temporal.namespace})${uiUrl ? `\n  Temporal UI  ${uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
   Database     ${database.description}
   Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})

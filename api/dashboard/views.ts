@@ -243,7 +243,7 @@ export async function leadSlaPage(ctx: PageContext): Page {
   const [policy, report, series, breakdown, breaches] = await Promise.all([
     ctx.currentPolicy(),
     leadSlaReport(ctx.db, range),
-    leadSlaSeries(ctx.db, cut.periods),
+    leadSlaSeries(ctx.db, range, cut.unit),
     leadBreachBreakdown(ctx.db, range),
     leadBreachPage(ctx.db, range, { offset: (page - 1) * BREACHES_PER_PAGE, limit: BREACHES_PER_PAGE + 1 }),
   ]);
@@ -253,7 +253,7 @@ export async function leadSlaPage(ctx: PageContext): Page {
     3: deadlineMinutes(policy, policy.speedToLead.tier3),
   };
   const tiers = report.speedToLead.byTier.map((row) => row.tier);
-  const seriesRows = series.flatMap((period) => period.report.speedToLead.byTier.map((row) => ({ period: periodLabel(period), ...row, deadline: deadlines[row.tier] ?? null })));
+  const seriesRows = series.flatMap((period) => period.speedToLead.byTier.map((row) => ({ period: periodLabel(period), ...row, deadline: deadlines[row.tier] ?? null })));
   type SeriesRow = (typeof seriesRows)[number];
   const speedColumns: Array<Column<SeriesRow>> = [
     { key: 'period', label: `${cut.unit === 'week' ? 'Week' : 'Month'} from`, value: (row) => row.period },
@@ -291,8 +291,8 @@ ${chart('sla-speed-over-time', `Median and p90 business minutes to first contact
   type: 'line',
   labels: series.map(periodLabel),
   datasets: tiers.flatMap((tier) => [
-    { label: `tier ${tier} median`, data: series.map((period) => period.report.speedToLead.byTier.find((row) => row.tier === tier)?.medianBusinessMinutes ?? null) },
-    { label: `tier ${tier} p90`, data: series.map((period) => period.report.speedToLead.byTier.find((row) => row.tier === tier)?.p90BusinessMinutes ?? null) },
+    { label: `tier ${tier} median`, data: series.map((period) => period.speedToLead.byTier.find((row) => row.tier === tier)?.medianBusinessMinutes ?? null) },
+    { label: `tier ${tier} p90`, data: series.map((period) => period.speedToLead.byTier.find((row) => row.tier === tier)?.p90BusinessMinutes ?? null) },
     { label: `tier ${tier} deadline`, data: series.map(() => deadlines[tier] ?? null) },
   ]),
   y: 'business minutes',
@@ -394,8 +394,8 @@ export async function funnelPage(ctx: PageContext): Page {
   const { range, value: query } = parsed;
   const cut = periodsFor(range, query.period);
   if (typeof cut === 'string') return invalid(ctx, title, active, [cut], form);
-  const [report, series] = await Promise.all([leadSlaReport(ctx.db, range), leadSlaSeries(ctx.db, cut.periods)]);
-  const periodRows = series.map((period) => ({ period: periodLabel(period), ...period.report.conversion.all }));
+  const [report, series] = await Promise.all([leadSlaReport(ctx.db, range), leadSlaSeries(ctx.db, range, cut.unit)]);
+  const periodRows = series.map((period) => ({ period: periodLabel(period), ...period.conversion.all }));
   const agingRows = (['mql', 'sal', 'sql'] as const).flatMap((stage) => {
     const section: ByTier<StageAgingRow> = report.stageAging[stage];
     return [{ stage: stage.toUpperCase(), tier: 'all' as number | 'all', ...section.all }, ...section.byTier.map((row) => ({ stage: stage.toUpperCase(), ...row }))];

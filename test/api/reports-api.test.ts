@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { recordLeadEvents } from '../../activities/lead-audit.js';
+import { leadSlaReport, leadSlaSeries } from '../../db/reports.js';
 import { dealMilestones, deals } from '../../db/schema.js';
 import { MINUTE_DECIMALS, percentile, rounded } from '../../domain/report-stats.js';
 import type { Role } from '../../service.config.js';
@@ -464,6 +465,19 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
         ['partner', 1, 1, 0, 0],
       ],
     );
+
+    // The dashboard's series: each week's figures are the report's for that week alone.
+    const series = await leadSlaSeries(service.database.db, { from: new Date('2021-05-01T00:00:00Z'), to: new Date('2021-06-01T00:00:00Z') }, 'week');
+    assert.deepEqual(
+      series.map((period) => period.from.toISOString().slice(0, 10)),
+      ['2021-05-01', '2021-05-03', '2021-05-10', '2021-05-17', '2021-05-24', '2021-05-31'],
+    );
+    for (const period of series) {
+      const alone = await leadSlaReport(service.database.db, period);
+      assert.deepEqual(period.speedToLead, alone.speedToLead, `speed-to-lead, week of ${period.from.toISOString()}`);
+      assert.deepEqual(period.conversion, alone.conversion, `conversion, week of ${period.from.toISOString()}`);
+    }
+    assert.equal(series.reduce((sum, period) => sum + period.speedToLead.all.clocks, 0), speedToLead.all.clocks, 'the weeks add up to the month');
 
     // The next range holds G's clock: breached, then met at its very start.
     const june = await get(`/reports/lead-sla${query({ from: '2021-06-01', to: '2021-07-01' })}`);

@@ -183,6 +183,17 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       doc.body.paths['/reports/handoffs'].get.parameters.map((parameter: { name: string }) => parameter.name).sort(),
       ['csOwner', 'from', 'salesOwner', 'to'],
     );
+    const leadSla = doc.body.components.schemas.LeadSlaReport;
+    for (const section of ['stageAging', 'salesCycle', 'winRate', 'conversionBySource']) assert.ok(leadSla.properties[section], `lead-sla documents ${section}`);
+    const plan = doc.body.paths['/reports/plan']?.get;
+    assert.ok(plan, '/reports/plan is documented');
+    assert.deepEqual(Object.keys(plan.responses).sort(), ['200', '400', '401', '403']);
+    const parameter = (name: string) => plan.parameters.find((candidate: { name: string }) => candidate.name === name);
+    assert.equal(parameter('revenueGoal').required, true);
+    assert.deepEqual([parameter('months').schema.minimum, parameter('months').schema.maximum, parameter('months').schema.type], [1, 36, 'integer']);
+    for (const rate of ['leadToMql', 'mqlToSal', 'salToSql', 'winRate']) {
+      assert.deepEqual([parameter(rate).schema.exclusiveMinimum, parameter(rate).schema.maximum, parameter(rate).required ?? false], [0, 1, false], rate);
+    }
   });
 
   test('400 names a bound that is not ISO, and a range that is empty or backwards', async () => {

@@ -153,6 +153,17 @@ const handoffReportSchema = z
 
 const byTierSchema = <T extends z.ZodRawShape>(shape: T) => z.object({ all: z.object(shape), byTier: z.array(z.object({ tier: z.number().int(), ...shape })) });
 
+const conversionShape = {
+  mql: z.number().int(),
+  sal: z.number().int(),
+  sql: z.number().int(),
+  won: z.number().int(),
+  salPerMql: z.number().nullable(),
+  sqlPerSal: z.number().nullable(),
+  sqlPerMql: z.number().nullable(),
+  wonPerSql: z.number().nullable(),
+};
+
 const stageAgingShape = { stays: z.number().int(), medianHours: z.number().nullable(), p90Hours: z.number().nullable() };
 
 const leadSlaReportSchema = z
@@ -169,29 +180,8 @@ const leadSlaReportSchema = z
       p90BusinessMinutes: z.number().nullable(),
     }),
     attemptsPerLead: byTierSchema({ leads: z.number().int(), attempts: z.number().int(), mean: z.number().nullable(), median: z.number().nullable() }),
-    conversion: byTierSchema({
-      mql: z.number().int(),
-      sal: z.number().int(),
-      sql: z.number().int(),
-      won: z.number().int(),
-      salPerMql: z.number().nullable(),
-      sqlPerSal: z.number().nullable(),
-      sqlPerMql: z.number().nullable(),
-      wonPerSql: z.number().nullable(),
-    }),
-    conversionBySource: z.array(
-      z.object({
-        source: z.string().nullable(),
-        mql: z.number().int(),
-        sal: z.number().int(),
-        sql: z.number().int(),
-        won: z.number().int(),
-        salPerMql: z.number().nullable(),
-        sqlPerSal: z.number().nullable(),
-        sqlPerMql: z.number().nullable(),
-        wonPerSql: z.number().nullable(),
-      }),
-    ),
+    conversion: byTierSchema(conversionShape),
+    conversionBySource: z.array(z.object({ source: z.string().nullable(), ...conversionShape })),
     stageAging: z
       .object({ mql: byTierSchema(stageAgingShape), sal: byTierSchema(stageAgingShape), sql: byTierSchema(stageAgingShape) })
       .openapi({

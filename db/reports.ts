@@ -231,6 +231,14 @@ function clockCtes(range: ReportRange, period?: (at: SQL) => SQL): SQL {
     clocks as (select * from met union all select * from unmet)`;
 }
 
+/** A speed-to-lead row's figures over `clocks`: met on time, met late, never met, median and p90 minutes. */
+const clockFigures = sql`
+  (count(*) filter (where met and not breached))::float8 as a,
+  (count(*) filter (where met and breached))::float8 as b,
+  (count(*) filter (where not met))::float8 as c,
+  (percentile_cont(0.5) within group (order by minutes))::float8 as d,
+  (percentile_cont(0.9) within group (order by minutes))::float8 as e`;
+
 function leadSlaQuery(range: ReportRange): SQL {
   return sql`
     with ${clockCtes(range)},
@@ -266,12 +274,7 @@ function leadSlaQuery(range: ReportRange): SQL {
       from w
       group by lead_id
     )
-    select 'speed-to-lead' as section, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason,
-      (count(*) filter (where met and not breached))::float8 as a,
-      (count(*) filter (where met and breached))::float8 as b,
-      (count(*) filter (where not met))::float8 as c,
-      (percentile_cont(0.5) within group (order by minutes))::float8 as d,
-      (percentile_cont(0.9) within group (order by minutes))::float8 as e
+    select 'speed-to-lead' as section, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason, ${clockFigures}
     from clocks
     group by grouping sets ((tier), ())
     union all
@@ -540,12 +543,7 @@ export async function leadSlaSeries(db: Database, range: ReportRange, unit: Repo
         from w
         group by lead_id, 1
       )
-      select 'speed-to-lead' as section, period, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason,
-        (count(*) filter (where met and not breached))::float8 as a,
-        (count(*) filter (where met and breached))::float8 as b,
-        (count(*) filter (where not met))::float8 as c,
-        (percentile_cont(0.5) within group (order by minutes))::float8 as d,
-        (percentile_cont(0.9) within group (order by minutes))::float8 as e
+      select 'speed-to-lead' as section, period, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason, ${clockFigures}
       from clocks
       group by grouping sets ((period, tier), (period))
       union all

@@ -6,7 +6,7 @@ import { dealMilestones, deals } from '../../db/schema.js';
 import { MINUTE_DECIMALS, percentile, rounded } from '../../domain/report-stats.js';
 import type { Role } from '../../service.config.js';
 import { secondsScalePolicy } from '../support/policies.js';
-import { eventually, runStandardLead, seedInboundQueue } from '../support/scenarios.js';
+import { eventually, runStandardLead, seedCsQueue, seedInboundQueue } from '../support/scenarios.js';
 import { startService, tokenFor, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -29,15 +29,7 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
   before(async () => {
     service = await startService(policy);
     await seedInboundQueue(service);
-    for (const repId of CS_REPS) {
-      const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-cs' } });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
-    const queue = await service.request('POST', '/queues', {
-      role: 'ops',
-      body: { queueId: policy.deal!.csQueueId, name: 'Customer success', strategy: 'round-robin', managerId: 'mgr-cs', members: CS_REPS },
-    });
-    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await seedCsQueue(service, policy.deal!.csQueueId, CS_REPS);
   });
   after(async () => {
     await service?.stop();

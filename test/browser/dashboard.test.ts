@@ -9,7 +9,7 @@ import { createPolicyStore } from '../../api/policy-store.js';
 import { closeServer, listen } from '../../api/server.js';
 import { ARTIFACTS_DIR, launchChromium } from '../support/browser.js';
 import { secondsScalePolicy } from '../support/policies.js';
-import { completeDossier, eventually, runEscalatedLead, runStandardLead, seedInboundQueue } from '../support/scenarios.js';
+import { completeDossier, eventually, runEscalatedLead, runStandardLead, seedCsQueue, seedInboundQueue } from '../support/scenarios.js';
 import { startService, testTokens, tokenFor, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -82,15 +82,7 @@ describe('dashboard in Chromium', () => {
   before(async () => {
     service = await startService(policy);
     await seedInboundQueue(service);
-    for (const repId of CS_REPS) {
-      const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-cs' } });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
-    const queue = await service.request('POST', '/queues', {
-      role: 'ops',
-      body: { queueId: policy.deal!.csQueueId, name: 'Customer success', strategy: 'round-robin', managerId: 'mgr-cs', members: CS_REPS },
-    });
-    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await seedCsQueue(service, policy.deal!.csQueueId, CS_REPS);
 
     // The run: a won lead, an escalated lead (breach, reminder, manager alert, reassignment) that is won too,
     // a rejected lead; a deal whose milestones are done on time and one whose kickoff is missed.

@@ -6,7 +6,7 @@ import { handoffReport, leadBreachBreakdown, leadBreachPage, leadSlaReport, lead
 import { dealEvents, dealMilestones, deals, leadEvents, leads } from '../../db/schema.js';
 import { addDuration, businessMinutesBetween, nextWorkingInstant, reportPeriods, type ReportPeriodUnit } from '../../domain/business-time.js';
 import type { Policy } from '../../domain/policy.js';
-import type { ByTier, ConversionRow, LeadSlaReport, StageAgingRow } from '../../domain/report-stats.js';
+import type { ByTier, ConversionRow, LeadSlaReport, SalesCycleRow, StageAgingRow, WinRateRow } from '../../domain/report-stats.js';
 import type { ApiKey } from '../../service.config.js';
 import { planQuery, planReport, resolveRange } from '../reports.js';
 import { identifier, instant, isoDate } from '../primitives.js';
@@ -401,7 +401,20 @@ export async function funnelPage(ctx: PageContext): Page {
     return [{ stage: stage.toUpperCase(), tier: 'all' as number | 'all', ...section.all }, ...section.byTier.map((row) => ({ stage: stage.toUpperCase(), ...row }))];
   });
   type AgingRow = (typeof agingRows)[number];
-  const outcomeRows = [{ tier: 'all' as number | 'all', ...report.winRate.all, ...report.salesCycle.all }, ...report.winRate.byTier.map((row, i) => ({ ...row, ...report.salesCycle.byTier[i]! }))];
+  // Closes (win rate) and cycles (wins measured from their MQL entry) counted separately: keep each its own field.
+  const outcome = (tier: number | 'all', closes: WinRateRow, cycle: SalesCycleRow | undefined) => ({
+    tier,
+    closed: closes.closed,
+    won: closes.won,
+    lost: closes.lost,
+    winRate: closes.winRate,
+    meanDays: cycle?.meanDays ?? null,
+    medianDays: cycle?.medianDays ?? null,
+  });
+  const outcomeRows = [
+    outcome('all', report.winRate.all, report.salesCycle.all),
+    ...report.winRate.byTier.map((row) => outcome(row.tier, row, report.salesCycle.byTier.find((cycle) => cycle.tier === row.tier))),
+  ];
   type OutcomeRow = (typeof outcomeRows)[number];
   const { rejections } = report;
   const all = report.conversion.all;

@@ -27,6 +27,10 @@ export interface ServiceSettings {
   payloadKeys: Keyring | undefined;
   /** CODEC_CORS_ORIGINS: browser origins (Temporal UIs) allowed to call the codec server. */
   codecCorsOrigins: string[];
+  /** The Temporal Web UI's base URL, for the dashboard's links to workflows (npm start sets it for its dev server). */
+  temporalUiUrl: string | undefined;
+  /** Seals the dashboard's session cookies; give every API process the same one. Unset: a random key per process. */
+  dashboardSessionSecret: string | undefined;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -45,6 +49,8 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     stepTimeoutMs: parseMilliseconds(env.STEP_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, 'STEP_TIMEOUT_MS'),
     payloadKeys: env.PAYLOAD_KEYS ? parseKeyring(env.PAYLOAD_KEYS) : undefined,
     codecCorsOrigins: (env.CODEC_CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
+    dashboardSessionSecret: env.DASHBOARD_SESSION_SECRET || undefined,
   };
 }
 

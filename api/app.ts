@@ -19,6 +19,7 @@ import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 
 export interface AppDependencies {
   client: Client;
@@ -36,6 +37,8 @@ export interface AppDependencies {
   codecServer?: Omit<CodecRoutesDependencies, 'apiKeys'>;
   /** This process's cache of record keys, emptied of a record as it is erased. */
   recordKeys?: RecordKeys;
+  /** The management dashboard's settings: the Temporal UI it links to, the session secret. */
+  dashboard?: { temporalUiUrl?: string; sessionSecret?: string };
 }
 
 /** No route takes more: the largest body is a policy document or a dossier, a few KiB each. */
@@ -104,5 +107,17 @@ export function createApp(deps: AppDependencies) {
   app.route('/policies', policyRoutes({ store: deps.policyStore }));
   app.route('/reports', reportRoutes({ db: deps.db }));
   if (deps.codecServer) app.route('/codec', codecRoutes({ apiKeys: deps.apiKeys, ...deps.codecServer }));
+  // HTML for browsers, outside the OpenAPI document: its own session cookie instead of a bearer token.
+  app.route(
+    '/dashboard',
+    dashboardRoutes({
+      db: deps.db,
+      apiKeys: deps.apiKeys,
+      currentPolicy: deps.currentPolicy,
+      namespace: deps.client.options.namespace,
+      temporalUiUrl: deps.dashboard?.temporalUiUrl,
+      sessionSecret: deps.dashboard?.sessionSecret,
+    }),
+  );
   return app;
 }

@@ -7,9 +7,14 @@ export type AppEnv = { Variables: { caller: ApiKey } };
 /** The known tokens: a list (API_KEYS, the development tokens), or a look-up for callers that mint tokens (tests). */
 export type ApiKeyDirectory = readonly ApiKey[] | ((token: string) => ApiKey | undefined);
 
+/** The caller a token names, if any; the API's bearer check and the dashboard's session share it. */
+export function apiKeyLookup(apiKeys: ApiKeyDirectory): { get(token: string): ApiKey | undefined } {
+  return typeof apiKeys === 'function' ? { get: apiKeys } : new Map(apiKeys.map((key) => [key.token, key]));
+}
+
 /** Resolves `Authorization: Bearer <token>` to the caller; every route behind it has an actor to record. */
 export function authenticate(apiKeys: ApiKeyDirectory) {
-  const byToken = typeof apiKeys === 'function' ? { get: apiKeys } : new Map(apiKeys.map((key) => [key.token, key]));
+  const byToken = apiKeyLookup(apiKeys);
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -60,6 +60,7 @@ async function main() {
       stepTimeoutMs: settings.stepTimeoutMs,
       recordKeys: protection.recordKeys,
       codecServer: { codec: protection.codecServerCodec, corsOrigins: settings.codecCorsOrigins },
+      dashboard: { temporalUiUrl: settings.temporalUiUrl, sessionSecret: settings.dashboardSessionSecret },
     });
     const { server, port } = await listen(app, settings.port);
     const status = new DependencyStatus(apiOutageConsequences);

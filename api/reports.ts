@@ -1,12 +1,13 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Database } from '../db/client.js';
-import { dataQuality, handoffReport, leadSlaReport, pipelineHygiene, type HandoffReport } from '../db/reports.js';
-import { toCsv, type ByTier, type CsvValue, type LeadSlaReport } from '../domain/report-stats.js';
+import { dataQuality, handoffReport, leadSlaReport, pipelineHygiene, planMeasures, type HandoffReport, type PlanMeasures } from '../db/reports.js';
+import { backCalculatePlan, planStages, type Plan, type PlanRates } from '../domain/planner.js';
+import { rounded, SHARE_DECIMALS, toCsv, type ByTier, type CsvValue, type LeadSlaReport } from '../domain/report-stats.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses } from './openapi.js';
-import { identifier, instant, isoDate } from './primitives.js';
+import { currency, identifier, instant, isoDate, MONEY_MAX } from './primitives.js';
 
 /**
  * Management reports over the audit in Postgres (never Temporal, whose retention forgets closed workflows):
@@ -42,6 +43,55 @@ const handoffQuery = z.object({
   salesOwner: ownerIdQuery('salesOwner', 'Only deals this sales rep owns'),
 });
 const leadSlaQuery = z.object(rangeQuery);
+
+export const PLAN_MONTHS_MAX = 36;
+/** A revenue goal may be the sum of many deals: a thousand times the largest deal. */
+export const REVENUE_GOAL_MAX = MONEY_MAX * 1000;
+
+const numberQuery = (name: string, schema: z.ZodNumber, openapi: Record<string, unknown>, description: string, example: string) =>
+  z.coerce
+    .number({ error: `${name}: a number` })
+    .pipe(schema)
+    .openapi({ param: { name, in: 'query' }, type: 'number', description, example, ...openapi });
+
+const rateQuery = (name: keyof PlanRates, description: string) =>
+  numberQuery(
+    name,
+    z.number().gt(0, `${name}: a share above 0`).max(1, `${name}: a share of at most 1`),
+    { exclusiveMinimum: 0, maximum: 1 },
+    `${description}, a share in (0, 1]. Default: the rate measured over [from, to).`,
+    '0.3',
+  ).optional();
+
+export const planQuery = z.object({
+  revenueGoal: numberQuery(
+    'revenueGoal',
+    z.number().gt(0, 'revenueGoal: above 0').max(REVENUE_GOAL_MAX, `revenueGoal: at most ${REVENUE_GOAL_MAX}`),
+    { exclusiveMinimum: 0, maximum: REVENUE_GOAL_MAX },
+    'New revenue to win over the period, in `currency`.',
+    '1000000',
+  ),
+  months: numberQuery(
+    'months',
+    z.number().int('months: a whole number').min(1, 'months: at least 1').max(PLAN_MONTHS_MAX, `months: at most ${PLAN_MONTHS_MAX}`),
+    { type: 'integer', minimum: 1, maximum: PLAN_MONTHS_MAX },
+    `The goal's period in months, 1 to ${PLAN_MONTHS_MAX} (a quarter is 3). Default 3.`,
+    '3',
+  ).optional(),
+  averageDealSize: numberQuery(
+    'averageDealSize',
+    z.number().gt(0, 'averageDealSize: above 0').max(MONEY_MAX, `averageDealSize: at most ${MONEY_MAX}`),
+    { exclusiveMinimum: 0, maximum: MONEY_MAX },
+    'Average won deal, in `currency`. Default: the mean amount of the deals won in [from, to) in that currency.',
+    '100000',
+  ).optional(),
+  currency: currency.optional().openapi({ param: { name: 'currency', in: 'query' }, description: "The goal's currency. Default: the currency most deals won in [from, to) are in." }),
+  leadToMql: rateQuery('leadToMql', 'Leads that become MQL'),
+  mqlToSal: rateQuery('mqlToSal', 'MQLs accepted by sales (SAL)'),
+  salToSql: rateQuery('salToSql', 'SALs qualified (SQL)'),
+  winRate: rateQuery('winRate', 'SQLs won (won ÷ closed)'),
+  ...rangeQuery,
+});
 
 // ---- response shapes (documentation; the handlers build them from db/reports.ts) ---------------------------
 
@@ -103,6 +153,19 @@ const handoffReportSchema = z
 
 const byTierSchema = <T extends z.ZodRawShape>(shape: T) => z.object({ all: z.object(shape), byTier: z.array(z.object({ tier: z.number().int(), ...shape })) });
 
+const conversionShape = {
+  mql: z.number().int(),
+  sal: z.number().int(),
+  sql: z.number().int(),
+  won: z.number().int(),
+  salPerMql: z.number().nullable(),
+  sqlPerSal: z.number().nullable(),
+  sqlPerMql: z.number().nullable(),
+  wonPerSql: z.number().nullable(),
+};
+
+const stageAgingShape = { stays: z.number().int(), medianHours: z.number().nullable(), p90Hours: z.number().nullable() };
+
 const leadSlaReportSchema = z
   .object({
     from: z.string(),
@@ -117,15 +180,19 @@ const leadSlaReportSchema = z
       p90BusinessMinutes: z.number().nullable(),
     }),
     attemptsPerLead: byTierSchema({ leads: z.number().int(), attempts: z.number().int(), mean: z.number().nullable(), median: z.number().nullable() }),
-    conversion: byTierSchema({
-      mql: z.number().int(),
-      sal: z.number().int(),
-      sql: z.number().int(),
-      won: z.number().int(),
-      salPerMql: z.number().nullable(),
-      sqlPerSal: z.number().nullable(),
-      sqlPerMql: z.number().nullable(),
-      wonPerSql: z.number().nullable(),
+    conversion: byTierSchema(conversionShape),
+    conversionBySource: z.array(z.object({ source: z.string().nullable(), ...conversionShape })),
+    stageAging: z
+      .object({ mql: byTierSchema(stageAgingShape), sal: byTierSchema(stageAgingShape), sql: byTierSchema(stageAgingShape) })
+      .openapi({
+        description:
+          "Time spent in each stage, in wall-clock hours from entering it to moving on (MQL → accepted, SAL → qualified, SQL → closed); a stay counts in the range holding its end when it began in the range",
+      }),
+    salesCycle: byTierSchema({ won: z.number().int(), meanDays: z.number().nullable(), medianDays: z.number().nullable() }).openapi({
+      description: "Days from a won lead's first MQL entry in the range to its win",
+    }),
+    winRate: byTierSchema({ closed: z.number().int(), won: z.number().int(), lost: z.number().int(), winRate: z.number().nullable() }).openapi({
+      description: 'Leads won ÷ leads closed (won or lost) in the range',
     }),
     rejections: z.object({
       byReason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
@@ -154,6 +221,45 @@ const leadSlaReportSchema = z
   })
   .openapi('LeadSlaReport');
 
+const nullableNumber = z.number().nullable();
+const planRatesSchema = z.object({ leadToMql: nullableNumber, mqlToSal: nullableNumber, salToSql: nullableNumber, winRate: nullableNumber });
+
+const planReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    currency: z.string().nullable(),
+    measured: z.object({
+      months: z.number().openapi({ description: 'Length of [from, to) in months (30.44 days)' }),
+      leads: z.number().int(),
+      mqls: z.number().int(),
+      sals: z.number().int(),
+      sqls: z.number().int(),
+      closed: z.number().int(),
+      won: z.number().int(),
+      deals: z.number().int(),
+      revenue: z.number(),
+      averageDealSize: nullableNumber,
+      rates: planRatesSchema,
+    }),
+    revenueGoal: z.number(),
+    months: z.number().int(),
+    averageDealSize: nullableNumber,
+    rates: planRatesSchema.openapi({ description: 'The rates the plan used: each one given, else measured' }),
+    mqlToSql: nullableNumber.openapi({ description: 'MQL → SAL × SAL → SQL (seed 001 target: at least 0.3)' }),
+    stages: z.array(
+      z.object({
+        stage: z.enum(planStages),
+        total: nullableNumber.openapi({ description: 'Needed over the period; null when a rate on the way is unknown' }),
+        perMonth: nullableNumber,
+        runRatePerMonth: nullableNumber,
+        gapPerMonth: nullableNumber.openapi({ description: 'perMonth − runRatePerMonth; negative: ahead of plan' }),
+      }),
+    ),
+    revenue: z.object({ goalPerMonth: z.number(), runRatePerMonth: nullableNumber, gapPerMonth: nullableNumber }),
+  })
+  .openapi('Plan');
+
 const csvContent = (example: string) => ({ 'text/csv': { schema: z.string().openapi({ example }) } });
 
 const handoffsRoute = createRoute({
@@ -179,7 +285,8 @@ const leadSlaRoute = createRoute({
   method: 'get',
   path: '/lead-sla',
   tags: ['reports'],
-  summary: 'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL conversion, rejection reasons by source and tier, pipeline hygiene (open opportunities with a next step and an update in the last 7 days) and data quality (valid records against the target)',
+  summary:
+    'Lead SLAs in [from, to): speed-to-lead and adherence by tier, attempts per lead, MQL→SAL→SQL→won conversion by tier and source, stage aging, sales cycle, win rate, rejection reasons by source and tier, pipeline hygiene (open opportunities with a next step and an update in the last 7 days) and data quality (valid records against the target)',
   middleware: [requireRole('manager', 'ops')] as const,
   request: { query: leadSlaQuery },
   responses: {
@@ -191,13 +298,27 @@ const leadSlaRoute = createRoute({
   },
 });
 
+const planRoute = createRoute({
+  method: 'get',
+  path: '/plan',
+  tags: ['reports'],
+  summary:
+    'The funnel back-calculated from a revenue goal (seed 001): deals at the average deal size, SQLs at the win rate, then SALs, MQLs and leads; per month, next to the run rate of [from, to) and the gap',
+  middleware: [requireRole('manager', 'ops')] as const,
+  request: { query: planQuery },
+  responses: {
+    200: { description: 'The plan; rates and the average deal size not given are the ones measured over [from, to) (default the last 90 days)', content: { 'application/json': { schema: planReportSchema } } },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
 // ---- range and content negotiation -------------------------------------------------------------------
 
 /** An accepted bound as an instant: a bare date is midnight UTC. */
 const toInstant = (value: string) => new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
 
 /** [from, to) from the query, defaulting to the last 90 days; a 400 body when from is not before to. */
-function resolveRange(query: { from?: string; to?: string }, now: Date): { from: Date; to: Date } | ErrorBody {
+export function resolveRange(query: { from?: string; to?: string }, now: Date): { from: Date; to: Date } | ErrorBody {
   const to = query.to === undefined ? now : toInstant(query.to);
   const from = query.from === undefined ? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS) : toInstant(query.from);
   if (from.getTime() >= to.getTime()) {
@@ -295,6 +416,14 @@ export function leadSlaCsv(report: LeadSlaReport): string {
   section('speed-to-lead', report.speedToLead);
   section('attempts-per-lead', report.attemptsPerLead);
   section('conversion', report.conversion);
+  for (const { source, ...values } of report.conversionBySource) {
+    for (const [metric, value] of Object.entries(values)) rows.push(['conversion-by-source', 'all', source, null, metric, value]);
+  }
+  section('stage-aging-mql', report.stageAging.mql);
+  section('stage-aging-sal', report.stageAging.sal);
+  section('stage-aging-sql', report.stageAging.sql);
+  section('sales-cycle', report.salesCycle);
+  section('win-rate', report.winRate);
   for (const row of report.rejections.byReason) rows.push(['rejections-by-reason', 'all', null, row.reason, 'count', row.count]);
   for (const row of report.rejections.bySource) rows.push(['rejections-by-source', 'all', row.source, row.reason, 'count', row.count]);
   for (const row of report.rejections.byTier) rows.push(['rejections-by-tier', row.tier, null, row.reason, 'count', row.count]);
@@ -306,6 +435,65 @@ export function leadSlaCsv(report: LeadSlaReport): string {
     for (const [metric, value] of Object.entries(figures)) rows.push(['pipeline-hygiene', 'all', null, null, metric, value]);
   }
   return toCsv(LEAD_SLA_CSV_HEADER, rows);
+}
+
+// ---- the plan -----------------------------------------------------------------------------------------
+
+const MONTH_MS = (365.25 / 12) * DAY_MS;
+
+export interface PlanReport extends Plan {
+  from: string;
+  to: string;
+  currency: string | null;
+  measured: Omit<PlanMeasures, 'currency'> & { months: number; averageDealSize: number | null; rates: PlanRates };
+}
+
+export type PlanQuery = z.infer<typeof planQuery>;
+
+/** A measured conversion as a planning rate: within (0, 1], else unknown (re-engaged leads can make MQLs outnumber leads). */
+const measuredRate = (part: number, whole: number) => (whole === 0 || part === 0 ? null : Math.min(1, rounded(part / whole, SHARE_DECIMALS)!));
+
+/** The plan for a query: what it gives, else what [from, to) measured. Shared by the API and the dashboard. */
+export async function planReport(db: Database, query: PlanQuery, range: { from: Date; to: Date }): Promise<PlanReport> {
+  const measures = await planMeasures(db, range, query.currency);
+  const months = (range.to.getTime() - range.from.getTime()) / MONTH_MS;
+  const measuredRates: PlanRates = {
+    leadToMql: measuredRate(measures.mqls, measures.leads),
+    mqlToSal: measuredRate(measures.sals, measures.mqls),
+    salToSql: measuredRate(measures.sqls, measures.sals),
+    winRate: measuredRate(measures.won, measures.closed),
+  };
+  const measuredDealSize = measures.deals === 0 ? null : rounded(measures.revenue / measures.deals, 2);
+  const perMonth = (value: number) => value / months;
+  const plan = backCalculatePlan(
+    {
+      revenueGoal: query.revenueGoal,
+      months: query.months ?? 3,
+      averageDealSize: query.averageDealSize ?? measuredDealSize,
+      rates: {
+        leadToMql: query.leadToMql ?? measuredRates.leadToMql,
+        mqlToSal: query.mqlToSal ?? measuredRates.mqlToSal,
+        salToSql: query.salToSql ?? measuredRates.salToSql,
+        winRate: query.winRate ?? measuredRates.winRate,
+      },
+    },
+    {
+      leads: perMonth(measures.leads),
+      mqls: perMonth(measures.mqls),
+      sals: perMonth(measures.sals),
+      sqls: perMonth(measures.sqls),
+      deals: perMonth(measures.deals),
+      revenue: measures.currency === null ? null : perMonth(measures.revenue),
+    },
+  );
+  const { currency: measuredCurrency, ...counts } = measures;
+  return {
+    from: range.from.toISOString(),
+    to: range.to.toISOString(),
+    currency: measuredCurrency,
+    measured: { ...counts, months: rounded(months, 2)!, averageDealSize: measuredDealSize, rates: measuredRates },
+    ...plan,
+  };
 }
 
 // ---- routes ------------------------------------------------------------------------------------------
@@ -332,6 +520,13 @@ export function reportRoutes({ db, now = () => new Date() }: ReportRoutesDepende
     if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'lead-sla', leadSlaCsv(report));
     c.header('vary', 'Accept');
     return c.json({ from: range.from.toISOString(), to: range.to.toISOString(), ...report }, 200);
+  });
+
+  app.openapi(planRoute, async (c) => {
+    const query = c.req.valid('query');
+    const range = resolveRange(query, now());
+    if ('error' in range) return c.json(range, 400);
+    return c.json(await planReport(db, query, range), 200);
   });
 
   return app;

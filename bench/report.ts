@@ -3,6 +3,7 @@ import type { IntakeResult } from './intake.js';
 import type { LatencyResult } from './latency.js';
 import type { MemoryResult } from './memory.js';
 import type { ReportsResult } from './reports.js';
+import type { DashboardResult } from './dashboard.js';
 import type { StormResult } from './storm.js';
 import type { Spread } from './support.js';
 
@@ -21,6 +22,7 @@ export interface BenchResult {
     storm?: StormResult;
     memory?: MemoryResult;
     reports?: ReportsResult;
+    dashboard?: DashboardResult;
   };
   errors: Record<string, string>;
   /** 1-minute load average when each measurement started and ended: other work on the machine shows here. */
@@ -38,7 +40,7 @@ const fmtSpread = (value: Spread, digits = 1): string => `${fmt(value.median, di
 const xSpread = (value: Spread): string => `${x(value.median)} (${x(value.min)}–${x(value.max)})`;
 
 export function renderMarkdown(result: BenchResult): string {
-  const { cost, intake, latency, storm, memory, reports } = result.measurements;
+  const { cost, intake, latency, storm, memory, reports, dashboard } = result.measurements;
   const rows: string[][] = [];
   if (intake) {
     rows.push([
@@ -136,6 +138,17 @@ export function renderMarkdown(result: BenchResult): string {
         '—',
         '',
         'one older statement over lead_events (bench/report-query.ts), a nearby question: wall-clock minutes, no window-edge rules',
+      ]);
+    }
+  }
+  if (dashboard) {
+    for (const page of dashboard.pages) {
+      rows.push([
+        `Dashboard: ${page.page}, p50 (ms)`,
+        fmt(page.ms.p50),
+        '—',
+        '',
+        `${dashboard.seeded.events.toLocaleString('en-US')} lead events, ${dashboard.seeded.deals.toLocaleString('en-US')} deals; ${(page.bytes / 1024).toFixed(0)} KiB of HTML; max ${fmt(page.ms.max)} ms`,
       ]);
     }
   }

@@ -9,6 +9,7 @@ import { temporalCliPath } from '../worker/temporal-binaries.js';
 import { adminDatabaseUrl } from '../test/support/database.js';
 import { createBenchContext, type BenchContext, type BenchOptions } from './context.js';
 import { measureCost } from './cost.js';
+import { measureDashboard } from './dashboard.js';
 import { measureIntake } from './intake.js';
 import { measureLatency } from './latency.js';
 import { measureMemory } from './memory.js';
@@ -24,7 +25,7 @@ import { progress } from './support.js';
  *   --quick             small sizes everywhere (a few minutes on 2 cores)
  *   --leads N           timer storm size (default 10000; quick 300)
  *   --events N          lead events seeded for the report queries (default 1000000; quick 50000)
- *   --only a,b          run only these: cost, intake, latency, storm, memory, reports
+ *   --only a,b          run only these: cost, intake, latency, storm, memory, reports, dashboard
  *   --intake N          intake requests per side and round (default 2000; quick 100)
  *   --samples N         step latency samples per side and round (default 300; quick 40)
  *   --rounds N          rounds of intake and step latency, sides alternating (default 3)
@@ -32,7 +33,7 @@ import { progress } from './support.js';
  *   --concurrency N     in-flight requests for intake and starts (default 20)
  */
 
-const MEASUREMENTS = ['cost', 'intake', 'latency', 'storm', 'memory', 'reports'] as const;
+const MEASUREMENTS = ['cost', 'intake', 'latency', 'storm', 'memory', 'reports', 'dashboard'] as const;
 type MeasurementName = (typeof MEASUREMENTS)[number];
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
     // Reports before the storm: the dev server keeps closing and cleaning up the storm's 20,000 workflows for
     // minutes after it, and that CPU would otherwise be timed as query time.
     await step('reports', () => measureReports(context));
+    await step('dashboard', () => measureDashboard(context));
     await step('storm', () =>
       measureStorm(context, {
         rawStartsPerSecond: result.measurements.intake?.raw.acceptedPerSecond.median,

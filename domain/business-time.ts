@@ -425,3 +425,27 @@ function firstInstantShowingWallTime(timeZone: string, wall: number): number {
 function requireNonNegativeFinite(value: number, what: string): void {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${what} must be a finite number ≥ 0, got ${value}`);
 }
+
+/** How the management dashboard groups a report range over time: calendar weeks (from Monday) or months, in UTC. */
+export type ReportPeriodUnit = 'week' | 'month';
+
+/**
+ * [from, to) cut at each UTC week (Monday 00:00) or month start; the first and last pieces may be partial.
+ * Reports are grouped in UTC, not on a business calendar, so one period means the same for every team.
+ */
+export function reportPeriods(from: Date, to: Date, unit: ReportPeriodUnit): Array<{ from: Date; to: Date }> {
+  const periods: Array<{ from: Date; to: Date }> = [];
+  let start = from.getTime();
+  const end = to.getTime();
+  while (start < end) {
+    const at = new Date(start);
+    const next =
+      unit === 'month'
+        ? Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)
+        : Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()) + ((8 - (at.getUTCDay() || 7)) % 7 || 7) * DAY_MS;
+    const stop = Math.min(next, end);
+    periods.push({ from: new Date(start), to: new Date(stop) });
+    start = stop;
+  }
+  return periods;
+}

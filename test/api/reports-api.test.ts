@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { recordLeadEvents } from '../../activities/lead-audit.js';
+import { leadSlaReport, leadSlaSeries } from '../../db/reports.js';
 import { dealMilestones, deals } from '../../db/schema.js';
 import { MINUTE_DECIMALS, percentile, rounded } from '../../domain/report-stats.js';
 import type { Role } from '../../service.config.js';
 import { secondsScalePolicy } from '../support/policies.js';
-import { eventually, runStandardLead, seedInboundQueue } from '../support/scenarios.js';
+import { eventually, runStandardLead, seedCsQueue, seedInboundQueue } from '../support/scenarios.js';
 import { startService, tokenFor, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -28,15 +29,7 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
   before(async () => {
     service = await startService(policy);
     await seedInboundQueue(service);
-    for (const repId of CS_REPS) {
-      const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-cs' } });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
-    const queue = await service.request('POST', '/queues', {
-      role: 'ops',
-      body: { queueId: policy.deal!.csQueueId, name: 'Customer success', strategy: 'round-robin', managerId: 'mgr-cs', members: CS_REPS },
-    });
-    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await seedCsQueue(service, policy.deal!.csQueueId, CS_REPS);
   });
   after(async () => {
     await service?.stop();
@@ -182,6 +175,17 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       doc.body.paths['/reports/handoffs'].get.parameters.map((parameter: { name: string }) => parameter.name).sort(),
       ['csOwner', 'from', 'salesOwner', 'to'],
     );
+    const leadSla = doc.body.components.schemas.LeadSlaReport;
+    for (const section of ['stageAging', 'salesCycle', 'winRate', 'conversionBySource']) assert.ok(leadSla.properties[section], `lead-sla documents ${section}`);
+    const plan = doc.body.paths['/reports/plan']?.get;
+    assert.ok(plan, '/reports/plan is documented');
+    assert.deepEqual(Object.keys(plan.responses).sort(), ['200', '400', '401', '403']);
+    const parameter = (name: string) => plan.parameters.find((candidate: { name: string }) => candidate.name === name);
+    assert.equal(parameter('revenueGoal').required, true);
+    assert.deepEqual([parameter('months').schema.minimum, parameter('months').schema.maximum, parameter('months').schema.type], [1, 36, 'integer']);
+    for (const rate of ['leadToMql', 'mqlToSal', 'salToSql', 'winRate']) {
+      assert.deepEqual([parameter(rate).schema.exclusiveMinimum, parameter(rate).schema.maximum, parameter(rate).required ?? false], [0, 1, false], rate);
+    }
   });
 
   test('400 names a bound that is not ISO, and a range that is empty or backwards', async () => {
@@ -434,6 +438,50 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       ],
     });
 
+    // Stage aging: MQL stays end at acceptance (A 5 min, B 70, C 2, E 20, F 1 h after its MQL entry by
+    // engagement; H and I were accepted before the range); SAL stays at qualification, SQL stays at the close.
+    const { stageAging, salesCycle, winRate, conversionBySource } = report.body;
+    const mqlHours = [5 / 60, 70 / 60, 2 / 60, 20 / 60, 1];
+    assert.deepEqual(stageAging.mql.all, { stays: 5, medianHours: 0.3333, p90Hours: rounded(percentile(mqlHours, 0.9), 4) });
+    assert.equal(stageAging.mql.all.p90Hours, 1.1);
+    assert.deepEqual(
+      stageAging.mql.byTier.map((row: { tier: number; stays: number; medianHours: number }) => [row.tier, row.stays, row.medianHours]),
+      [
+        [1, 3, 0.0833],
+        [2, 1, 0.3333],
+        [3, 1, 1],
+      ],
+    );
+    assert.deepEqual(stageAging.sal.all, { stays: 2, medianHours: 35.375, p90Hours: 44.5417 });
+    assert.deepEqual(stageAging.sql.all, { stays: 2, medianHours: 24, p90Hours: 24 });
+    assert.deepEqual(stageAging.sql.byTier[1], { tier: 2, stays: 0, medianHours: null, p90Hours: null });
+    // A was won two days after it came in as MQL; A won and B lost are the range's closes.
+    assert.deepEqual(salesCycle.all, { won: 1, meanDays: 2, medianDays: 2 });
+    assert.deepEqual(winRate.all, { closed: 2, won: 1, lost: 1, winRate: 0.5 });
+    assert.deepEqual(winRate.byTier[2], { tier: 3, closed: 0, won: 0, lost: 0, winRate: null });
+    assert.deepEqual(
+      conversionBySource.map((row: { source: string | null; mql: number; sal: number; sql: number; won: number }) => [row.source, row.mql, row.sal, row.sql, row.won]),
+      [
+        ['web', 4, 3, 1, 1],
+        [null, 1, 0, 0, 0],
+        ['event', 1, 1, 1, 0],
+        ['partner', 1, 1, 0, 0],
+      ],
+    );
+
+    // The dashboard's series: each week's figures are the report's for that week alone.
+    const series = await leadSlaSeries(service.database.db, { from: new Date('2021-05-01T00:00:00Z'), to: new Date('2021-06-01T00:00:00Z') }, 'week');
+    assert.deepEqual(
+      series.map((period) => period.from.toISOString().slice(0, 10)),
+      ['2021-05-01', '2021-05-03', '2021-05-10', '2021-05-17', '2021-05-24', '2021-05-31'],
+    );
+    for (const period of series) {
+      const alone = await leadSlaReport(service.database.db, period);
+      assert.deepEqual(period.speedToLead, alone.speedToLead, `speed-to-lead, week of ${period.from.toISOString()}`);
+      assert.deepEqual(period.conversion, alone.conversion, `conversion, week of ${period.from.toISOString()}`);
+    }
+    assert.equal(series.reduce((sum, period) => sum + period.speedToLead.all.clocks, 0), speedToLead.all.clocks, 'the weeks add up to the month');
+
     // The next range holds G's clock: breached, then met at its very start.
     const june = await get(`/reports/lead-sla${query({ from: '2021-06-01', to: '2021-07-01' })}`);
     assert.deepEqual(june.body.speedToLead.all, { clocks: 1, metOnTime: 0, metLate: 1, breachedUnmet: 0, adherence: 0, medianBusinessMinutes: 360, p90BusinessMinutes: 360 });
@@ -459,10 +507,53 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
       'rejections-by-source,all,,sla-expired,count,1',
       'rejections-by-source,all,partner,wrong-icp,count,1',
       'rejections-by-tier,2,,unresponsive,count,1',
+      'stage-aging-sal,all,,,medianHours,35.375',
+      'sales-cycle,all,,,meanDays,2',
+      'win-rate,1,,,winRate,0.5',
+      'conversion-by-source,all,partner,,sal,1',
     ]) {
       assert.ok(lines.includes(line), `CSV has "${line}"`);
     }
     assert.equal(lines.filter((line) => line.startsWith('speed-to-lead,')).length, 4 * 7, 'all + three tiers, seven figures each');
+  });
+
+  test('plan: the funnel back-calculated from the goal, with measured rates as defaults, the run rate and the gap', async () => {
+    const p = uniqueId('plan');
+    const t0 = '2019-03-04T09:00:00Z';
+    const t = (plusMs: number) => at(t0, plusMs);
+    await insertLead(`${p}-won`, 1, [received(t(0), 1, 'web'), event('accepted', t(HOUR)), event('qualified', t(DAY)), event('closed', t(2 * DAY), { outcome: 'won' })]);
+    await insertLead(`${p}-lost`, 1, [received(t(0), 1, 'web'), event('accepted', t(HOUR)), event('qualified', t(DAY)), event('closed', t(2 * DAY), { outcome: 'lost' })]);
+    await insertLead(`${p}-sal`, 2, [received(t(0), 2, 'web'), event('accepted', t(HOUR))]);
+    await insertLead(`${p}-cold`, 3, [received(t(0), 3, 'web', 'LEAD')]);
+    for (const n of [1, 2]) await insertDeal({ dealId: `${p}-deal-${n}`, salesOwnerId: 'rep-anna', csOwnerId: 'cs-rep-1', closedWonAt: t(2 * DAY), milestones: [dossier(DAY)] });
+    const window = { from: '2019-03-01', to: '2019-04-01' };
+
+    const measured = await get(`/reports/plan${query({ ...window, revenueGoal: '10000', months: '1' })}`);
+    assert.equal(measured.status, 200, measured.text);
+    assert.equal(measured.body.currency, 'EUR');
+    assert.deepEqual(measured.body.measured.rates, { leadToMql: 0.75, mqlToSal: 1, salToSql: 0.6667, winRate: 0.5 });
+    assert.equal(measured.body.measured.averageDealSize, 1000);
+    const byStage = (body: { stages: Array<{ stage: string; total: number | null; gapPerMonth: number | null }> }) =>
+      Object.fromEntries(body.stages.map((stage) => [stage.stage, stage.total]));
+    // 10,000 at 1,000 is 10 deals; at 50 % 20 SQLs; at 66.67 % 30 SALs; all MQLs accepted; 75 % of leads MQL: 40.
+    assert.deepEqual(byStage(measured.body), { leads: 40, mqls: 30, sals: 30, sqls: 20, deals: 10 });
+    // March has 31 days, 1.0185 months: 2 deals won is 1.96 a month.
+    const deals = measured.body.stages.find((stage: { stage: string }) => stage.stage === 'deals');
+    assert.deepEqual([deals.perMonth, deals.runRatePerMonth, deals.gapPerMonth], [10, 1.96, 8.04]);
+
+    // Seed 001's own example, every rate given: 134 MQLs a quarter; leads at the measured 75 %.
+    const seed = await get(
+      `/reports/plan${query({ ...window, revenueGoal: '1000000', months: '3', averageDealSize: '100000', winRate: '0.25', mqlToSal: '1', salToSql: '0.3' })}`,
+    );
+    assert.equal(seed.status, 200, seed.text);
+    assert.deepEqual(byStage(seed.body), { leads: 179, mqls: 134, sals: 134, sqls: 40, deals: 10 });
+    assert.equal(seed.body.mqlToSql, 0.3);
+
+    for (const bad of [{ months: '0' }, { months: '1.5' }, { winRate: '1.5' }, { winRate: '0' }, { revenueGoal: undefined }, { revenueGoal: 'lots' }, { currency: 'eur' }]) {
+      const answer = await get(`/reports/plan${query({ revenueGoal: '1000', ...bad })}`);
+      assert.equal(answer.status, 400, `${JSON.stringify(bad)}: ${answer.text}`);
+    }
+    assert.equal((await get(`/reports/plan${query({ revenueGoal: '1000' })}`, { role: 'sales' })).status, 403);
   });
 
   // ---- real lifecycles ----------------------------------------------------------------------------------

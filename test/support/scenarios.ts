@@ -37,6 +37,19 @@ export async function seedInboundQueue(service: RunningService, repIds = ['rep-a
   assert.equal(queue.status, 201, JSON.stringify(queue.body));
 }
 
+/** CS reps and the policy's CS queue, so each deal draws a CS owner. */
+export async function seedCsQueue(service: RunningService, queueId: string, repIds = ['cs-rep-1', 'cs-rep-2']): Promise<void> {
+  for (const repId of repIds) {
+    const created = await service.request('POST', '/reps', { role: 'ops', body: { repId, name: repId, seniority: 'senior', managerId: 'mgr-cs' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  const queue = await service.request('POST', '/queues', {
+    role: 'ops',
+    body: { queueId, name: 'Customer success', strategy: 'round-robin', managerId: 'mgr-cs', members: repIds },
+  });
+  assert.equal(queue.status, 201, JSON.stringify(queue.body));
+}
+
 export async function ownerOf(service: RunningService, leadId: string): Promise<string> {
   const lead = await service.request('GET', `/leads/${leadId}`, { role: 'ops' });
   assert.equal(lead.status, 200, JSON.stringify(lead.body));

@@ -22,6 +22,7 @@ import {
   rounded,
   speedToLeadRow,
   summarizeHandoffs,
+  winRateRow,
   type ByTier,
   type HandoffMilestone,
   type LeadSlaReport,
@@ -201,6 +202,7 @@ interface LeadFacts {
   sal: boolean;
   sql: boolean;
   won: boolean;
+  closed: boolean;
   attempts: number;
   /** Set when the first contact attempt met the speed-to-lead clock. */
   met: { minutes: number; breached: boolean } | null;
@@ -240,6 +242,7 @@ function leadFacts(runs: RunFacts[]): LeadFacts {
     sal: named('acceptLead').length > 0,
     sql: named('qualifyLead').length > 0,
     won: named('closeLead').some((update) => update.input.outcome === 'won'),
+    closed: named('closeLead').length > 0,
     attempts: named('logContactAttempt').length,
     met,
     breachedUnmet: met === null && deadlines.length > 0,
@@ -247,7 +250,9 @@ function leadFacts(runs: RunFacts[]): LeadFacts {
   };
 }
 
-function leadReportFromHistories(facts: LeadFacts[]): LeadSlaReport {
+// Stage aging and the sales cycle are wall-clock spans between audit events, pinned to the hour by
+// test/api/reports-api.test.ts; here the counts that histories state exactly are compared.
+function leadReportFromHistories(facts: LeadFacts[]): Omit<LeadSlaReport, 'stageAging' | 'salesCycle' | 'conversionBySource'> {
   function section<T>(build: (of: LeadFacts[]) => T): ByTier<T> {
     return { all: build(facts), byTier: [1, 2, 3].map((tier) => ({ tier, ...build(facts.filter((lead) => lead.tier === tier)) })) };
   }
@@ -274,6 +279,7 @@ function leadReportFromHistories(facts: LeadFacts[]): LeadSlaReport {
         won: of.filter((lead) => lead.won).length,
       }),
     ),
+    winRate: section((of) => winRateRow({ closed: of.filter((lead) => lead.closed).length, won: of.filter((lead) => lead.won).length })),
     rejections: rejectionCounts(facts.flatMap((lead) => lead.nurtureReasons.map((reason) => ({ tier: lead.tier, source: lead.source, reason, count: 1 })))),
   };
 }
@@ -615,6 +621,7 @@ describe('reports from Postgres equal reports from the workflows’ histories', 
     assert.deepEqual(pg.attemptsPerLead, hist.attemptsPerLead, 'attempts per lead');
     assert.deepEqual(pg.conversion, hist.conversion, 'MQL → SAL → SQL → won');
     assert.deepEqual(pg.rejections, hist.rejections, 'rejection reasons by source and tier');
+    assert.deepEqual(pg.winRate, hist.winRate, 'win rate');
     assert.equal(hist.conversion.all.mql, LEADS);
 
     // ---- handoffs: per deal and milestone, then the aggregates ----

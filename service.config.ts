@@ -22,6 +22,8 @@ export interface ServiceSettings {
   apiKeys: ApiKey[] | undefined;
   /** How long the API waits for a step before answering 503 (retry with the same Idempotency-Key). */
   stepTimeoutMs: number;
+  /** `npm run worker`'s own HTTP port: GET /metrics and GET /health (0: any free port). */
+  workerMetricsPort: number;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -38,6 +40,7 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     policyFile: env.POLICY_FILE ? resolve(env.POLICY_FILE) : defaultPolicyFile,
     apiKeys: env.API_KEYS ? parseApiKeys(env.API_KEYS) : undefined,
     stepTimeoutMs: parseMilliseconds(env.STEP_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, 'STEP_TIMEOUT_MS'),
+    workerMetricsPort: parsePort(env.WORKER_METRICS_PORT, 9464, 'WORKER_METRICS_PORT'),
   };
 }
 

@@ -16,6 +16,8 @@ import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
+import { observeHttp, metricsRoutes } from '../observability/http.js';
+import { registerBusinessMetrics } from '../observability/metrics.js';
 
 export interface AppDependencies {
   client: Client;
@@ -66,7 +68,9 @@ export function createApp(deps: AppDependencies) {
   app.onError(toHttpError);
   app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  app.use('*', limitBody);
+  app.use('*', observeHttp, limitBody);
+  registerBusinessMetrics({ db: deps.db, client: deps.client });
+  app.route('/', metricsRoutes());
   app.route('/', healthRoutes({ client: deps.client, db: deps.db, readiness: deps.readiness }));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -74,7 +78,7 @@ export function createApp(deps: AppDependencies) {
       title: 'RevOps Orchestrator',
       version: '0.1.0',
       description:
-        'Leads and closed-won deals as durable Temporal workflows. Every route but /health, /ready and the docs needs `Authorization: Bearer <token>`. ' +
+        'Leads and closed-won deals as durable Temporal workflows. Every route but /health, /ready, /metrics and the docs needs `Authorization: Bearer <token>`. ' +
         'Bodies are JSON of at most 1 MiB (413 beyond), nested at most 32 levels; no string or key in a body may contain a NUL character or an unpaired UTF-16 surrogate (400).',
     },
     security: [{ bearer: [] }],

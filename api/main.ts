@@ -3,6 +3,7 @@ import { openDatabase } from '../db/client.js';
 import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
+import { logger } from '../observability/logger.js';
 import { onShutdown } from '../worker/boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
 import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
@@ -66,7 +67,7 @@ async function main() {
       await client.connection.close();
       await database.close();
     };
-    console.log(`API listening on http://localhost:${port} (docs at /docs); Temporal ${reachable.address}; database ${database.description}; policy ${policy.version}`);
+    logger.info(`API listening on http://localhost:${port} (docs at /docs); Temporal ${reachable.address}; database ${database.description}; policy ${policy.version}`);
   } catch (error) {
     if (shutdown.signal.aborted) return;
     throw error;
@@ -74,6 +75,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error);
+  logger.fatal({ err: error }, `API did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities/index.js';
 import { createNotifier, notifierSettingsFromEnv, type NotifierSettings } from '../activities/notifier.js';
 import type { Database } from '../db/client.js';
+import { observeActivities } from '../observability/activity-interceptor.js';
 import { TASK_QUEUE } from '../temporal.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -24,6 +25,7 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    interceptors: { activity: [observeActivities] },
     activities: createActivities({
       db: deps.db,
       notifier: createNotifier(deps.db, deps.notifierSettings ?? notifierSettingsFromEnv()),

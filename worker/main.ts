@@ -1,7 +1,9 @@
 import { openDatabase } from '../db/client.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
-import { installWorkerLogging, onShutdown } from './boot.js';
+import { logger } from '../observability/logger.js';
+import { serveMetrics } from '../observability/metrics.js';
+import { installWorkerRuntime, onShutdown } from './boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -16,7 +18,7 @@ async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
   const status = new DependencyStatus(workerOutageConsequences);
-  installWorkerLogging('INFO', observeNotificationWebhook(status));
+  await installWorkerRuntime(observeNotificationWebhook(status));
   keepRunningOnStrayRejections('worker');
   if (!settings.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: separate processes cannot share the embedded database');
   const reachable = { ...temporal, address: temporal.address ?? '127.0.0.1:7233' };
@@ -32,14 +34,16 @@ async function main() {
     const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
     const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal: shutdown.signal });
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
-      console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
+      logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
     );
-    console.log(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}`);
+    const metrics = await serveMetrics(settings.workerMetricsPort);
+    logger.info(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}; metrics on :${metrics.port}/metrics`);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     try {
       await runWorkerUntilStopped({ temporal: reachable, db: database.db, signal: shutdown.signal });
     } finally {
       stopWatching();
+      metrics.server.close();
       await client.connection.close().catch(() => {});
       await database.close();
     }
@@ -52,6 +56,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error);
+  logger.fatal({ err: error }, `worker did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -18,6 +18,7 @@ import {
   type DealView,
 } from '../workflows/deal-definitions.js';
 import { dealWorkflow } from '../workflows/deal-workflow.js';
+import { dealMemo, dealStaticDetails, dealSummary } from '../workflows/ui-metadata.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -60,6 +61,9 @@ export async function startDealWorkflow(client: Client, { deal, policy, actor, t
       taskQueue,
       // A closed deal stays closed: its ID is never reused for a second handoff.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: dealSummary(deal),
+      staticDetails: dealStaticDetails(deal, policy.version),
+      memo: dealMemo(deal, policy.version),
       args: [{ deal, policy, actor }],
     });
   } catch (error) {

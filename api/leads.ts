@@ -22,6 +22,7 @@ import {
   type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
+import { leadMemo, leadStaticDetails, leadSummary } from '../workflows/ui-metadata.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
@@ -221,6 +222,9 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
         workflowId,
         taskQueue: TASK_QUEUE,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: leadSummary(profile),
+        staticDetails: leadStaticDetails(profile, policy.version),
+        memo: leadMemo(profile, policy.version),
         args: [{ profile, score, policy, actor: c.get('caller').actorId }],
       });
     } catch (error) {

@@ -18,6 +18,7 @@ import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
 import { observeHttp, metricsRoutes } from '../observability/http.js';
 import { registerBusinessMetrics } from '../observability/metrics.js';
+import { httpSpans } from '../observability/tracing.js';
 
 export interface AppDependencies {
   client: Client;
@@ -68,7 +69,7 @@ export function createApp(deps: AppDependencies) {
   app.onError(toHttpError);
   app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  app.use('*', observeHttp, limitBody);
+  app.use('*', httpSpans, observeHttp, limitBody);
   registerBusinessMetrics({ db: deps.db, client: deps.client });
   app.route('/', metricsRoutes());
   app.route('/', healthRoutes({ client: deps.client, db: deps.db, readiness: deps.readiness }));

@@ -4,6 +4,7 @@ import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
 import { logger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
 import { onShutdown } from '../worker/boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
 import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
@@ -26,6 +27,7 @@ async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
   keepRunningOnStrayRejections('api');
+  const traced = startTracing({ serviceName: 'revops-api' });
   if (!settings.databaseUrl) throw new Error('npm run api needs DATABASE_URL: separate processes cannot share the embedded database');
   if (!settings.apiKeys) throw new Error('npm run api needs API_KEYS (token:actorId:role, comma-separated); it never runs open');
   const apiKeys = settings.apiKeys;
@@ -36,6 +38,7 @@ async function main() {
   onShutdown(async () => {
     shutdown.abort();
     await stop();
+    await Promise.race([traced?.shutdown(), sleep(2_000)]).catch(() => {}); // the last spans, if the collector answers
   });
 
   try {

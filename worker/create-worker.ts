@@ -4,6 +4,7 @@ import { createActivities } from '../activities/index.js';
 import { createNotifier, notifierSettingsFromEnv, type NotifierSettings } from '../activities/notifier.js';
 import type { Database } from '../db/client.js';
 import { observeActivities } from '../observability/activity-interceptor.js';
+import { tracing } from '../observability/tracing.js';
 import { TASK_QUEUE } from '../temporal.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -26,9 +27,16 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     interceptors: { activity: [observeActivities] },
+    plugins: tracedPlugins(),
     activities: createActivities({
       db: deps.db,
       notifier: createNotifier(deps.db, deps.notifierSettings ?? notifierSettingsFromEnv()),
     }),
   });
+}
+
+/** With tracing on, workflows, their updates and activities carry the trace (see observability/tracing.ts). */
+function tracedPlugins() {
+  const traced = tracing();
+  return traced ? [traced.plugin] : [];
 }

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../db/client.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
 import { logger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
 import { serveMetrics } from '../observability/metrics.js';
 import { installWorkerRuntime, onShutdown } from './boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
@@ -20,6 +22,7 @@ async function main() {
   const status = new DependencyStatus(workerOutageConsequences);
   await installWorkerRuntime(observeNotificationWebhook(status));
   keepRunningOnStrayRejections('worker');
+  const traced = startTracing({ serviceName: 'revops-worker' });
   if (!settings.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: separate processes cannot share the embedded database');
   const reachable = { ...temporal, address: temporal.address ?? '127.0.0.1:7233' };
 
@@ -28,6 +31,7 @@ async function main() {
   onShutdown(async () => {
     shutdown.abort();
     await done;
+    await Promise.race([traced?.shutdown(), sleep(2_000)]).catch(() => {}); // the last spans, if the collector answers
   });
 
   done = (async () => {

@@ -9,6 +9,7 @@ import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
 import { logger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
 import { describeApiKeys, developmentApiKeys, installWorkerRuntime, onShutdown } from './boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
@@ -30,6 +31,7 @@ async function main() {
   const status = new DependencyStatus(workerOutageConsequences);
   await installWorkerRuntime(observeNotificationWebhook(status));
   keepRunningOnStrayRejections('service');
+  const traced = startTracing({ serviceName: 'revops-service' });
   mkdirSync(settings.dataDir, { recursive: true });
 
   const shutdown = new AbortController();
@@ -37,6 +39,7 @@ async function main() {
   onShutdown(async () => {
     shutdown.abort();
     await stop();
+    await Promise.race([traced?.shutdown(), sleep(2_000)]).catch(() => {}); // the last spans, if the collector answers
   });
   // The supervisor holds the other end of the IPC channel: if it is gone (killed outright), so is this.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));

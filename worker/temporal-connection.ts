@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { tracing } from '../observability/tracing.js';
 import type { TemporalSettings } from '../temporal.config.js';
 
 type Reachable = TemporalSettings & { address: string };
@@ -7,7 +8,8 @@ type Reachable = TemporalSettings & { address: string };
 export async function connectClient(settings: Reachable): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   await waitForNamespace(connection, settings.namespace);
-  return new Client({ connection, namespace: settings.namespace });
+  const traced = tracing();
+  return new Client({ connection, namespace: settings.namespace, plugins: traced ? [traced.plugin] : [] });
 }
 
 export function connectWorker(settings: Reachable): Promise<NativeConnection> {

@@ -71,4 +71,11 @@ export function onShutdown(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // A process whose parent is gone shuts down as if told to. `npm start` under a supervisor that signals only
+  // npm's pid: npm passes SIGTERM to the shell it ran the script in, and the shell dies without passing it on.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid !== parent) handler(`parent process ${parent} gone`);
+  }, 250);
+  orphanWatch.unref();
 }

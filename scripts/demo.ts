@@ -8,7 +8,7 @@ import type { ApiKey } from '../service.config.js';
 /**
  * `npm run demo`: drives a handful of leads and deals through their lives against a running `npm start`, on
  * the seconds-scale policy, so the Temporal UI, /metrics and the reports have something to show. Each
- * scenario runs at once and prints its progress; the whole run takes about a minute.
+ * scenario runs at once and prints its progress; the whole run takes about ten seconds.
  *
  * DEMO_API_URL (default http://localhost:3000) and the development tokens in DATA_DIR/dev-api-keys.json
  * (default .data/) that npm start made; with API_KEYS set, give DEMO_TOKENS=sales:…,cs:…,ops:…,manager:…

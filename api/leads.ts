@@ -23,6 +23,7 @@ import {
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
 import { leadMemo, leadStaticDetails, leadSummary } from '../workflows/ui-metadata.js';
+import { archivedState } from './archived-state.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
@@ -102,7 +103,7 @@ const getRoute = createRoute({
   method: 'get',
   path: '/{leadId}',
   tags: ['leads'],
-  summary: 'Live state of the lead, from its workflow',
+  summary: 'State of the lead: live from its workflow while open; once closed, its final state from the archive (with `closed`)',
   middleware: [requireRole('sales', 'ops', 'manager')] as const,
   request: { params: leadIdParam },
   responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404, 503) },
@@ -238,7 +239,10 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
   });
 
   app.openapi(getRoute, async (c) => {
-    const state = await queryLead(c.req.valid('param').leadId);
+    const { leadId } = c.req.valid('param');
+    const archived = await archivedState(db, leadWorkflowId(leadId));
+    if (archived) return c.json(toStateBody(archived as unknown as LeadView), 200);
+    const state = await queryLead(leadId);
     return c.json(toStateBody(state), 200);
   });
 

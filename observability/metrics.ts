@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { count, eq, notInArray, sql } from 'drizzle-orm';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../db/client.js';
-import { dealMilestones, leadEvents, leads, notifications } from '../db/schema.js';
+import { dealEvents, dealMilestones, leadEvents, leads, notifications } from '../db/schema.js';
 import { logger } from './logger.js';
 
 /**
@@ -73,6 +73,7 @@ const businessSeries = [
   'revops_leads_open_sla',
   'revops_lead_sla_breaches_total',
   'revops_lead_escalations_total',
+  'revops_deal_escalations_total',
   'revops_deal_milestones',
   'revops_deal_milestone_breaches_total',
   'revops_notifications_undelivered',
@@ -163,6 +164,25 @@ export function registerBusinessMetrics(deps: { db: Database; client?: Client })
       const rows = await db.select({ level, action, n: count() }).from(leadEvents).where(eq(leadEvents.type, 'escalated')).groupBy(level, action);
       this.reset();
       for (const row of rows) this.inc({ level: row.level ?? 'unknown', action: row.action ?? 'unknown' }, row.n);
+    }),
+  });
+  new Counter({
+    name: 'revops_deal_escalations_total',
+    help: 'Deal milestone escalations by milestone kind (dossier, kickoff, qbr), level and action, from the audit (escalated events)',
+    labelNames: ['milestone', 'level', 'action'] as const,
+    registers: [registry],
+    collect: tolerant('revops_deal_escalations_total', async function () {
+      // qbr-1, qbr-2, … count as one kind, so the series stay few however long a deal runs.
+      const milestone = sql<string>`regexp_replace(${dealEvents.payload}->>'milestone', '-[0-9]+$', '')`;
+      const level = sql<string>`${dealEvents.payload}->>'level'`;
+      const action = sql<string>`${dealEvents.payload}->>'action'`;
+      const rows = await db
+        .select({ milestone, level, action, n: count() })
+        .from(dealEvents)
+        .where(eq(dealEvents.type, 'escalated'))
+        .groupBy(milestone, level, action);
+      this.reset();
+      for (const row of rows) this.inc({ milestone: row.milestone ?? 'unknown', level: row.level ?? 'unknown', action: row.action ?? 'unknown' }, row.n);
     }),
   });
   new Gauge({

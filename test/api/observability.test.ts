@@ -5,7 +5,7 @@ import { redact, setLogDestination } from '../../observability/logger.js';
 import { installWorkerRuntime } from '../../worker/boot.js';
 import { createPolicyStore } from '../../api/policy-store.js';
 import { alwaysOpenPolicy, secondsScalePolicy } from '../support/policies.js';
-import { eventually, intakeRoutedLead, ownerOf, runEscalatedLead, seedInboundQueue } from '../support/scenarios.js';
+import { completeDossier, eventually, intakeRoutedLead, ownerOf, runEscalatedLead, seedInboundQueue } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -26,6 +26,7 @@ describe('logs and metrics of a service running lifecycles (seconds-scale policy
   const escalated = uniqueId('obs-esc');
   const waiting = uniqueId('obs-mql');
   const worked = uniqueId('obs-sal');
+  const lateDeal = uniqueId('obs-deal');
   const email = `${escalated.toLowerCase()}@acme-private.example`;
   const notes = 'Spoke to jan.kowalski@acme-private.example, call back Tuesday';
 
@@ -52,6 +53,20 @@ describe('logs and metrics of a service running lifecycles (seconds-scale policy
     });
     assert.equal(intake.status, 201, JSON.stringify(intake.body));
     await runEscalatedLeadFromIntake(service, escalated);
+    // A deal whose dossier comes after both escalations (reminder, manager alert).
+    const signedAt = new Date().toISOString();
+    const deal = await service.request('POST', '/deals', {
+      role: 'ops',
+      body: { dealId: lateDeal, accountName: 'Acme Private', amount: 1000, currency: 'EUR', signedAt, closedWonAt: signedAt, salesOwnerId: 'rep-anna', csOwnerId: 'cs-eva' },
+    });
+    assert.equal(deal.status, 201, JSON.stringify(deal.body));
+    await eventually(
+      () => service.request('GET', `/deals/${lateDeal}/timeline`, { role: 'ops' }),
+      (r) => r.status === 200 && r.body.events.filter((event: any) => event.type === 'escalated' && event.payload.milestone === 'dossier').length === 2,
+      'both escalations of the dossier',
+    );
+    const dossier = await service.request('POST', `/deals/${lateDeal}/dossier`, { as: 'rep-anna', body: completeDossier });
+    assert.equal(dossier.status, 200, JSON.stringify(dossier.body));
     // Then a policy with hours, not seconds, for leads that must stay where they are while the test reads them.
     await createPolicyStore(service.database.db).publish({ document: alwaysOpenPolicy(uniqueId('obs-hours')), author: 'test', note: 'steady leads' });
     await intakeRoutedLead(service, waiting, 3);
@@ -93,6 +108,11 @@ describe('logs and metrics of a service running lifecycles (seconds-scale policy
     assert.equal(sample(page, 'revops_leads_open', { stage: 'WON' }), undefined, 'a won lead is not open');
     assert.equal(sample(page, 'revops_leads_open_sla', { stage: 'MQL', sla_state: 'breached' }), 0);
     assert.equal(sample(page, 'revops_notifications_undelivered'), 0);
+    // The deal's dossier came late, after its reminder and its manager alert.
+    assert.equal(sample(page, 'revops_deal_milestones', { milestone: 'dossier', state: 'done-late' }), 1);
+    assert.equal(sample(page, 'revops_deal_milestone_breaches_total', { milestone: 'dossier' }), 1);
+    assert.equal(sample(page, 'revops_deal_escalations_total', { milestone: 'dossier', level: '1', action: 'remind-owner' }), 1);
+    assert.equal(sample(page, 'revops_deal_escalations_total', { milestone: 'dossier', level: '2', action: 'alert-manager' }), 1);
 
     const accepts = sample(page, 'revops_http_requests_total', { method: 'POST', route: '/leads/:leadId/accept', status: '200' });
     assert.ok(accepts !== undefined && accepts >= 1, 'accept requests counted by route pattern');

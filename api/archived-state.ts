@@ -1,6 +1,12 @@
+import { z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { workflowArchives } from '../db/schema.js';
+
+/** Present only on a record answered from its archive. */
+export const closedSchema = z
+  .object({ at: z.string(), runId: z.string(), source: z.literal('archive') })
+  .openapi({ description: 'The record is closed: this answer is its final state, read from the archive' });
 
 /**
  * A closed lead or deal is answered from its archive (`workflow_archives`, written as its workflow ends): the

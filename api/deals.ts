@@ -19,7 +19,7 @@ import {
 } from '../workflows/deal-definitions.js';
 import { dealWorkflow } from '../workflows/deal-workflow.js';
 import { dealMemo, dealStaticDetails, dealSummary } from '../workflows/ui-metadata.js';
-import { archivedState } from './archived-state.js';
+import { archivedState, closedSchema } from './archived-state.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -134,6 +134,7 @@ const dealStateSchema = z
     milestones: z.array(milestoneViewSchema),
     deadlines: z.array(z.object({ kind: z.string(), label: z.string(), dueAt: z.string() })),
     lastEventSeq: z.number(),
+    closed: closedSchema.optional(),
   })
   .passthrough()
   .openapi('DealState');

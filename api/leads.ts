@@ -23,7 +23,7 @@ import {
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
 import { leadMemo, leadStaticDetails, leadSummary } from '../workflows/ui-metadata.js';
-import { archivedState } from './archived-state.js';
+import { archivedState, closedSchema } from './archived-state.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
@@ -70,6 +70,7 @@ const leadStateSchema = z
     nurtureReason: z.string().nullable(),
     enteredStageAt: z.string(),
     lastEventSeq: z.number(),
+    closed: closedSchema.optional(),
   })
   .passthrough()
   .openapi('LeadState');

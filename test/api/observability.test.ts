@@ -47,12 +47,8 @@ describe('logs and metrics of a service running lifecycles (seconds-scale policy
     );
     service = await startService(secondsScalePolicy());
     await seedInboundQueue(service);
-    // A lead nobody answers (escalated, reassigned, then won) and one left waiting in MQL.
-    const intake = await service.request('POST', '/leads', {
-      body: { leadId: escalated, email, company: 'Acme Private', icpTier: 1, score: { fit: 30, behavior: 10, intent: 5 } },
-    });
-    assert.equal(intake.status, 201, JSON.stringify(intake.body));
-    await runEscalatedLeadFromIntake(service, escalated);
+    // A lead nobody answers (escalated, reassigned, then won), with personal data the logs must not show.
+    await runEscalatedLead(service, escalated, { email, company: 'Acme Private' });
     // A deal whose dossier comes after both escalations (reminder, manager alert).
     const signedAt = new Date().toISOString();
     const deal = await service.request('POST', '/deals', {
@@ -75,18 +71,6 @@ describe('logs and metrics of a service running lifecycles (seconds-scale policy
   after(async () => {
     await service?.stop();
   });
-
-  /** runEscalatedLead, for a lead already taken in with personal data of the test's choosing. */
-  async function runEscalatedLeadFromIntake(running: RunningService, leadId: string) {
-    const original = running.request.bind(running);
-    // The shared scenario posts its own intake; answer that one with the intake already made.
-    const patched: RunningService = {
-      ...running,
-      request: (method, path, options) =>
-        method === 'POST' && path === '/leads' ? Promise.resolve({ status: 201, body: {}, headers: new Headers() }) : original(method, path, options),
-    };
-    await runEscalatedLead(patched, leadId);
-  }
 
   test('/metrics: HTTP series, the SDK runtime, and the business figures match the lifecycle that ran', async () => {
     const scrape = async () => {

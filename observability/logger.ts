@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { pino, type Logger } from 'pino';
 
@@ -63,6 +64,11 @@ function createLogger(level: ServiceLogLevel, destination?: pino.DestinationStre
       level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // With tracing on, a line written inside a span names its trace, so logs and traces join up.
+      mixin() {
+        const span = trace.getActiveSpan()?.spanContext();
+        return span ? { traceId: span.traceId, spanId: span.spanId } : {};
+      },
       formatters: {
         level: (label) => ({ level: label }),
         log: (object) => redact(object) as Record<string, unknown>,

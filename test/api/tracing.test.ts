@@ -5,6 +5,7 @@ import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
 import { createPolicyStore } from '../../api/policy-store.js';
+import { setLogDestination } from '../../observability/logger.js';
 import { startTracing, tracing } from '../../observability/tracing.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -56,6 +57,8 @@ describe('one step, traced from the HTTP request to SQL (in-memory exporter)', (
     assert.equal(intake.status, 201, JSON.stringify(intake.body));
     await eventually(() => call('GET', `/leads/${leadId}`, 'ops'), (r) => r.body.ownerId === 'rep-anna', 'routing');
     exporter.reset();
+    const lines: string[] = [];
+    setLogDestination({ write: (line: string) => void lines.push(line) }, 'info');
 
     assert.equal((await call('POST', `/leads/${leadId}/accept`, 'sales', {}, 'rep-anna')).status, 200);
 
@@ -89,6 +92,8 @@ describe('one step, traced from the HTTP request to SQL (in-memory exporter)', (
     assert.ok(ancestors(activity).includes('POST /leads/:leadId/accept'), picture);
     const sql = inTrace.filter((span) => span.attributes['db.system'] === 'postgresql' && ancestors(span).includes('RunActivity:recordLeadEvents'));
     assert.ok(sql.some((span) => span.name === 'INSERT'), `the audit's INSERT statements under the activity\n${picture}`);
+    const access = lines.map((line) => JSON.parse(line)).find((entry) => entry.component === 'http' && entry.route === '/leads/:leadId/accept');
+    assert.equal(access?.traceId, traceId, 'the access log line names the trace');
     for (const span of inTrace) assert.ok(!JSON.stringify(span.attributes).includes('ceo@acme.example'), `no e-mail in ${span.name}`);
   });
 });

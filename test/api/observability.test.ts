@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { redact, setLogDestination } from '../../observability/logger.js';
+import { serveMetrics } from '../../observability/metrics.js';
 import { installWorkerRuntime } from '../../worker/boot.js';
 import { createPolicyStore } from '../../api/policy-store.js';
 import { alwaysOpenPolicy, secondsScalePolicy } from '../support/policies.js';
@@ -105,6 +106,19 @@ describe('logs and metrics of a service running lifecycles (seconds-scale policy
     assert.match(page, /^temporal_workflow_completed(_total)?\{/m, 'the SDK runtime series');
     assert.match(page, /^process_cpu_seconds_total /m);
   });
+  test("the worker's own port (WORKER_METRICS_PORT) answers /metrics with the runtime and activity series, and /health", async () => {
+    const { server, port } = await serveMetrics(0, '127.0.0.1');
+    try {
+      const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(page, /^temporal_\w+/m);
+      assert.ok((sample(page, 'revops_activity_duration_seconds_count', { activity_type: 'notify', outcome: 'completed' }) ?? 0) >= 1);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+    } finally {
+      server.close();
+    }
+  });
+
   test('every log line is JSON; none holds an e-mail address or a contact note; access and activity lines say who, what, how long', async () => {
     const owner = await ownerOf(service, worked);
     const accepted = await service.request('POST', `/leads/${worked}/accept`, { as: owner, body: {} });

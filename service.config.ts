@@ -31,6 +31,8 @@ export interface ServiceSettings {
   temporalUiUrl: string | undefined;
   /** Seals the dashboard's session cookies; give every API process the same one. Unset: a random key per process. */
   dashboardSessionSecret: string | undefined;
+  /** `npm run worker`'s own HTTP port: GET /metrics and GET /health (0: any free port). */
+  workerMetricsPort: number;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -51,6 +53,7 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     codecCorsOrigins: (env.CODEC_CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
     dashboardSessionSecret: env.DASHBOARD_SESSION_SECRET || undefined,
+    workerMetricsPort: parsePort(env.WORKER_METRICS_PORT, 9464, 'WORKER_METRICS_PORT'),
   };
 }
 

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray, notInArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { notifications } from '../db/schema.js';
+import { logger } from '../observability/logger.js';
 
 /** One thing a rep or manager should hear about; sent to the webhook, or logged when there is none. */
 export interface Notification {
@@ -129,8 +130,10 @@ export function createNotifier(db: Database, settings: NotifierSettings): Notifi
           .onConflictDoUpdate({ target: notifications.idempotencyKey, set: { ...row, status: 'logged' }, setWhere: eq(notifications.status, 'pending') })
           .returning({ key: notifications.idempotencyKey });
         if (written.length === 0) return { status: 'already-delivered' };
-        console.log(
-          `[notify] ${notification.type} ${notification.subjectId} -> ${notification.recipients.join(',') || '(no recipients)'}: ${notification.summary} (${notification.idempotencyKey})`,
+        // The summary stays in the notifications table: it may name the lead's company.
+        logger.info(
+          { component: 'notify', type: notification.type, subjectId: notification.subjectId, recipients: notification.recipients, idempotencyKey: notification.idempotencyKey },
+          `notification ${notification.type} recorded, not sent (no NOTIFY_WEBHOOK_URL)`,
         );
         return { status: 'logged' };
       }

@@ -20,6 +20,9 @@ import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { observeHttp, metricsRoutes } from '../observability/http.js';
+import { registerBusinessMetrics } from '../observability/metrics.js';
+import { httpSpans } from '../observability/tracing.js';
 
 export interface AppDependencies {
   client: Client;
@@ -77,7 +80,9 @@ export function createApp(deps: AppDependencies) {
   app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
   // The codec server takes Temporal payloads, which may be larger; it sets its own limit.
-  app.use('*', (c, next) => (c.req.path.startsWith('/codec/') ? next() : limitBody(c, next)));
+  app.use('*', httpSpans, observeHttp, (c, next) => (c.req.path.startsWith('/codec/') ? next() : limitBody(c, next)));
+  registerBusinessMetrics({ db: deps.db, client: deps.client });
+  app.route('/', metricsRoutes());
   app.route('/', healthRoutes({ client: deps.client, db: deps.db, readiness: deps.readiness }));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -85,7 +90,7 @@ export function createApp(deps: AppDependencies) {
       title: 'RevOps Orchestrator',
       version: '0.1.0',
       description:
-        'Leads and closed-won deals as durable Temporal workflows. Every route but /health, /ready and the docs needs `Authorization: Bearer <token>`. ' +
+        'Leads and closed-won deals as durable Temporal workflows. Every route but /health, /ready, /metrics and the docs needs `Authorization: Bearer <token>`. ' +
         'Bodies are JSON of at most 1 MiB (413 beyond), nested at most 32 levels; no string or key in a body may contain a NUL character or an unpaired UTF-16 surrogate (400).',
     },
     security: [{ bearer: [] }],

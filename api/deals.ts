@@ -20,6 +20,8 @@ import {
   type DealView,
 } from '../workflows/deal-definitions.js';
 import { dealWorkflow } from '../workflows/deal-workflow.js';
+import { dealMemo, dealStaticDetails, dealSummary } from '../workflows/ui-metadata.js';
+import { archivedState, closedSchema } from './archived-state.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -62,6 +64,9 @@ export async function startDealWorkflow(client: Client, { deal, policy, actor, t
       taskQueue,
       // A closed deal stays closed: its ID is never reused for a second handoff.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: dealSummary(deal),
+      staticDetails: dealStaticDetails(deal, policy.version),
+      memo: dealMemo(deal, policy.version),
       args: [{ deal, policy, actor }],
     });
   } catch (error) {
@@ -131,6 +136,7 @@ const dealStateSchema = z
     milestones: z.array(milestoneViewSchema),
     deadlines: z.array(z.object({ kind: z.string(), label: z.string(), dueAt: z.string() })),
     lastEventSeq: z.number(),
+    closed: closedSchema.optional(),
   })
   .passthrough()
   .openapi('DealState');
@@ -175,7 +181,7 @@ const getRoute = createRoute({
   method: 'get',
   path: '/{dealId}',
   tags: ['deals'],
-  summary: 'Live handoff state: stage, owners, milestones due/done/breached, pending deadlines, policy version',
+  summary: 'Handoff state: stage, owners, milestones due/done/breached, pending deadlines, policy version; live while open, from the archive once closed (with `closed`)',
   middleware: [requireRole(...readers)] as const,
   request: { params: dealIdParam },
   responses: { 200: jsonResponse(dealStateSchema, 'Deal state'), ...errorResponses(400, 401, 403, 404, 503) },
@@ -266,6 +272,8 @@ export function dealRoutes({ client, db, currentPolicy, stepTimeoutMs = DEFAULT_
   app.openapi(getRoute, async (c) => {
     // A query needs a worker to answer it: bounded, so a missing worker is a 503 and never a hung request.
     const { dealId } = c.req.valid('param');
+    const archived = await archivedState(db, dealWorkflowId(dealId));
+    if (archived) return c.json(toStateBody(archived as unknown as DealView), 200);
     const state = await client.withDeadline(Date.now() + stepTimeoutMs, () => handleFor(dealId).query(dealStateQuery));
     return c.json(toStateBody(state), 200);
   });

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { STEP_REFUSED } from '../domain/failures.js';
 import { RecordErased } from '../privacy/record-keys.js';
+import { logger } from '../observability/logger.js';
 
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 2;
@@ -64,7 +65,7 @@ export function toHttpError(error: unknown, c: Context) {
   if (error instanceof HTTPException && error.status < 500) {
     return c.json<ErrorBody>({ error: 'invalid-request', message: error.message }, error.status as ContentfulStatusCode);
   }
-  console.error('unhandled API error', error);
+  logger.error({ component: 'api', err: error, method: c.req.method, path: c.req.path }, 'unhandled API error');
   return c.json<ErrorBody>({ error: 'internal', message: 'internal error; the request may be retried safely' }, 500);
 }
 

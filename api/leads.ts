@@ -26,6 +26,8 @@ import {
   type LeadView,
 } from '../workflows/lead-definitions.js';
 import { leadWorkflow } from '../workflows/lead-workflow.js';
+import { leadMemo, leadStaticDetails, leadSummary } from '../workflows/ui-metadata.js';
+import { archivedState, closedSchema } from './archived-state.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
@@ -78,6 +80,7 @@ const leadStateSchema = z
     nurtureReason: z.string().nullable(),
     enteredStageAt: z.string(),
     lastEventSeq: z.number(),
+    closed: closedSchema.optional(),
   })
   .passthrough()
   .openapi('LeadState');
@@ -111,7 +114,7 @@ const getRoute = createRoute({
   method: 'get',
   path: '/{leadId}',
   tags: ['leads'],
-  summary: 'Live state of the lead, from its workflow',
+  summary: 'State of the lead: live from its workflow while open; once closed, its final state from the archive (with `closed`)',
   middleware: [requireRole('sales', 'ops', 'manager')] as const,
   request: { params: leadIdParam },
   responses: { 200: jsonResponse(leadStateSchema, 'Lead state'), ...errorResponses(400, 401, 403, 404, 410, 503) },
@@ -243,6 +246,9 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
         workflowId,
         taskQueue: TASK_QUEUE,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: leadSummary(profile),
+        staticDetails: leadStaticDetails(profile, policy.version),
+        memo: leadMemo(profile, policy.version),
         args: [{ profile, score, policy, actor: c.get('caller').actorId }],
       });
     } catch (error) {
@@ -259,6 +265,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
     const { leadId } = c.req.valid('param');
     // An erased lead's history can no longer be decoded, so no worker could answer for it.
     if (await erasureOf(db, leadWorkflowId(leadId))) throw new RecordErased(leadWorkflowId(leadId));
+    const archived = await archivedState(db, leadWorkflowId(leadId));
+    if (archived) return c.json(toStateBody(archived as unknown as LeadView), 200);
     const state = await queryLead(leadId);
     return c.json(toStateBody(state), 200);
   });

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { and, asc, eq, gte, sql, type SQL } from 'drizzle-orm';
+import type { Client } from '@temporalio/client';
+import { and, asc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { deals, leads } from '../db/schema.js';
@@ -12,7 +13,11 @@ import { identifier, instant } from './primitives.js';
 
 export interface ListRoutesDependencies {
   db: Database;
+  client: Client;
 }
+
+/** Beyond this many leads in one SLA state, the filter answers 400: narrow by stage, owner or tier first. */
+export const SLA_FILTER_MAX = 5_000;
 
 export const LIST_LIMIT_MAX = 200;
 const LIST_LIMIT_DEFAULT = 50;
@@ -43,6 +48,12 @@ const leadListQuery = z.object({
     'tier',
     'Only leads of this ICP tier (1, 2 or 3).',
     '1',
+  ),
+  slaState: queryParam(
+    z.enum(['on-track', 'due-soon', 'breached']),
+    'slaState',
+    'Only open leads whose speed-to-lead clock is in this state now, as Temporal visibility has it (`SlaState`); `breached` answers "which leads are late".',
+    'breached',
   ),
   updatedSince: updatedSinceParam,
   cursor: cursorParam,
@@ -115,9 +126,11 @@ const listLeadsRoute = createRoute({
     'Reads the `leads` projection, written with every audited event, so it answers for open and closed leads alike ' +
     '(a won or lost lead keeps its row after Temporal has forgotten its workflow). ' +
     PAGING +
-    'The projection holds stage, owner, tier, score and policy version as of the last event. It cannot answer SLA state ' +
-    '(on-track, due-soon, breached): that changes with the clock, not with an event. For "which leads are late right now", ' +
-    'ask Temporal visibility (`SlaState="breached"`, see the README) or `GET /leads/{id}`. Sales see every lead.',
+    'The projection holds stage, owner, tier, score and policy version as of the last event. SLA state (on-track, due-soon, ' +
+    'breached) changes with the clock, not with an event, so the projection cannot hold it: with `slaState`, the lead IDs in that ' +
+    `state come from Temporal visibility (the workflow's \`SlaState\` search attribute, kept current by its own timers) and the ` +
+    'page is the projection rows of those leads, filtered and paged as usual; each page reads visibility afresh. More than ' +
+    `${SLA_FILTER_MAX} leads in one state is a 400: add stage, owner or tier. Sales see every lead.`,
   middleware: [requireRole('sales', 'ops', 'manager')] as const,
   request: { query: leadListQuery },
   responses: { 200: jsonResponse(leadPage, 'One page of leads'), ...errorResponses(400, 401, 403, 503) },
@@ -194,7 +207,24 @@ function toPage<Row extends { cursorAt: string }>(rows: Row[], limit: number, id
   return { page, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.cursorAt, id: idOf(last) }) : null };
 }
 
-export function listRoutes({ db }: ListRoutesDependencies) {
+/** Lead IDs whose running workflow shows `SlaState=<state>` (and the other filters visibility knows), at most SLA_FILTER_MAX. */
+async function leadsInSlaState(client: Client, state: string, query: { stage?: string; ownerId?: string; tier?: number }): Promise<string[]> {
+  const clauses = ['WorkflowType="leadWorkflow"', 'ExecutionStatus="Running"', `SlaState="${state}"`];
+  // Values are enum members or identifiers (letters, digits, . _ -): nothing in them can end the quoted string.
+  if (query.stage !== undefined) clauses.push(`LeadStage="${query.stage}"`);
+  if (query.ownerId !== undefined) clauses.push(`OwnerId="${query.ownerId}"`);
+  if (query.tier !== undefined) clauses.push(`LeadTier=${query.tier}`);
+  const ids: string[] = [];
+  for await (const workflow of client.workflow.list({ query: clauses.join(' AND ') })) {
+    if (ids.length === SLA_FILTER_MAX) {
+      throw new ApiError(400, 'invalid-request', `slaState: more than ${SLA_FILTER_MAX} leads are ${state}: narrow the list by stage, ownerId or tier`);
+    }
+    ids.push(workflow.workflowId.replace(/^lead-/, ''));
+  }
+  return ids;
+}
+
+export function listRoutes({ db, client }: ListRoutesDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(result.error, c)) });
 
   app.openapi(listLeadsRoute, async (c) => {
@@ -204,6 +234,11 @@ export function listRoutes({ db }: ListRoutesDependencies) {
     if (query.stage !== undefined) conditions.push(eq(leads.stage, query.stage));
     if (query.ownerId !== undefined) conditions.push(eq(leads.ownerId, query.ownerId));
     if (query.tier !== undefined) conditions.push(eq(leads.icpTier, query.tier));
+    if (query.slaState !== undefined) {
+      const ids = await leadsInSlaState(client, query.slaState, query);
+      if (ids.length === 0) return c.json({ leads: [], nextCursor: null }, 200);
+      conditions.push(inArray(leads.leadId, ids));
+    }
     const rows = await db
       .select({ row: leads, cursorAt: exactInstant(leads.updatedAt) })
       .from(leads)

@@ -3,6 +3,8 @@ import { openDatabase } from '../db/client.js';
 import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
+import { logger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
 import { onShutdown } from '../worker/boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
 import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
@@ -26,6 +28,7 @@ async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
   keepRunningOnStrayRejections('api');
+  const traced = startTracing({ serviceName: 'revops-api' });
   if (!settings.databaseUrl) throw new Error('npm run api needs DATABASE_URL: separate processes cannot share the embedded database');
   if (!settings.apiKeys) throw new Error('npm run api needs API_KEYS (token:actorId:role, comma-separated); it never runs open');
   const apiKeys = settings.apiKeys;
@@ -38,6 +41,7 @@ async function main() {
   onShutdown(async () => {
     shutdown.abort();
     await stop();
+    await Promise.race([traced?.shutdown(), sleep(2_000)]).catch(() => {}); // the last spans, if the collector answers
   });
 
   try {
@@ -73,7 +77,7 @@ async function main() {
       await client.connection.close();
       await database.close();
     };
-    console.log(`API listening on http://localhost:${port} (docs at /docs); Temporal ${reachable.address}; database ${database.description}; policy ${policy.version}`);
+    logger.info(`API listening on http://localhost:${port} (docs at /docs); Temporal ${reachable.address}; database ${database.description}; policy ${policy.version}`);
   } catch (error) {
     if (shutdown.signal.aborted) return;
     throw error;
@@ -81,6 +85,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error);
+  logger.fatal({ err: error }, `API did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { traceSql } from '../observability/tracing.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -53,7 +54,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       // connection; 2 s at most keeps recovery prompt and costs a handful of refused connects a second.
       backoff: (retries: number) => Math.min(2, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2),
     });
-    const db = drizzle(sql, { schema });
+    const db = drizzle(traceSql(sql), { schema });
     try {
       await migrate(db, { migrationsFolder });
     } catch (error) {

@@ -20,7 +20,12 @@ export const leads = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
-  (table) => [index('leads_stage_idx').on(table.stage), index('leads_company_idx').on(table.company)],
+  (table) => [
+    index('leads_stage_idx').on(table.stage),
+    index('leads_company_idx').on(table.company),
+    // GET /leads pages in (updated_at, lead_id) order and filters by updatedSince.
+    index('leads_updated_at_idx').on(table.updatedAt, table.leadId),
+  ],
 );
 
 /** Append-only audit of everything that happened to a lead. */
@@ -178,6 +183,8 @@ export const deals = pgTable(
     index('deals_cs_owner_idx').on(table.csOwnerId),
     // GET /reports/handoffs selects the deals won in a range.
     index('deals_closed_won_at_idx').on(table.closedWonAt),
+    // GET /deals pages in (updated_at, deal_id) order and filters by updatedSince.
+    index('deals_updated_at_idx').on(table.updatedAt, table.dealId),
   ],
 );
 

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import type { Database } from '../db/client.js';
+import { logger } from '../observability/logger.js';
 import { EncryptionCodec, encryptedDataConverter } from './encryption-codec.js';
 import type { Keyring } from './keyring.js';
 import { createRecordKeys, type RecordKeys } from './record-keys.js';
@@ -29,7 +30,7 @@ export function payloadProtection(db: Database, keyring: Keyring): PayloadProtec
  * master-key rotation re-wraps every record key under the new key so the retired one can go. Neither holds up
  * the start; what fails is tried again at the next one.
  */
-export async function privacyHousekeeping(client: Client, protection: PayloadProtection, log: (line: string) => void = console.warn): Promise<void> {
+export async function privacyHousekeeping(client: Client, protection: PayloadProtection, log: (line: string) => void = (line) => logger.warn({ component: 'privacy' }, line)): Promise<void> {
   await ensureRetentionSchedule(client).catch((error: Error) => log(`Could not create the retention schedule (${error.message}); it is created at the next start`));
   try {
     const moved = await protection.recordKeys.rewrapAll();

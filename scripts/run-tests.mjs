@@ -26,5 +26,7 @@ if (files.length === 0) {
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
+  // The access log and activity lines of in-process services would bury the test report; LOG_LEVEL=info shows them.
+  env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
 });
 process.exit(result.status ?? 1);

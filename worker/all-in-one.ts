@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
+import { logger } from '../observability/logger.js';
 import { onShutdown } from './boot.js';
 import { canConnect, devServerArguments } from './dev-server.js';
 import { Supervisor, type PartSpec } from './supervisor.js';
@@ -31,7 +32,7 @@ async function main() {
   let address = temporal.address;
   let uiUrl: string | undefined;
   if (!address) {
-    console.log('Starting the embedded Temporal dev server…');
+    logger.info('Starting the embedded Temporal dev server…');
     const part = devServerPart(settings.temporalPort, settings.temporalUiPort, join(settings.dataDir, 'temporal.sqlite'), `http://localhost:${settings.port}/codec`);
     if (await canConnect(settings.temporalPort)) {
       throw new Error(
@@ -82,6 +83,6 @@ function devServerPart(port: number, uiPort: number, dbFilename: string, codecEn
 
 
 main().catch((error) => {
-  console.error(error);
+  logger.fatal({ err: error }, `npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

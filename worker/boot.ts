@@ -1,40 +1,39 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LogMetadata, Logger } from '@temporalio/common';
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { createServer } from 'node:net';
+import { Runtime } from '@temporalio/worker';
+import { logger, temporalLogger, type LogObserver } from '../observability/logger.js';
+import { setRuntimeMetricsAddress } from '../observability/metrics.js';
 import { roles, type ApiKey } from '../service.config.js';
 
-const logLevels: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+/**
+ * Installs the Temporal SDK's runtime once per worker process: its logs through the service's logger
+ * (LOG_LEVEL, JSON, redacted; `observe` sees each message first), its metrics through its own Prometheus
+ * exporter on a loopback port that the process's /metrics appends.
+ */
+let installed = false;
+export const workerRuntimeInstalled = (): boolean => installed;
 
-/** Sees every message the SDK logs, whatever LOG_LEVEL prints. */
-export type LogObserver = (level: LogLevel, message: string, meta: LogMetadata | undefined) => void;
-
-/** LOG_LEVEL (TRACE…ERROR) for the Temporal worker's own logs; each entry point picks its default. */
-export function installWorkerLogging(fallback: LogLevel, observe?: LogObserver): void {
-  const requested = (process.env.LOG_LEVEL ?? fallback).toUpperCase() as LogLevel;
-  if (!logLevels.includes(requested)) throw new Error(`LOG_LEVEL=${process.env.LOG_LEVEL} is not one of ${logLevels.join(', ')}`);
-  const printer = new DefaultLogger(requested);
-  Runtime.install({ logger: observe ? observingLogger(printer, observe) : printer });
+export async function installWorkerRuntime(observe?: LogObserver): Promise<void> {
+  const bindAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+  Runtime.install({
+    logger: temporalLogger(observe),
+    telemetryOptions: { metrics: { prometheus: { bindAddress, useSecondsForDurations: true } } },
+  });
+  setRuntimeMetricsAddress(bindAddress);
+  installed = true;
 }
 
-function observingLogger(inner: Logger, observe: LogObserver): Logger {
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    try {
-      observe(level, message, meta);
-    } catch {
-      // An observer is a bystander: it must never stop the SDK's own log line.
-    }
-    inner.log(level, message, meta);
-  };
-  return {
-    log,
-    trace: (message, meta) => log('TRACE', message, meta),
-    debug: (message, meta) => log('DEBUG', message, meta),
-    info: (message, meta) => log('INFO', message, meta),
-    warn: (message, meta) => log('WARN', message, meta),
-    error: (message, meta) => log('ERROR', message, meta),
-  };
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
 }
 
 /** Start-up steps shared by `npm start`, `npm run worker` and `npm run api`. */
@@ -61,15 +60,22 @@ export function onShutdown(stop: () => Promise<void>): void {
   const handler = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal} received, shutting down…`);
+    logger.info({ signal }, `${signal} received, shutting down…`);
     stop().then(
       () => process.exit(0),
       (error) => {
-        console.error(error);
+        logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // A process whose parent is gone shuts down as if told to. `npm start` under a supervisor that signals only
+  // npm's pid: npm passes SIGTERM to the shell it ran the script in, and the shell dies without passing it on.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid !== parent) handler(`parent process ${parent} gone`);
+  }, 250);
+  orphanWatch.unref();
 }

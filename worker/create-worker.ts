@@ -4,6 +4,8 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities/index.js';
 import { createNotifier, notifierSettingsFromEnv, type NotifierSettings } from '../activities/notifier.js';
 import type { Database } from '../db/client.js';
+import { observeActivities } from '../observability/activity-interceptor.js';
+import { tracing } from '../observability/tracing.js';
 import { TASK_QUEUE } from '../temporal.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -28,9 +30,17 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     dataConverter: deps.dataConverter,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    interceptors: { activity: [observeActivities] },
+    plugins: tracedPlugins(),
     activities: createActivities({
       db: deps.db,
       notifier: createNotifier(deps.db, deps.notifierSettings ?? notifierSettingsFromEnv()),
     }),
   });
+}
+
+/** With tracing on, workflows, their updates and activities carry the trace (see observability/tracing.ts). */
+function tracedPlugins() {
+  const traced = tracing();
+  return traced ? [traced.plugin] : [];
 }

@@ -1,7 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../db/client.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
-import { installWorkerLogging, onShutdown } from './boot.js';
+import { logger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
+import { serveMetrics } from '../observability/metrics.js';
+import { installWorkerRuntime, onShutdown } from './boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -17,8 +21,9 @@ async function main() {
   const settings = serviceSettings();
   const temporal = temporalSettings();
   const status = new DependencyStatus(workerOutageConsequences);
-  installWorkerLogging('INFO', observeNotificationWebhook(status));
+  await installWorkerRuntime(observeNotificationWebhook(status));
   keepRunningOnStrayRejections('worker');
+  const traced = startTracing({ serviceName: 'revops-worker' });
   if (!settings.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: separate processes cannot share the embedded database');
   const keyring = settings.payloadKeys;
   if (!keyring) throw new Error(missingPayloadKeys('npm run worker'));
@@ -29,6 +34,7 @@ async function main() {
   onShutdown(async () => {
     shutdown.abort();
     await done;
+    await Promise.race([traced?.shutdown(), sleep(2_000)]).catch(() => {}); // the last spans, if the collector answers
   });
 
   done = (async () => {
@@ -36,15 +42,17 @@ async function main() {
     const protection = payloadProtection(database.db, keyring);
     const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
-      console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
+      logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
     );
     await privacyHousekeeping(client, protection);
-    console.log(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}`);
+    const metrics = await serveMetrics(settings.workerMetricsPort);
+    logger.info(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}; metrics on :${metrics.port}/metrics`);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     try {
       await runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal: shutdown.signal });
     } finally {
       stopWatching();
+      metrics.server.close();
       await client.connection.close().catch(() => {});
       await database.close();
     }
@@ -57,6 +65,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error);
+  logger.fatal({ err: error }, `worker did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

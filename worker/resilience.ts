@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../observability/logger.js';
 
 /**
  * What keeps `npm run worker` and `npm run api` up through a dependency's outage: start-up steps that wait
@@ -9,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 
 export type Log = (line: string) => void;
-const defaultLog: Log = (line) => console.log(line);
+const defaultLog: Log = (line) => logger.info({ component: 'dependencies' }, line);
 
 /** Why a call failed, in one line: the first line of the message plus the code drivers attach. */
 export function reasonOf(error: unknown): string {
@@ -138,7 +139,7 @@ export function watchDependencies(status: DependencyStatus, probes: readonly Pro
  * step in flight. An uncaught exception still ends it, since the process state is then unknown; the
  * supervisor (npm start, systemd, Kubernetes) starts a fresh one.
  */
-export function keepRunningOnStrayRejections(name: string, log: Log = (line) => console.error(line)): void {
+export function keepRunningOnStrayRejections(name: string, log: Log = (line) => logger.error({ component: name }, line)): void {
   process.on('unhandledRejection', (reason) => {
     log(`[${name}] unhandled rejection, kept running: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });

@@ -5,7 +5,7 @@ import type { LogMetadata } from '@temporalio/common';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import type { TemporalSettings } from '../temporal.config.js';
-import type { LogObserver } from './boot.js';
+import { logger, type LogObserver } from '../observability/logger.js';
 import { createWorker } from './create-worker.js';
 import { backoffDelay, reasonOf, untilAvailable, type DependencyStatus, type Log, type Probe } from './resilience.js';
 import { connectWorker } from './temporal-connection.js';
@@ -30,7 +30,7 @@ export async function runWorkerUntilStopped(options: {
   log?: Log;
 }): Promise<void> {
   const { temporal, db, signal, dataConverter } = options;
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log = options.log ?? ((line: string) => logger.info({ component: 'worker' }, line));
   let failures = 0;
   while (!signal.aborted) {
     let connection: Awaited<ReturnType<typeof connectWorker>> | undefined;

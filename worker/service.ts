@@ -8,7 +8,9 @@ import { openDatabase } from '../db/client.js';
 import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
-import { describeApiKeys, developmentApiKeys, installWorkerLogging, onShutdown } from './boot.js';
+import { logger } from '../observability/logger.js';
+import { startTracing } from '../observability/tracing.js';
+import { describeApiKeys, developmentApiKeys, installWorkerRuntime, onShutdown } from './boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from './resilience.js';
 import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, temporalProbe, workerOutageConsequences } from './run-worker.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -29,8 +31,9 @@ async function main() {
   if (!temporal.address) throw new Error('worker/service.ts is started by `npm start` (worker/all-in-one.ts), which sets TEMPORAL_ADDRESS');
   const reachable = { ...temporal, address: temporal.address };
   const status = new DependencyStatus(workerOutageConsequences);
-  installWorkerLogging('WARN', observeNotificationWebhook(status)); // keep the start-up banner readable; LOG_LEVEL=INFO shows the worker's own logs
+  await installWorkerRuntime(observeNotificationWebhook(status));
   keepRunningOnStrayRejections('service');
+  const traced = startTracing({ serviceName: 'revops-service' });
   mkdirSync(settings.dataDir, { recursive: true });
 
   const shutdown = new AbortController();
@@ -38,6 +41,7 @@ async function main() {
   onShutdown(async () => {
     shutdown.abort();
     await stop();
+    await Promise.race([traced?.shutdown(), sleep(2_000)]).catch(() => {}); // the last spans, if the collector answers
   });
   // The supervisor holds the other end of the IPC channel: if it is gone (killed outright), so is this.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
@@ -59,10 +63,10 @@ async function main() {
   const protection = payloadProtection(database.db, keyring);
   const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal });
   const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
-    console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
+    logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
     return [];
   });
-  if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+  if (added.length > 0) logger.info(`Registered search attributes: ${added.join(', ')}`);
   await privacyHousekeeping(client, protection);
 
   const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal });
@@ -90,11 +94,13 @@ async function main() {
   };
 
   const uiUrl = process.env.TEMPORAL_UI_URL;
-  console.log(`
+  // For the person who ran npm start, on stderr: stdout carries only JSON log lines, for whatever collects them.
+  process.stderr.write(`
 RevOps Orchestrator is running
   API          http://localhost:${port}
   API docs     http://localhost:${port}/docs   (OpenAPI: /openapi.json)
   Dashboard    http://localhost:${port}/dashboard   (managers and ops: sign in with your token)
+  Metrics      http://localhost:${port}/metrics   (logs: JSON lines on stdout, LOG_LEVEL)
   Temporal     ${reachable.address} (namespace ${temporal.namespace})${uiUrl ? `\n  Temporal UI  ${uiUrl}/namespaces/${temporal.namespace}/workflows` : ''}
   Database     ${database.description}
   Payloads     encrypted (AES-256-GCM, a key per lead and deal) ${development ? `with a development key ${development.created ? 'created now in' : 'from'} ${development.file}; set PAYLOAD_KEYS in production` : `with PAYLOAD_KEYS (active key ${keyring.activeKeyId})`}
@@ -102,7 +108,9 @@ RevOps Orchestrator is running
   Policy       ${policy.version} current (${settings.policyFile}: ${seeded.version}, ${seeded.outcome})
   Team         ${team}
 ${settings.apiKeys ? `  API keys     ${apiKeys.length} from API_KEYS` : `  Development API tokens (set API_KEYS to replace them):\n${describeApiKeys(apiKeys)}`}
+
 `);
+  logger.info({ port, temporal: reachable.address, namespace: temporal.namespace, policy: policy.version }, 'RevOps Orchestrator is running');
   process.send?.({ type: 'ready', port });
 }
 
@@ -118,6 +126,6 @@ function uiOrigins(uiUrl: string | undefined): string[] {
 main().catch((error) => {
   // Start-up waits are cut short by shutdown, which exits on its own.
   if (error instanceof Error && error.name === 'AbortError') return;
-  console.error(error);
+  logger.fatal({ err: error }, `service did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../observability/logger.js';
 import { backoffDelay, type Backoff, type Log } from './resilience.js';
 
 /**
@@ -44,7 +45,7 @@ export class Supervisor {
   private readonly parts: Running[] = [];
   private stopping = false;
 
-  constructor(private readonly log: Log = (line) => console.log(line)) {}
+  constructor(private readonly log: Log = (line) => logger.info({ component: 'supervisor' }, line)) {}
 
   /** Starts a part and waits until it is ready; a part that cannot start the first time is an error, not a restart. */
   async start(spec: PartSpec): Promise<void> {

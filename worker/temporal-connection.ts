@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
+import { tracing } from '../observability/tracing.js';
 import type { TemporalSettings } from '../temporal.config.js';
 
 type Reachable = TemporalSettings & { address: string };
@@ -8,7 +9,8 @@ type Reachable = TemporalSettings & { address: string };
 export async function connectClient(settings: Reachable, dataConverter?: DataConverter): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   await waitForNamespace(connection, settings.namespace);
-  return new Client({ connection, namespace: settings.namespace, dataConverter });
+  const traced = tracing();
+  return new Client({ connection, namespace: settings.namespace, dataConverter, plugins: traced ? [traced.plugin] : [] });
 }
 
 export function connectWorker(settings: Reachable): Promise<NativeConnection> {

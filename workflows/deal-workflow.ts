@@ -43,6 +43,7 @@ import {
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
 import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { auditSummary, notificationSummary, showDealDetails } from './ui-metadata.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -128,8 +129,8 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
         milestones,
       };
     },
-    writeAudit: (events) => recordDealEvents(events),
-    sendNotification: (notification) => notify(notification),
+    writeAudit: (events) => recordDealEvents.executeWithOptions({ summary: auditSummary(events) }, [events]),
+    sendNotification: (notification) => notify.executeWithOptions({ summary: notificationSummary(notification) }, [notification]),
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
     locals: {
@@ -185,6 +186,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       policyVersion: state.policyVersion,
       nextDeadline: next ? new Date(next.at) : null,
     });
+    showDealDetails(state, next);
   }
 
   // Once the handoff is over only open incidents still wait for anything.

@@ -13,6 +13,7 @@ import type {
 } from '../domain/lead-lifecycle.js';
 import type { ContactChannel, Policy } from '../domain/policy.js';
 import type { ScoreComponents } from '../domain/scoring.js';
+import type { CycleOutcome } from './ui-metadata.js';
 import type { AppliedRequest, StepAnswer, StepRequest } from './step-engine.js';
 
 /** Signals, queries and updates of the lead workflow; the API and the tests import these same objects. */
@@ -55,6 +56,8 @@ export interface LeadState {
   enteredStageAt: string;
   /** How many times the lead has come back from nurture; each cycle is one workflow run. */
   cycle: number;
+  /** How the latest earlier cycles ended (at most 10), shown in the Temporal UI of the runs after them. */
+  pastCycles?: CycleOutcome[];
   dealId: string | null;
   /** The SQL's opportunity (stage, value, next step); absent before qualification and on runs from before it existed. */
   opportunity?: Opportunity | null;

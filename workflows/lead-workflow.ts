@@ -62,6 +62,7 @@ import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSummary, showLeadDetails } from './ui-metadata.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -134,8 +135,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         policyVersion: state.policyVersion,
       },
     }),
-    writeAudit: (events) => recordLeadEvents(events),
-    sendNotification: (notification) => notify(notification),
+    writeAudit: (events) => recordLeadEvents.executeWithOptions({ summary: auditSummary(events) }, [events]),
+    sendNotification: (notification) => notify.executeWithOptions({ summary: notificationSummary(notification) }, [notification]),
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     locals: {
@@ -262,6 +263,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   function returnToNurture(reason: NurtureReason, actor: string, details: Record<string, unknown> = {}): void {
     const from = state.stage;
+    const ended = { cycle: state.cycle, from, reason, at: now().toISOString(), escalationLevel: state.escalationLevel, attempts: state.attempts.length };
+    state.pastCycles = [...(state.pastCycles ?? []), ended].slice(-10);
     state.nurtureReason = reason;
     enterStage('NURTURE');
     audit('returned-to-nurture', actor, { from, to: 'NURTURE', reason, ...details, ownerId: state.ownerId, stageOwner: stageOwnerTeam('NURTURE') });
@@ -313,6 +316,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       escalationLevel: state.escalationLevel,
       nextDeadline: next ? new Date(next.at) : null,
     });
+    showLeadDetails(state, next);
   }
 
   async function onWakeUp(wake: WakeUp): Promise<void> {
@@ -622,8 +626,19 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     state.dealId = deal.dealId;
     const childId = dealWorkflowId(deal.dealId);
     try {
+      const child = {
+        dealId: deal.dealId,
+        accountName: deal.accountName ?? profile.company,
+        amount: deal.amount,
+        currency: deal.currency,
+        leadId: state.leadId,
+        salesOwnerId: state.ownerId ?? actor,
+      };
       await startChild(dealWorkflow, {
         workflowId: childId,
+        staticSummary: dealSummary(child),
+        staticDetails: dealStaticDetails(child, state.policyVersion),
+        memo: dealMemo(child, state.policyVersion),
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [

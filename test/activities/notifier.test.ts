@@ -16,6 +16,7 @@ import {
 } from '../../activities/notifier.js';
 import type { Database } from '../../db/client.js';
 import { notifications } from '../../db/schema.js';
+import { setLogDestination } from '../../observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort, uniqueId } from '../support/temporal.js';
 
@@ -232,7 +233,8 @@ describe('notifier against a real webhook receiver and Postgres', () => {
   test('with no webhook configured the notification is logged, not sent', async (t) => {
     const receiver = await startReceiver();
     t.after(() => receiver.close());
-    const log = t.mock.method(console, 'log', () => {});
+    const lines: string[] = [];
+    setLogDestination({ write: (line: string) => void lines.push(line) }, 'info');
     const notifier = createNotifier(database.db, {});
     const sent = notification();
 
@@ -240,8 +242,10 @@ describe('notifier against a real webhook receiver and Postgres', () => {
     assert.deepEqual(await notifier.send(sent), { status: 'already-delivered' });
 
     assert.equal(receiver.requests.length, 0);
-    assert.equal(log.mock.callCount(), 1, 'one log line for one notification');
-    assert.match(String(log.mock.calls[0]!.arguments[0]), new RegExp(sent.subjectId));
+    const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.component === 'notify');
+    assert.equal(logged.length, 1, 'one log line for one notification');
+    assert.equal(logged[0].subjectId, sent.subjectId);
+    assert.equal(logged[0].idempotencyKey, sent.idempotencyKey);
     const row = await rowFor(sent.idempotencyKey);
     assert.equal(row?.status, 'logged');
     assert.deepEqual(row?.body, { ...sent });

@@ -176,6 +176,7 @@ describe('GET /leads and GET /deals on a real service', () => {
       'stage=NOPE',
       'ownerId=',
       'updatedSince=yesterday',
+      'slaState=late',
     ]) {
       const response = await service.request('GET', `/leads?${query}`);
       assert.equal(response.status, 400, `${query}: ${JSON.stringify(response.body)}`);
@@ -197,12 +198,54 @@ describe('GET /leads and GET /deals on a real service', () => {
     const document = (await service.request('GET', '/openapi.json', { role: null })).body;
     const parameters = (path: string) => Object.fromEntries(document.paths[path].get.parameters.map((p: any) => [p.name, p.schema]));
     const leadParameters = parameters('/leads');
-    assert.deepEqual(Object.keys(leadParameters).sort(), ['cursor', 'limit', 'ownerId', 'stage', 'tier', 'updatedSince']);
+    assert.deepEqual(Object.keys(leadParameters).sort(), ['cursor', 'limit', 'ownerId', 'slaState', 'stage', 'tier', 'updatedSince']);
     assert.equal(leadParameters.limit.minimum, 1);
     assert.equal(leadParameters.limit.maximum, 200);
     assert.equal(leadParameters.limit.type, 'integer');
     assert.deepEqual(leadParameters.tier.enum, [1, 2, 3]);
-    assert.match(document.paths['/leads'].get.description, /cannot answer SLA state/);
+    assert.match(document.paths['/leads'].get.description, /projection cannot hold it/);
+    assert.deepEqual(leadParameters.slaState.enum, ['on-track', 'due-soon', 'breached']);
     assert.deepEqual(Object.keys(parameters('/deals')).sort(), ['csOwnerId', 'cursor', 'handoffState', 'limit', 'salesOwnerId', 'stage', 'updatedSince']);
+  });
+
+  test('slaState reads Temporal visibility: the routed leads are on track, none breached; it combines with the other filters and pages', async () => {
+    const mine = (body: any) => body.leads.map((lead: any) => lead.leadId).filter((id: string) => id in leadIds).sort();
+    const onTrack = await eventually(
+      () => service.request('GET', '/leads?slaState=on-track&limit=200', { role: 'manager' }),
+      (r) => r.status === 200 && mine(r.body).length === Object.keys(leadIds).length,
+      'visibility to show every routed lead on track',
+    );
+    assert.ok(onTrack.body.leads.every((lead: any) => lead.stage === 'MQL'));
+    assert.deepEqual(mine((await service.request('GET', '/leads?slaState=on-track&tier=1')).body), [`${run}-a`, `${run}-c`]);
+    assert.deepEqual(mine((await service.request('GET', '/leads?slaState=breached')).body), []);
+    assert.deepEqual(mine((await service.request('GET', '/leads?slaState=on-track&stage=SAL')).body), []);
+    const pages = await allPages(service, '/leads?slaState=on-track&limit=1', 'leads');
+    assert.deepEqual(pages.flat().map((lead) => lead.leadId).filter((id) => id in leadIds).sort(), Object.keys(leadIds).sort());
+  });
+
+  test('a closed lead is answered from the archive, not by a query to its workflow', async () => {
+    const leadId = `${run}-closed`;
+    const owner = await intakeRoutedLead(service, leadId, 2);
+    for (const [path, body] of [
+      ['accept', {}],
+      ['contact-attempts', { channel: 'phone', outcome: 'connected' }],
+      ['qualify', { need: true, budget: true, timing: true }],
+      ['close', { outcome: 'lost', reason: 'no budget after all' }],
+    ] as const) {
+      const step = await service.request('POST', `/leads/${leadId}/${path}`, { as: owner, body });
+      assert.equal(step.status, 200, `${path}: ${JSON.stringify(step.body)}`);
+    }
+    // Once the workflow has ended, its archive row answers: no query, so neither a worker nor Temporal's retention is needed.
+    await service.temporal.client.workflow.getHandle(`lead-${leadId}`).result();
+
+    const archived = await service.request('GET', `/leads/${leadId}`, { role: 'manager' });
+    assert.equal(archived.status, 200, JSON.stringify(archived.body));
+    assert.equal(archived.body.stage, 'LOST');
+    assert.equal(archived.body.ownerId, owner);
+    assert.equal(archived.body.closed.source, 'archive');
+    assert.deepEqual(archived.body.deadlines, []);
+    assert.equal(archived.body.recentRequests, undefined, "the workflow's idempotency ledger is not part of the answer");
+    const listed = await service.request('GET', '/leads?stage=LOST');
+    assert.ok(listed.body.leads.some((lead: any) => lead.leadId === leadId), 'the list has it too');
   });
 });

@@ -138,7 +138,9 @@ export async function startFaultEnvironment(options: { stepTimeoutMs?: number; d
     NOTIFY_WEBHOOK_URL: webhook.url,
     NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STEP_TIMEOUT_MS: String(options.stepTimeoutMs ?? 5_000),
-    LOG_LEVEL: 'WARN',
+    // The outage lines the tests wait for are info; the worker's metrics port is any free one (several workers run).
+    LOG_LEVEL: 'info',
+    WORKER_METRICS_PORT: '0',
   };
   const processes: ServiceProcess[] = [];
   const killedOnPurpose = new Set<ServiceProcess>();

@@ -48,7 +48,8 @@ before(async () => {
       DATABASE_URL: undefined,
       TEMPORAL_ADDRESS: undefined,
       API_KEYS: testApiKeys.map((key) => `${key.token}:${key.actorId}:${key.role}`).join(','),
-      LOG_LEVEL: 'WARN',
+      // The supervisor's lines the test waits for (running, restarted) are info.
+      LOG_LEVEL: 'info',
     },
   });
   await npmStart.waitFor(/RevOps Orchestrator is running/, { timeoutMs: 180_000 });

@@ -46,7 +46,8 @@ export interface StartOptions {
 /** Starts a long-running TypeScript entry point (worker/main.ts, api/main.ts, ...) as a child process. */
 export function startProcess(name: string, script: string, options: StartOptions = {}): ServiceProcess {
   // A variable given as undefined is removed, not passed on as the string "undefined".
-  const env = Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, value]) => value !== undefined));
+  // Their output is kept for waitFor, not printed: info lines are what the tests look for.
+  const env = Object.fromEntries(Object.entries({ ...process.env, LOG_LEVEL: 'info', ...options.env }).filter(([, value]) => value !== undefined));
   const child: ChildProcess = spawn(process.execPath, nodeArgs(script, options.args ?? []), {
     cwd: options.cwd ?? projectRoot,
     env,

@@ -57,9 +57,15 @@ export async function ownerOf(service: RunningService, leadId: string): Promise<
   return lead.body.ownerId as string;
 }
 
-export async function intakeRoutedLead(service: RunningService, leadId: string, icpTier: 1 | 2 | 3 = 1): Promise<string> {
+/** `profile` replaces the generated e-mail and company (tests that look for personal data in logs choose their own). */
+export async function intakeRoutedLead(
+  service: RunningService,
+  leadId: string,
+  icpTier: 1 | 2 | 3 = 1,
+  profile: { email?: string; company?: string } = {},
+): Promise<string> {
   const intake = await service.request('POST', '/leads', {
-    body: { leadId, email: `${leadId.toLowerCase()}@example.com`, company: `Company ${leadId}`, icpTier, score: { fit: 30, behavior: 10, intent: 5 } },
+    body: { leadId, email: `${leadId.toLowerCase()}@example.com`, company: `Company ${leadId}`, ...profile, icpTier, score: { fit: 30, behavior: 10, intent: 5 } },
   });
   assert.equal(intake.status, 201, JSON.stringify(intake.body));
   const routed = await eventually(() => service.request('GET', `/leads/${leadId}`), (r) => r.body.ownerId !== null, 'routing');
@@ -89,8 +95,8 @@ export async function runStandardLead(service: RunningService, leadId: string): 
  * On the seconds-scale policy: nobody answers the Tier 1 lead, so it escalates through reminder, manager
  * alert and reassignment; the new owner then works it through the cadence to SQL and a win.
  */
-export async function runEscalatedLead(service: RunningService, leadId: string): Promise<void> {
-  const firstOwner = await intakeRoutedLead(service, leadId, 1);
+export async function runEscalatedLead(service: RunningService, leadId: string, profile: { email?: string; company?: string } = {}): Promise<void> {
+  const firstOwner = await intakeRoutedLead(service, leadId, 1, profile);
   const reassigned = await eventually(
     () => service.request('GET', `/leads/${leadId}`),
     (r) => r.body.ownerId !== firstOwner && r.body.ownerId !== null,

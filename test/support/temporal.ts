@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { workerRuntimeInstalled } from '../../worker/boot.js';
 import { workflowsPath } from '../../worker/create-worker.js';
 import { startDevServer, type DevServer } from '../../worker/dev-server.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
@@ -88,5 +89,7 @@ export function uniqueId(prefix: string): string {
 
 /** Worker logs only what is wrong: activity failures the tests provoke on purpose are expected. */
 export function quietWorkerLogs(): void {
+  // A test that installed the service's own runtime first (metrics, logs) keeps it.
+  if (workerRuntimeInstalled()) return;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 }

@@ -10,7 +10,7 @@ export interface PolicyRoutesDependencies {
 }
 
 const versionSchema = requiredText(200);
-const versionParam = z.object({ version: versionSchema.openapi({ param: { name: 'version', in: 'path' }, example: '2026-11-23.default' }) });
+const versionParam = z.object({ version: versionSchema.openapi({ param: { name: 'version', in: 'path' }, example: '2026-12-06.default' }) });
 
 /**
  * A policy document as in policies/default.json; the server validates it in full (every problem is reported

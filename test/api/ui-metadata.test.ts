@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { secondsScalePolicy } from '../support/policies.js';
 import { eventually, seedInboundQueue } from '../support/scenarios.js';
@@ -12,10 +12,11 @@ async function uiView(service: RunningService, workflowId: string, runId?: strin
   const handle = service.temporal.client.workflow.getHandle(workflowId, runId);
   const description = await handle.describe();
   const history = await handle.fetchHistory();
-  const activitySummaries = (history.events ?? [])
+  // The history comes as the server keeps it: encrypted, as the UI gets it before its codec server decodes it.
+  const encrypted = (history.events ?? [])
     .map((event) => event.activityTaskScheduledEventAttributes && event.userMetadata?.summary)
-    .filter((payload) => payload)
-    .map((payload) => defaultPayloadConverter.fromPayload<string>(payload!));
+    .filter((payload): payload is Payload => Boolean(payload));
+  const activitySummaries = (await service.protection.codecServerCodec.decode(encrypted)).map((payload) => defaultPayloadConverter.fromPayload<string>(payload));
   return {
     description,
     staticSummary: await description.staticSummary(),
@@ -50,7 +51,7 @@ describe('what the Temporal UI shows of leads and deals', () => {
     assert.equal(view.staticSummary, `Acme · Tier 1 · ${leadId}`);
     assert.match(view.staticDetails ?? '', /ICP tier 1/);
     assert.match(view.staticDetails ?? '', /source webinar/);
-    assert.deepEqual(view.description.memo, { leadId, company: 'Acme', icpTier: 1, source: 'webinar', policyVersion: 'seconds-scale-demo.1' });
+    assert.deepEqual(view.description.memo, { leadId, company: 'Acme', icpTier: 1, source: 'webinar', policyVersion: secondsScalePolicy().version });
     const details = await view.currentDetails();
     assert.match(details, new RegExp(`Stage \\*\\*SAL\\*\\*.*owner ${owner}`));
     assert.match(details, /Next deadline: Attempt \d of 5 due/);

@@ -18,6 +18,7 @@ import {
   type DealView,
 } from '../workflows/deal-definitions.js';
 import { dealWorkflow } from '../workflows/deal-workflow.js';
+import { dealStartSearchAttributes } from '../workflows/deal-search-attributes.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -60,6 +61,8 @@ export async function startDealWorkflow(client: Client, { deal, policy, actor, t
       taskQueue,
       // A closed deal stays closed: its ID is never reused for a second handoff.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // Given at start they cost no action; the workflow upserts only what differs from them.
+      typedSearchAttributes: dealStartSearchAttributes({ salesOwnerId: deal.salesOwnerId, csOwnerId: deal.csOwnerId, policyVersion: policy.version }),
       args: [{ deal, policy, actor }],
     });
   } catch (error) {

@@ -1,10 +1,9 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   continueAsNew,
   ParentClosePolicy,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   workflowInfo,
@@ -54,7 +53,9 @@ import {
 import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
-import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { dealStartSearchAttributes } from './deal-search-attributes.js';
+import { finalArchive, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -69,6 +70,9 @@ const { recordLeadEvents } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['AuditRejected'] },
 });
+
+// The same writes inside the workflow task that carries the step (see localFirst): one task per step.
+const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the lead.
 const { notify } = proxyActivities<Activities>({
@@ -86,6 +90,11 @@ const { notify } = proxyActivities<Activities>({
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult> {
   // Runs started before the step engine keep the code they started with, so their histories replay.
   if (!patched('step-engine')) return leadWorkflowV1(input);
+  // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
+  const oneTaskStep = patched(ONE_TASK_STEP);
+  const writeAudit = oneTaskStep ? localFirst(local.recordLeadEvents, recordLeadEvents) : recordLeadEvents;
+  const routeWith = oneTaskStep ? localFirst(local.routeLead, routeLead) : routeLead;
+  const archive = oneTaskStep ? localFirst(local.archiveWorkflow, archiveWorkflow) : archiveWorkflow;
 
   const { profile } = input;
   // Ops may migrate a running lead to a newer policy version; until then it keeps the one it started under.
@@ -96,7 +105,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const tierLabel = `Tier ${profile.icpTier}`;
 
   const state: LeadState = input.carried ?? initialState(input, now(), calendar);
-  const searchAttributes = new LeadSearchAttributes();
+  const searchAttributes = new LeadSearchAttributes(oneTaskStep ? workflowInfo().typedSearchAttributes : undefined);
   let nurturedThisRun = false;
 
   const engine = new StepEngine<LeadState, LeadAuditEvent>({
@@ -123,10 +132,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         policyVersion: state.policyVersion,
       },
     }),
-    writeAudit: (events) => recordLeadEvents(events),
+    writeAudit,
     sendNotification: (notification) => notify(notification),
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
+    keepEarlierTimer: oneTaskStep,
     locals: {
       capture: () => ({ policy, nurturedThisRun }),
       restore: (saved) => {
@@ -141,7 +151,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   async function route(stepKey: string, options: { exclude?: string[]; preferredRepId?: string } = {}): Promise<RouteLeadResult | string> {
     try {
-      return await routeLead({
+      return await routeWith({
         idempotencyKey: `${workflowId}:${stepKey}`,
         leadId: state.leadId,
         lead: {
@@ -158,9 +168,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         preferredRepId: options.preferredRepId,
       });
     } catch (error) {
-      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
-        return error.cause.message;
-      }
+      const refusal = activityApplicationFailure(error);
+      if (refusal?.type === NO_AVAILABLE_REP) return refusal.message;
       throw error;
     }
   }
@@ -255,15 +264,28 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   function refreshSearchAttributes(): void {
     state.slaState = slaStateAt(clockView(), policy, now());
-    const next = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon');
     searchAttributes.apply({
       stage: state.stage,
       policyVersion: state.policyVersion,
       ownerId: state.ownerId,
       slaState: state.slaState,
       escalationLevel: state.escalationLevel,
-      nextDeadline: next ? new Date(next.at) : null,
+      nextDeadline: nextDeadline(),
     });
+  }
+
+  /**
+   * What NextDeadline shows. Since 'one-task-step': the deadline an SLA answers to (the response deadline until
+   * it is met, then the cadence window's end), which moves only when that deadline does, not with every
+   * contact attempt as the next wake-up does; each move is an upsert, a billed action.
+   */
+  function nextDeadline(): Date | null {
+    if (oneTaskStep) {
+      const at = state.paused ? null : (state.speedToLead?.due.at ?? state.cadence?.windowEnds.at ?? null);
+      return at ? new Date(at) : null;
+    }
+    const next = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon');
+    return next ? new Date(next.at) : null;
   }
 
   async function onWakeUp(wake: WakeUp): Promise<void> {
@@ -525,6 +547,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         workflowId: childId,
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Given at start they cost no upsert; runs before 'one-task-step' started their deals without them.
+        ...(oneTaskStep ? { typedSearchAttributes: dealStartSearchAttributes({ salesOwnerId: state.ownerId ?? actor, csOwnerId: deal.csOwnerId, policyVersion: policy.version }) } : {}),
         args: [
           {
             deal: {
@@ -579,7 +603,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });
   }
-  await archiveWorkflow(finalArchive('lead', state.leadId, state.stage, state));
+  await archive(finalArchive('lead', state.leadId, state.stage, state));
   return { leadId: state.leadId, stage: state.stage, dealId: state.dealId };
 }
 

@@ -1,8 +1,8 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo, type LocalActivityOptions } from '@temporalio/workflow';
 import type { WorkflowArchive } from '../activities/archive.js';
 import type { Notification } from '../activities/notifier.js';
 import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
-import { numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
+import { activityApplicationFailure, numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
 
 /**
  * The one step engine both long-running workflows (lead and deal) run on. It guarantees, for every record:
@@ -45,6 +45,24 @@ export type StepAnswer<View> = View & { request?: AppliedRequest | null };
 
 const REMEMBERED_REQUESTS = 64;
 
+/**
+ * The patch under which a step is one workflow task: its audit write (and routing, the CS-owner draw, the
+ * archive) runs as a local activity in the task that carries the step, search attributes given at start are
+ * not upserted again, and the wake-up timer is kept while the next wake-up moves later. Runs started before
+ * it replay on the activity path. Retire it as README "Retiring a patch" says.
+ */
+export const ONE_TASK_STEP = 'one-task-step';
+
+/**
+ * Local writes are bounded well inside the API's step timeout (10 s by default) and the workflow task's (10 s):
+ * a database that does not answer within 5 s hands the write to the durable activity (see localFirst).
+ */
+export const ONE_TASK_STEP_LOCAL_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 seconds',
+  scheduleToCloseTimeout: '5 seconds',
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '1 second', nonRetryableErrorTypes: [AUDIT_REJECTED] },
+};
+
 export interface StagedEvent {
   seq: number;
   /** When it happened: the task time it was staged in, which an await inside the step may have moved on from. */
@@ -76,6 +94,8 @@ export interface StepEngineOptions<State extends EngineState, Event> {
   afterChange: () => void;
   /** Workflow locals outside `state` a step may change (the policy after a migration), to restore on refusal. */
   locals?: { capture: () => unknown; restore: (saved: unknown) => void };
+  /** Keep a running timer while the next wake-up moves later (see WakeUpTimer); false for runs started before it. */
+  keepEarlierTimer?: boolean;
 }
 
 export class StepEngine<State extends EngineState, Event> {
@@ -202,7 +222,7 @@ export class StepEngine<State extends EngineState, Event> {
    * when the run should end (`running` false) or its history has grown enough to continue as new.
    */
   async runClocks<Wake extends WakeUpMark>(clocks: { running: () => boolean; pending: () => Wake[]; onWakeUp: (wake: Wake) => Promise<void> }): Promise<void> {
-    const timer = new WakeUpTimer();
+    const timer = new WakeUpTimer(this.options.keepEarlierTimer ?? false);
     while (clocks.running() && !workflowInfo().continueAsNewSuggested) {
       timer.arm(clocks.pending()[0]);
       const seen = this.revision;
@@ -321,12 +341,12 @@ export function refuse(reason: string | null, type: typeof STEP_REFUSED | typeof
   if (reason) throw ApplicationFailure.nonRetryable(reason, type);
 }
 
-function isAuditRejected(error: unknown): error is ActivityFailure {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === AUDIT_REJECTED;
+function isAuditRejected(error: unknown): boolean {
+  return activityApplicationFailure(error)?.type === AUDIT_REJECTED;
 }
 
-function auditRejection(error: ActivityFailure): string {
-  return (error.cause as ApplicationFailure).message;
+function auditRejection(error: unknown): string {
+  return activityApplicationFailure(error)?.message ?? String(error);
 }
 
 function failureMessage(error: unknown): string {

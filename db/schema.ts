@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Projection of each lead's latest state, for lists and reports; the workflow stays the source of truth. */
@@ -20,7 +21,13 @@ export const leads = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
-  (table) => [index('leads_stage_idx').on(table.stage), index('leads_company_idx').on(table.company)],
+  (table) => [
+    index('leads_stage_idx').on(table.stage),
+    index('leads_company_idx').on(table.company),
+    // Routing looks up the account owner by company, case-insensitively, and counts each member's open leads.
+    index('leads_company_lower_idx').on(sql`lower(${table.company})`),
+    index('leads_owner_stage_idx').on(table.ownerId, table.stage),
+  ],
 );
 
 /** Append-only audit of everything that happened to a lead. */

@@ -57,7 +57,7 @@ const { recordDealEvents } = proxyActivities<Activities>({
 const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the handoff.
-const { notify } = proxyActivities<Activities>({
+const { notify, notifyAll } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
@@ -135,6 +135,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     },
     writeAudit,
     sendNotification: (notification) => notify(notification),
+    sendNotifications: oneTaskStep ? (batch) => notifyAll(batch) : undefined,
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
     keepEarlierTimer: oneTaskStep,

@@ -75,7 +75,7 @@ const { recordLeadEvents } = proxyActivities<Activities>({
 const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the lead.
-const { notify } = proxyActivities<Activities>({
+const { notify, notifyAll } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
@@ -134,6 +134,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }),
     writeAudit,
     sendNotification: (notification) => notify(notification),
+    sendNotifications: oneTaskStep ? (batch) => notifyAll(batch) : undefined,
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     keepEarlierTimer: oneTaskStep,

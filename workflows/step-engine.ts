@@ -1,6 +1,6 @@
 import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo, type LocalActivityOptions } from '@temporalio/workflow';
 import type { WorkflowArchive } from '../activities/archive.js';
-import type { Notification } from '../activities/notifier.js';
+import type { Notification, RefusedNotification } from '../activities/notifier.js';
 import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
 import { activityApplicationFailure, numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
 
@@ -88,6 +88,8 @@ export interface StepEngineOptions<State extends EngineState, Event> {
   /** The audit activity: all of a step's events in one call and one transaction. */
   writeAudit: (events: Event[]) => Promise<void>;
   sendNotification: (notification: Notification) => Promise<void>;
+  /** When given, the notifications one step staged go out in one call (one activity), answering those refused for good. */
+  sendNotifications?: (notifications: Notification[]) => Promise<RefusedNotification[]>;
   /** Fields every notification of this record carries (its ID, stage, ...). */
   notificationDetails: () => Record<string, unknown>;
   /** Called after every change, e.g. to upsert search attributes. */
@@ -273,6 +275,7 @@ export class StepEngine<State extends EngineState, Event> {
   }
 
   private dispatchOutbox(): void {
+    if (this.options.sendNotifications) return this.dispatchOutboxAsOne(this.options.sendNotifications);
     for (const staged of this.outbox.splice(0)) {
       this.state.notificationsSent += 1;
       const notification = numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() });
@@ -286,6 +289,28 @@ export class StepEngine<State extends EngineState, Event> {
         .finally(() => this.inFlight.delete(sent));
       this.inFlight.add(sent);
     }
+  }
+
+  /** The outbox in one call; a notification refused, or not delivered within its bound, is recorded as failed. */
+  private dispatchOutboxAsOne(send: NonNullable<StepEngineOptions<State, Event>['sendNotifications']>): void {
+    const batch = this.outbox.splice(0).map((staged) => {
+      this.state.notificationsSent += 1;
+      return { type: staged.type, notification: numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() }) };
+    });
+    if (batch.length === 0) return;
+    const recordFailed = (failed: Array<{ idempotencyKey: string; reason: string }>) =>
+      failed.length === 0
+        ? undefined
+        : this.background(async () => {
+            for (const { idempotencyKey, reason } of failed) {
+              const type = batch.find((entry) => entry.notification.idempotencyKey === idempotencyKey)?.type;
+              this.record('notification-failed', 'system', { type, idempotencyKey, reason });
+            }
+          });
+    const sent: Promise<void> = send(batch.map((entry) => entry.notification))
+      .then(recordFailed, (error: unknown) => recordFailed(batch.map((entry) => ({ idempotencyKey: entry.notification.idempotencyKey, reason: failureMessage(error) }))))
+      .finally(() => this.inFlight.delete(sent));
+    this.inFlight.add(sent);
   }
 
   private remembered(request: StepRequest): AppliedRequest | null {

@@ -37,7 +37,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
-import { finalArchive, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -55,6 +55,7 @@ const { recordDealEvents } = proxyActivities<Activities>({
 
 // The same writes inside the workflow task that carries the step (see localFirst): one task per step.
 const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
+const notifyLocally = proxyLocalActivities<Activities>(ONE_TASK_NOTIFY_LOCAL_OPTIONS);
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the handoff.
 const { notify, notifyAll } = proxyActivities<Activities>({
@@ -135,7 +136,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     },
     writeAudit,
     sendNotification: (notification) => notify(notification),
-    sendNotifications: oneTaskStep ? (batch) => notifyAll(batch) : undefined,
+    sendNotifications: oneTaskStep ? (batch, answerWaits) => (answerWaits ? notifyAll(batch) : localFirst(notifyLocally.notifyAll, notifyAll)(batch)) : undefined,
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
     keepEarlierTimer: oneTaskStep,

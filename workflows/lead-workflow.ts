@@ -54,7 +54,7 @@ import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealStartSearchAttributes } from './deal-search-attributes.js';
-import { finalArchive, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
@@ -73,6 +73,7 @@ const { recordLeadEvents } = proxyActivities<Activities>({
 
 // The same writes inside the workflow task that carries the step (see localFirst): one task per step.
 const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
+const notifyLocally = proxyLocalActivities<Activities>(ONE_TASK_NOTIFY_LOCAL_OPTIONS);
 
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the lead.
 const { notify, notifyAll } = proxyActivities<Activities>({
@@ -134,7 +135,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }),
     writeAudit,
     sendNotification: (notification) => notify(notification),
-    sendNotifications: oneTaskStep ? (batch) => notifyAll(batch) : undefined,
+    sendNotifications: oneTaskStep ? (batch, answerWaits) => (answerWaits ? notifyAll(batch) : localFirst(notifyLocally.notifyAll, notifyAll)(batch)) : undefined,
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     keepEarlierTimer: oneTaskStep,

@@ -57,6 +57,16 @@ export const ONE_TASK_STEP = 'one-task-step';
  * Local writes are bounded well inside the API's step timeout (10 s by default) and the workflow task's (10 s):
  * a database that does not answer within 5 s hands the write to the durable activity (see localFirst).
  */
+/**
+ * Notifications no one waits on (intake, wake-ups) go out inside the task that committed them, where the
+ * task's marker already costs its action: one attempt of at most 2 s, so a slow or failing webhook holds the
+ * record's task no longer than that before the durable activity takes over with its retries.
+ */
+export const ONE_TASK_NOTIFY_LOCAL_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
 export const ONE_TASK_STEP_LOCAL_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '2 seconds',
   scheduleToCloseTimeout: '5 seconds',
@@ -88,8 +98,12 @@ export interface StepEngineOptions<State extends EngineState, Event> {
   /** The audit activity: all of a step's events in one call and one transaction. */
   writeAudit: (events: Event[]) => Promise<void>;
   sendNotification: (notification: Notification) => Promise<void>;
-  /** When given, the notifications one step staged go out in one call (one activity), answering those refused for good. */
-  sendNotifications?: (notifications: Notification[]) => Promise<RefusedNotification[]>;
+  /**
+   * When given, the notifications one step (or wake-up) staged go out in one call, answering those refused for
+   * good. `answerWaits`: a person waits for the step's answer, which the workflow task carrying it delivers, so
+   * the call should not hold that task (a local activity would).
+   */
+  sendNotifications?: (notifications: Notification[], answerWaits: boolean) => Promise<RefusedNotification[]>;
   /** Fields every notification of this record carries (its ID, stage, ...). */
   notificationDetails: () => Record<string, unknown>;
   /** Called after every change, e.g. to upsert search attributes. */
@@ -137,7 +151,7 @@ export class StepEngine<State extends EngineState, Event> {
       this.options.afterChange();
       await this.commitOrFail('intake');
       this.initialized = true;
-      this.dispatchOutbox();
+      this.dispatchOutbox(false);
     });
   }
 
@@ -192,7 +206,7 @@ export class StepEngine<State extends EngineState, Event> {
         throw ApplicationFailure.nonRetryable(`the step could not be recorded and was not applied: ${auditRejection(error)}`, STEP_NOT_RECORDED);
       }
       const applied = this.remember(request);
-      this.dispatchOutbox();
+      this.dispatchOutbox(true);
       return { ...view(), request: applied };
     });
   }
@@ -214,7 +228,7 @@ export class StepEngine<State extends EngineState, Event> {
         this.record('audit-write-failed', 'system', { reason: auditRejection(error) });
         await this.commitOrFail('an audit failure');
       }
-      this.dispatchOutbox();
+      this.dispatchOutbox(false);
     });
   }
 
@@ -274,8 +288,8 @@ export class StepEngine<State extends EngineState, Event> {
     }
   }
 
-  private dispatchOutbox(): void {
-    if (this.options.sendNotifications) return this.dispatchOutboxAsOne(this.options.sendNotifications);
+  private dispatchOutbox(answerWaits: boolean): void {
+    if (this.options.sendNotifications) return this.dispatchOutboxAsOne(this.options.sendNotifications, answerWaits);
     for (const staged of this.outbox.splice(0)) {
       this.state.notificationsSent += 1;
       const notification = numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() });
@@ -292,7 +306,7 @@ export class StepEngine<State extends EngineState, Event> {
   }
 
   /** The outbox in one call; a notification refused, or not delivered within its bound, is recorded as failed. */
-  private dispatchOutboxAsOne(send: NonNullable<StepEngineOptions<State, Event>['sendNotifications']>): void {
+  private dispatchOutboxAsOne(send: NonNullable<StepEngineOptions<State, Event>['sendNotifications']>, answerWaits: boolean): void {
     const batch = this.outbox.splice(0).map((staged) => {
       this.state.notificationsSent += 1;
       return { type: staged.type, notification: numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() }) };
@@ -307,7 +321,7 @@ export class StepEngine<State extends EngineState, Event> {
               this.record('notification-failed', 'system', { type, idempotencyKey, reason });
             }
           });
-    const sent: Promise<void> = send(batch.map((entry) => entry.notification))
+    const sent: Promise<void> = send(batch.map((entry) => entry.notification), answerWaits)
       .then(recordFailed, (error: unknown) => recordFailed(batch.map((entry) => ({ idempotencyKey: entry.notification.idempotencyKey, reason: failureMessage(error) }))))
       .finally(() => this.inFlight.delete(sent));
     this.inFlight.add(sent);

@@ -6,6 +6,7 @@ import { temporalSettings } from '../temporal.config.js';
 import { onShutdown } from '../worker/boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
 import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
+import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { connectClient } from '../worker/temporal-connection.js';
 import { createApp } from './app.js';
 import { createPolicyStore } from './policy-store.js';
@@ -47,6 +48,10 @@ async function main() {
     });
     const policy = await untilAvailable('database', () => policyStore.current(), { signal: shutdown.signal });
     const client = await untilAvailable('Temporal', () => connectClient(reachable), { signal: shutdown.signal });
+    // Intake gives search attributes with each start, so they must exist before the first lead, worker or not.
+    await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
+      console.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
+    );
     const app = createApp({
       client,
       db: database.db,

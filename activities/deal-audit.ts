@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
-import { appendInOneTransaction, type Database, type Transaction } from '../db/client.js';
-import { dealEvents, dealMilestones, deals, queues, reps } from '../db/schema.js';
+import { firstRow, type Database } from '../db/client.js';
+import { queues, reps } from '../db/schema.js';
 import type { MilestoneRecord } from '../domain/deal-clocks.js';
 
 export interface DealProjection {
@@ -35,73 +35,96 @@ export function dealEventIdempotencyKey(event: Pick<DealAuditEvent, 'workflowId'
   return `${event.workflowId}:${event.stepKey}`;
 }
 
-const instant = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
 /**
- * Appends a step's events in order, and moves the deal projection and the milestones each carries forward,
- * all in one transaction, so the audit never holds half a step. A retry finds each event's idempotency key
- * taken and writes nothing for it; a row already written by a later event is never rolled back by an older one.
+ * Appends a step's events in order, and moves the deal projection and the milestones they carry forward, in
+ * ONE statement (one round trip, atomic like a transaction), so the audit never holds half a step. A retry
+ * finds each event's idempotency key taken and writes nothing for it; a row already written by a later event
+ * is never rolled back by an older one. The projection, and each milestone, take the newest event the
+ * statement wrote that carries them: the same rows as writing the events one by one.
  */
-export function recordDealEvents(db: Database, events: readonly DealAuditEvent[]): Promise<{ written: number }> {
-  return appendInOneTransaction(db, events, appendDealEvent);
-}
-
-async function appendDealEvent(tx: Transaction, event: DealAuditEvent): Promise<boolean> {
-  const inserted = await tx
-    .insert(dealEvents)
-    .values({
-      dealId: event.dealId,
-      workflowId: event.workflowId,
-      idempotencyKey: dealEventIdempotencyKey(event),
-      seq: event.seq,
-      type: event.type,
-      at: new Date(event.at),
-      actor: event.actor,
-      payload: event.payload,
-    })
-    .onConflictDoNothing({ target: dealEvents.idempotencyKey })
-    .returning({ id: dealEvents.id });
-  if (inserted.length === 0) return false;
-
-  const at = new Date(event.at);
-  const { projection } = event;
-  const row = {
-    ...projection,
-    signedAt: new Date(projection.signedAt),
-    closedWonAt: new Date(projection.closedWonAt),
-    workflowId: event.workflowId,
-    lastEventSeq: event.seq,
-    updatedAt: at,
-  };
-  await tx
-    .insert(deals)
-    .values({ dealId: event.dealId, createdAt: at, ...row })
-    .onConflictDoUpdate({ target: deals.dealId, set: row, setWhere: sql`${deals.lastEventSeq} < ${event.seq}` });
-
-  for (const milestone of event.milestones) {
-    const values = {
+export async function recordDealEvents(db: Database, events: readonly DealAuditEvent[]): Promise<{ written: number }> {
+  if (events.length === 0) return { written: 0 };
+  const rows = events.map((event) => ({
+    idempotency_key: dealEventIdempotencyKey(event),
+    deal_id: event.dealId,
+    workflow_id: event.workflowId,
+    seq: event.seq,
+    type: event.type,
+    at: event.at,
+    actor: event.actor,
+    payload: event.payload,
+    account_name: event.projection.accountName,
+    amount: event.projection.amount,
+    currency: event.projection.currency,
+    sales_owner_id: event.projection.salesOwnerId,
+    cs_owner_id: event.projection.csOwnerId,
+    lead_id: event.projection.leadId,
+    stage: event.projection.stage,
+    handoff_state: event.projection.handoffState,
+    policy_version: event.projection.policyVersion,
+    signed_at: event.projection.signedAt,
+    closed_won_at: event.projection.closedWonAt,
+    milestones: event.milestones.map((milestone) => ({
+      milestone: milestone.milestone,
       kind: milestone.kind,
-      workflowId: event.workflowId,
-      startedAt: new Date(milestone.startedAt),
-      dueAt: new Date(milestone.dueAt),
-      doneAt: instant(milestone.doneAt),
+      started_at: milestone.startedAt,
+      due_at: milestone.dueAt,
+      done_at: milestone.doneAt,
       actor: milestone.actor,
       breached: milestone.breached,
-      businessMinutesTaken: milestone.businessMinutesTaken,
-      businessMinutesLate: milestone.businessMinutesLate,
-      lastEventSeq: event.seq,
-      updatedAt: at,
-    };
-    await tx
-      .insert(dealMilestones)
-      .values({ dealId: event.dealId, milestone: milestone.milestone, ...values })
-      .onConflictDoUpdate({
-        target: [dealMilestones.dealId, dealMilestones.milestone],
-        set: values,
-        setWhere: sql`${dealMilestones.lastEventSeq} < ${event.seq}`,
-      });
-  }
-  return true;
+      business_minutes_taken: milestone.businessMinutesTaken,
+      business_minutes_late: milestone.businessMinutesLate,
+    })),
+  }));
+  const result = await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+        idempotency_key text, deal_id text, workflow_id text, seq integer, type text, at timestamptz, actor text, payload jsonb,
+        account_name text, amount numeric, currency text, sales_owner_id text, cs_owner_id text, lead_id text, stage text,
+        handoff_state text, policy_version text, signed_at timestamptz, closed_won_at timestamptz, milestones jsonb)
+    ),
+    inserted as (
+      insert into deal_events (deal_id, workflow_id, idempotency_key, seq, type, at, actor, payload)
+      select deal_id, workflow_id, idempotency_key, seq, type, at, actor, payload from input order by seq
+      on conflict (idempotency_key) do nothing
+      returning idempotency_key
+    ),
+    written as (
+      select input.* from input join inserted using (idempotency_key)
+    ),
+    projection as (
+      insert into deals as d (deal_id, account_name, amount, currency, sales_owner_id, cs_owner_id, lead_id, stage, handoff_state,
+        policy_version, signed_at, closed_won_at, workflow_id, last_event_seq, created_at, updated_at)
+      select deal_id, account_name, amount, currency, sales_owner_id, cs_owner_id, lead_id, stage, handoff_state,
+        policy_version, signed_at, closed_won_at, workflow_id, seq, at, at
+      from written order by seq desc limit 1
+      on conflict (deal_id) do update set
+        account_name = excluded.account_name, amount = excluded.amount, currency = excluded.currency,
+        sales_owner_id = excluded.sales_owner_id, cs_owner_id = excluded.cs_owner_id, lead_id = excluded.lead_id,
+        stage = excluded.stage, handoff_state = excluded.handoff_state, policy_version = excluded.policy_version,
+        signed_at = excluded.signed_at, closed_won_at = excluded.closed_won_at, workflow_id = excluded.workflow_id,
+        last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at
+      where d.last_event_seq < excluded.last_event_seq
+    ),
+    milestones as (
+      insert into deal_milestones as m (deal_id, milestone, kind, workflow_id, started_at, due_at, done_at, actor, breached,
+        business_minutes_taken, business_minutes_late, last_event_seq, updated_at)
+      select distinct on (r.milestone) written.deal_id, r.milestone, r.kind, written.workflow_id, r.started_at, r.due_at, r.done_at,
+        r.actor, r.breached, r.business_minutes_taken, r.business_minutes_late, written.seq, written.at
+      from written cross join lateral jsonb_to_recordset(written.milestones) as r(
+        milestone text, kind text, started_at timestamptz, due_at timestamptz, done_at timestamptz, actor text, breached boolean,
+        business_minutes_taken double precision, business_minutes_late double precision)
+      order by r.milestone, written.seq desc
+      on conflict (deal_id, milestone) do update set
+        kind = excluded.kind, workflow_id = excluded.workflow_id, started_at = excluded.started_at, due_at = excluded.due_at,
+        done_at = excluded.done_at, actor = excluded.actor, breached = excluded.breached,
+        business_minutes_taken = excluded.business_minutes_taken, business_minutes_late = excluded.business_minutes_late,
+        last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at
+      where m.last_event_seq < excluded.last_event_seq
+    )
+    select count(*)::int as written from inserted`);
+  return { written: firstRow<{ written: number }>(result)?.written ?? 0 };
 }
 
 export interface DealManagersInput {

@@ -4,7 +4,8 @@ import { refusedByTheDatabase } from './audit-failures.js';
 import { assignDealCsOwner, type AssignCsOwnerInput, type CsOwnerAssignment } from './deal-owner.js';
 import { lookupDealManagers, recordDealEvents, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
 import { recordLeadEvents, type LeadAuditEvent } from './lead-audit.js';
-import type { Notification, Notifier } from './notifier.js';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Notification, Notifier, RefusedNotification } from './notifier.js';
 import { retentionActivities } from './retention.js';
 import { routeLead, type RouteLeadInput, type RouteLeadResult } from './routing.js';
 
@@ -25,6 +26,25 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     },
     async notify(notification: Notification): Promise<void> {
       await notifier.send(notification);
+    },
+    /**
+     * Sends a step's notifications in one activity (one billed action instead of one each). Each keeps its own
+     * idempotency key, so a retry skips the ones already delivered: delivery stays at-least-once per notification.
+     * Answers the ones the webhook refused for good; any other failure fails the whole batch, to be retried.
+     */
+    async notifyAll(batch: Notification[]): Promise<RefusedNotification[]> {
+      const refused: RefusedNotification[] = [];
+      let retryable: unknown = null;
+      for (const notification of batch) {
+        try {
+          await notifier.send(notification);
+        } catch (error) {
+          if (error instanceof ApplicationFailure && error.nonRetryable) refused.push({ idempotencyKey: notification.idempotencyKey, reason: error.message });
+          else retryable ??= error;
+        }
+      }
+      if (retryable) throw retryable;
+      return refused;
     },
     /** Appends a step's deal audit events in order with the milestones they change, in one transaction; each is written once. */
     async recordDealEvents(events: DealAuditEvent[]): Promise<void> {

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { appendInOneTransaction, type Database, type Transaction } from '../db/client.js';
-import { leadEvents, leadReportFacts, leads } from '../db/schema.js';
+import { firstRow, type Database } from '../db/client.js';
 import { leadReportFact } from '../domain/report-stats.js';
 
 export interface LeadProjection {
@@ -33,58 +32,78 @@ export function leadEventIdempotencyKey(event: Pick<LeadAuditEvent, 'workflowId'
 }
 
 /**
- * Appends a step's events in order and moves the projection forward, all in one transaction, so the audit
- * never holds half a step. A retry finds each event's idempotency key taken and writes nothing for it; an
- * older event never overwrites a newer projection.
+ * Appends a step's events in order and moves the projection forward, in ONE statement (one round trip, atomic
+ * like a transaction), so the audit never holds half a step. A retry finds each event's idempotency key taken
+ * and writes nothing for it; an older event never overwrites a newer projection. The projection takes the
+ * newest event the statement wrote: the same row as writing them one by one, each newer than the last.
  */
-export function recordLeadEvents(db: Database, events: readonly LeadAuditEvent[]): Promise<{ written: number }> {
-  return appendInOneTransaction(db, events, appendLeadEvent);
-}
-
-async function appendLeadEvent(tx: Transaction, event: LeadAuditEvent): Promise<boolean> {
-  const at = new Date(event.at);
-  const inserted = await tx
-    .insert(leadEvents)
-    .values({
-      leadId: event.leadId,
-      workflowId: event.workflowId,
-      idempotencyKey: leadEventIdempotencyKey(event),
+export async function recordLeadEvents(db: Database, events: readonly LeadAuditEvent[]): Promise<{ written: number }> {
+  if (events.length === 0) return { written: 0 };
+  const rows = events.map((event) => {
+    const { source, ...projection } = event.projection;
+    const fact = leadReportFact(event.type, event.payload);
+    return {
+      idempotency_key: leadEventIdempotencyKey(event),
+      lead_id: event.leadId,
+      workflow_id: event.workflowId,
       seq: event.seq,
       type: event.type,
-      at,
+      at: event.at,
       actor: event.actor,
       payload: event.payload,
-    })
-    .onConflictDoNothing({ target: leadEvents.idempotencyKey })
-    .returning({ id: leadEvents.id });
-  if (inserted.length === 0) return false;
-
-  const { source, ...projection } = event.projection;
-  const row = { ...projection, ...(source === undefined ? {} : { source }), workflowId: event.workflowId, lastEventSeq: event.seq, updatedAt: at };
-  await tx
-    .insert(leads)
-    .values({ leadId: event.leadId, createdAt: at, ...row })
-    .onConflictDoUpdate({
-      target: leads.leadId,
-      set: row,
-      setWhere: sql`${leads.lastEventSeq} < ${event.seq}`,
-    });
-
-  const fact = leadReportFact(event.type, event.payload);
-  if (fact) {
-    await tx.insert(leadReportFacts).values({
-      eventId: inserted[0]!.id,
-      leadId: event.leadId,
-      tier: event.projection.icpTier,
-      source: sql`(select ${leads.source} from ${leads} where ${leads.leadId} = ${event.leadId})`,
-      type: fact.type,
-      at,
-      counts: fact.counts,
-      businessMinutes: fact.businessMinutes,
-      metLate: fact.metLate,
-      clockStartedAt: fact.clockStartedAt === null ? null : new Date(fact.clockStartedAt),
-      reason: fact.reason,
-    });
-  }
-  return true;
+      email: projection.email,
+      company: projection.company,
+      icp_tier: projection.icpTier,
+      // Events scheduled before the field existed carry no source: they keep the stored one.
+      has_source: source !== undefined,
+      source: source ?? null,
+      stage: projection.stage,
+      owner_id: projection.ownerId,
+      score: projection.score,
+      policy_version: projection.policyVersion,
+      fact_type: fact?.type ?? null,
+      counts: fact?.counts ?? null,
+      business_minutes: fact?.businessMinutes ?? null,
+      met_late: fact?.metLate ?? null,
+      clock_started_at: fact?.clockStartedAt ?? null,
+      reason: fact?.reason ?? null,
+    };
+  });
+  const result = await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+        idempotency_key text, lead_id text, workflow_id text, seq integer, type text, at timestamptz, actor text, payload jsonb,
+        email text, company text, icp_tier integer, has_source boolean, source text, stage text, owner_id text, score integer,
+        policy_version text, fact_type text, counts boolean, business_minutes double precision, met_late boolean,
+        clock_started_at timestamptz, reason text)
+    ),
+    inserted as (
+      insert into lead_events (lead_id, workflow_id, idempotency_key, seq, type, at, actor, payload)
+      select lead_id, workflow_id, idempotency_key, seq, type, at, actor, payload from input order by seq
+      on conflict (idempotency_key) do nothing
+      returning id, idempotency_key
+    ),
+    latest as (
+      select input.* from input join inserted using (idempotency_key) order by input.seq desc limit 1
+    ),
+    projection as (
+      insert into leads as l (lead_id, workflow_id, email, company, icp_tier, source, stage, owner_id, score, policy_version, last_event_seq, created_at, updated_at)
+      select lead_id, workflow_id, email, company, icp_tier, source, stage, owner_id, score, policy_version, seq, at, at from latest
+      on conflict (lead_id) do update set
+        workflow_id = excluded.workflow_id, email = excluded.email, company = excluded.company, icp_tier = excluded.icp_tier,
+        source = case when (select has_source from latest) then excluded.source else l.source end,
+        stage = excluded.stage, owner_id = excluded.owner_id, score = excluded.score, policy_version = excluded.policy_version,
+        last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at
+      where l.last_event_seq < excluded.last_event_seq
+    ),
+    facts as (
+      insert into lead_report_facts (event_id, lead_id, tier, source, type, at, counts, business_minutes, met_late, clock_started_at, reason)
+      select inserted.id, input.lead_id, input.icp_tier,
+        case when input.has_source then input.source else (select source from leads where leads.lead_id = input.lead_id) end,
+        input.fact_type, input.at, input.counts, input.business_minutes, input.met_late, input.clock_started_at, input.reason
+      from inserted join input using (idempotency_key)
+      where input.fact_type is not null
+    )
+    select count(*)::int as written from inserted`);
+  return { written: firstRow<{ written: number }>(result)?.written ?? 0 };
 }

@@ -28,6 +28,12 @@ export interface NotifierSettings {
   timeoutMs?: number;
 }
 
+/** A notification the webhook refused for good (4xx): recorded as failed, never retried. */
+export interface RefusedNotification {
+  idempotencyKey: string;
+  reason: string;
+}
+
 export type SendResult = { status: 'delivered' | 'logged' | 'already-delivered' };
 
 export interface Notifier {

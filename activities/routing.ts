@@ -67,6 +67,12 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
   const queueId = input.queueId ?? chooseQueue(input.rules, input.fallbackQueueId, input.lead);
 
   return db.transaction(async (tx) => {
+    // What the choice reads besides the rotation pointer is read before the queue's lock, so concurrent
+    // routings in one queue wait on each other only for the pointer: read, choose, record, move it.
+    const preferred = input.preferredRepId === undefined ? null : await tx.select({ active: reps.active, managerId: reps.managerId }).from(reps).where(eq(reps.repId, input.preferredRepId));
+    const members = preferred ? [] : await queueMembersOf(tx, queueId, (repIds) => openLeadCounts(tx, repIds, input.leadId));
+    const accountOwner = preferred ? null : await accountOwnerOf(tx, input.lead.company, input.leadId);
+    const returningOwner = preferred || !input.returningOwnerId ? null : await repById(tx, input.returningOwnerId, input.leadId);
     const [queue] = await tx
       .select({ queueId: queues.queueId, strategy: queues.strategy, managerId: queues.managerId, lastAssignedRepId: queues.lastAssignedRepId })
       .from(queues)
@@ -78,7 +84,7 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
     let advancesRotation: boolean;
 
     if (input.preferredRepId !== undefined) {
-      const [rep] = await tx.select({ active: reps.active, managerId: reps.managerId }).from(reps).where(eq(reps.repId, input.preferredRepId));
+      const [rep] = preferred!;
       if (!rep || !rep.active) {
         throw noAvailableRep(
           queueId,
@@ -95,9 +101,6 @@ export async function routeLead(db: Database, input: RouteLeadInput): Promise<Ro
       if (!queue) {
         throw noAvailableRep(queueId, input.leadId, `queue ${queueId} does not exist; create it (POST /queues) or fix the policy's routing rules`);
       }
-      const members = await queueMembersOf(tx, queueId, (repIds) => openLeadCounts(tx, repIds, input.leadId));
-      const accountOwner = await accountOwnerOf(tx, input.lead.company, input.leadId);
-      const returningOwner = input.returningOwnerId ? await repById(tx, input.returningOwnerId, input.leadId) : null;
       let owner: OwnerChoice;
       try {
         owner = chooseOwner({

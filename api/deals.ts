@@ -22,6 +22,7 @@ import {
 import { dealWorkflow } from '../workflows/deal-workflow.js';
 import { dealMemo, dealStaticDetails, dealSummary } from '../workflows/ui-metadata.js';
 import { archivedState, closedSchema } from './archived-state.js';
+import { dealStartSearchAttributes } from '../workflows/deal-search-attributes.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -67,6 +68,8 @@ export async function startDealWorkflow(client: Client, { deal, policy, actor, t
       staticSummary: dealSummary(deal),
       staticDetails: dealStaticDetails(deal, policy.version),
       memo: dealMemo(deal, policy.version),
+      // Given at start they cost no action; the workflow upserts only what differs from them.
+      typedSearchAttributes: dealStartSearchAttributes({ salesOwnerId: deal.salesOwnerId, csOwnerId: deal.csOwnerId, policyVersion: policy.version }),
       args: [{ deal, policy, actor }],
     });
   } catch (error) {

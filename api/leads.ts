@@ -28,6 +28,7 @@ import {
 import { leadWorkflow } from '../workflows/lead-workflow.js';
 import { leadMemo, leadStaticDetails, leadSummary } from '../workflows/ui-metadata.js';
 import { archivedState, closedSchema } from './archived-state.js';
+import { leadStartSearchAttributes } from '../workflows/lead-search-attributes.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type Role } from '../service.config.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
@@ -241,6 +242,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
     const { score, ...profile } = c.req.valid('json');
     const workflowId = leadWorkflowId(profile.leadId);
     const policy = await currentPolicy();
+    // The workflow derives its entry stage with this same function and policy.
+    const stage = scoreBand(scoringFor(policy, profile.segment), score) === 'cold' ? 'LEAD' : 'MQL';
     try {
       await client.workflow.start(leadWorkflow, {
         workflowId,
@@ -249,6 +252,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
         staticSummary: leadSummary(profile),
         staticDetails: leadStaticDetails(profile, policy.version),
         memo: leadMemo(profile, policy.version),
+        // Given at start they cost no action; the workflow upserts only what differs from them.
+        typedSearchAttributes: leadStartSearchAttributes({ icpTier: profile.icpTier, stage, policyVersion: policy.version }),
         args: [{ profile, score, policy, actor: c.get('caller').actorId }],
       });
     } catch (error) {
@@ -256,8 +261,6 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
       const existing = await queryLead(profile.leadId);
       return c.json({ leadId: existing.leadId, workflowId, stage: existing.stage }, 200);
     }
-    // The workflow derives its entry stage with this same function and policy.
-    const stage = scoreBand(scoringFor(policy, profile.segment), score) === 'cold' ? 'LEAD' : 'MQL';
     return c.json({ leadId: profile.leadId, workflowId, stage } as const, 201);
   });
 

@@ -8,6 +8,7 @@ import { startTracing } from '../observability/tracing.js';
 import { onShutdown } from '../worker/boot.js';
 import { DependencyStatus, keepRunningOnStrayRejections, untilAvailable, watchDependencies } from '../worker/resilience.js';
 import { databaseProbe, temporalProbe } from '../worker/run-worker.js';
+import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { connectClient } from '../worker/temporal-connection.js';
 import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
 import { createApp } from './app.js';
@@ -55,6 +56,10 @@ async function main() {
     const policy = await untilAvailable('database', () => policyStore.current(), { signal: shutdown.signal });
     const protection = payloadProtection(database.db, keyring);
     const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
+    // Intake gives search attributes with each start, so they must exist before the first lead, worker or not.
+    await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
+      logger.warn({ component: 'api' }, `Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
+    );
     const app = createApp({
       client,
       db: database.db,

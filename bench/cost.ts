@@ -152,10 +152,12 @@ export async function measureDealHandoff(ctx: BenchContext): Promise<LifecycleCo
   const at = new Date().toISOString();
   await call('POST', '/deals', { dealId, accountName: 'Acme', amount: 120000, currency: 'EUR', signedAt: at, closedWonAt: at, salesOwnerId: 'rep-anna' }, 'sales', 201);
   let csOwnerId: string;
+  // The CS owner is read from the audit (Postgres), as a client would wait for it: a live read is a billed query.
   for (let tries = 0; ; tries += 1) {
-    const state = await call('GET', `/deals/${dealId}`, undefined, 'sales', 200);
-    if (state.csOwnerId) {
-      csOwnerId = state.csOwnerId;
+    const timeline = await ctx.api('GET', `/deals/${dealId}/timeline`, undefined, 'sales');
+    const assigned = timeline.status === 200 ? timeline.body.events.find((event: { type: string }) => event.type === 'cs-owner-assigned') : undefined;
+    if (assigned) {
+      csOwnerId = assigned.payload.csOwnerId;
       break;
     }
     if (tries > 200) throw new Error('the deal got no CS owner');

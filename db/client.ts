@@ -9,21 +9,10 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** What `db.transaction` hands its callback: writes through it commit or roll back together. */
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
-/**
- * Appends `events` in order through `append` in one transaction, so an audit never holds half a step;
- * `append` answers whether it wrote its event (false: the idempotency key was already taken).
- */
-export async function appendInOneTransaction<E>(
-  db: Database,
-  events: readonly E[],
-  append: (tx: Transaction, event: E) => Promise<boolean>,
-): Promise<{ written: number }> {
-  if (events.length === 0) return { written: 0 };
-  return db.transaction(async (tx) => {
-    let written = 0;
-    for (const event of events) if (await append(tx, event)) written += 1;
-    return { written };
-  });
+/** The first row of a raw `db.execute`: postgres-js answers with the rows, PGlite with `{ rows }`. */
+export function firstRow<Row>(result: unknown): Row | undefined {
+  const rows = Array.isArray(result) ? result : (result as { rows?: unknown[] }).rows;
+  return rows?.[0] as Row | undefined;
 }
 
 export interface DatabaseHandle {

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Projection of each lead's latest state, for lists and reports; the workflow stays the source of truth. */
@@ -25,6 +26,9 @@ export const leads = pgTable(
     index('leads_company_idx').on(table.company),
     // GET /leads pages in (updated_at, lead_id) order and filters by updatedSince.
     index('leads_updated_at_idx').on(table.updatedAt, table.leadId),
+    // Routing looks up the account owner by company, case-insensitively, and counts each member's open leads.
+    index('leads_company_lower_idx').on(sql`lower(${table.company})`),
+    index('leads_owner_stage_idx').on(table.ownerId, table.stage),
   ],
 );
 

@@ -1,9 +1,11 @@
 // Records real histories for the replay tests: runs each scenario through the API on a dev server and
-// writes every run of each workflow to test/histories/ (test/histories/legacy/ keeps the histories of runs
-// from before the step engine, which replay through workflows/legacy/). Re-run after a deliberate, patched() workflow change:
+// writes every run of each workflow to test/histories/<RECORDING_FOLDER> (test/histories/legacy/ keeps the
+// histories of runs from before the step engine, which replay through workflows/legacy/; the top level those
+// of the step engine before 'one-task-step'). After a deliberate, patched() workflow change, point
+// RECORDING_FOLDER at a new folder named after the patch and run:
 //   npx tsx scripts/record-histories.ts          (every scenario)
 //   npx tsx scripts/record-histories.ts deal     (only the deal scenarios; `lead` for only the lead ones)
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
@@ -14,7 +16,9 @@ import { secondsScalePolicy } from '../test/support/policies.js';
 import { eventually, intakeRoutedLead, runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
 import { startService, testApiKeys, type RunningService } from '../test/support/service.js';
 
-const directory = new URL('../test/histories/', import.meta.url);
+/** The histories of the current workflow code; existing files are never overwritten (old histories must keep replaying). */
+const RECORDING_FOLDER = 'one-task-step/';
+const directory = new URL(`../test/histories/${RECORDING_FOLDER}`, import.meta.url);
 
 async function saveAllRuns(client: Client, workflowId: string, name: string): Promise<void> {
   const runs: Array<{ runId: string; startTime: Date }> = [];
@@ -23,6 +27,7 @@ async function saveAllRuns(client: Client, workflowId: string, name: string): Pr
   for (const [index, { runId }] of runs.entries()) {
     const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const file = new URL(`${name}${index === 0 ? '' : `.run${index + 1}`}.json`, directory);
+    if (existsSync(file)) throw new Error(`${file.pathname} exists: record into a new RECORDING_FOLDER instead of overwriting a history that must keep replaying`);
     writeFileSync(file, historyToJSON(history) + '\n');
     console.log(`wrote ${file.pathname} (${history.events?.length} events)`);
   }

@@ -74,13 +74,13 @@ export function temporalProbe(client: Client): Probe {
 }
 
 /**
- * Turns the SDK's own activity log lines into the notification webhook's up/down state: a notify attempt
+ * Turns the SDK's own activity log lines into the notification webhook's up/down state: a notify (or notifyAll) attempt
  * the webhook refused or did not answer marks it down, the next notify that completes marks it up. The
  * notifier names the webhook in those errors; a notify that failed on the database is the database's.
  */
 export function observeNotificationWebhook(status: DependencyStatus): LogObserver {
   return (_level, message, meta?: LogMetadata) => {
-    if (meta?.activityType !== 'notify') return;
+    if (meta?.activityType !== 'notify' && meta?.activityType !== 'notifyAll') return;
     if (message === 'Activity completed') status.up('notification webhook');
     else if (message === 'Activity failed' && /webhook/i.test(reasonOf(meta.error))) status.failed('notification webhook', meta.error);
   };

@@ -1,4 +1,4 @@
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { SearchAttributePair, SearchAttributeUpdatePair, TypedSearchAttributes } from '@temporalio/common';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { CsOwnerIdKey, DealStageKey, HandoffStateKey, NextDeadlineKey, OwnerIdKey, PolicyVersionKey } from './search-attributes.js';
 
@@ -12,16 +12,43 @@ export interface DealVisibility {
   nextDeadline: Date | null;
 }
 
-/** Keeps the deal's search attributes current, upserting only what changed: each upsert is a history event. */
+const fingerprint = (value: unknown): string => (value instanceof Date ? value.toISOString() : JSON.stringify(value ?? null));
+
+const keys = {
+  stage: DealStageKey,
+  salesOwnerId: OwnerIdKey,
+  csOwnerId: CsOwnerIdKey,
+  handoffState: HandoffStateKey,
+  policyVersion: PolicyVersionKey,
+  nextDeadline: NextDeadlineKey,
+} as const;
+
+/** What a deal's start already knows, given with the start where it costs no action: nothing is done or late yet. */
+export function dealStartSearchAttributes(deal: { salesOwnerId: string; csOwnerId?: string | null; policyVersion: string }): SearchAttributePair[] {
+  return [
+    { key: DealStageKey, value: 'AWAITING_DOSSIER' },
+    { key: OwnerIdKey, value: deal.salesOwnerId },
+    ...(deal.csOwnerId ? [{ key: CsOwnerIdKey, value: deal.csOwnerId }] : []),
+    { key: HandoffStateKey, value: 'on-track' },
+    { key: PolicyVersionKey, value: deal.policyVersion },
+  ];
+}
+
+/** Keeps the deal's search attributes current, upserting only what changed: each upsert is a history event and a billed action. */
 export class DealSearchAttributes {
   private shown: Partial<Record<keyof DealVisibility, string>> = {};
+
+  /** @param atStart the attributes the run started with, counted as shown (see LeadSearchAttributes). */
+  constructor(atStart?: TypedSearchAttributes) {
+    if (!atStart) return;
+    for (const [field, key] of Object.entries(keys)) this.shown[field as keyof DealVisibility] = fingerprint(atStart.get(key));
+  }
 
   apply(values: DealVisibility): void {
     const changes: SearchAttributeUpdatePair[] = [];
     const changed = (field: keyof DealVisibility, value: unknown): boolean => {
-      const fingerprint = value instanceof Date ? value.toISOString() : JSON.stringify(value);
-      if (this.shown[field] === fingerprint) return false;
-      this.shown[field] = fingerprint;
+      if (this.shown[field] === fingerprint(value)) return false;
+      this.shown[field] = fingerprint(value);
       return true;
     };
     if (changed('stage', values.stage)) changes.push({ key: DealStageKey, value: values.stage });

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { DealAuditEvent } from '../activities/deal-audit.js';
 import type { Activities } from '../activities/index.js';
@@ -42,8 +42,9 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
-import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
-import { auditSummary, notificationSummary, showDealDetails } from './ui-metadata.js';
+import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
+import { auditSummary, notificationSummary, showDealDetails, notificationsSummary, summarised } from './ui-metadata.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -58,8 +59,12 @@ const { recordDealEvents } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['AuditRejected'] },
 });
 
+// The same writes inside the workflow task that carries the step (see localFirst): one task per step.
+const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
+const notifyLocally = proxyLocalActivities<Activities>(ONE_TASK_NOTIFY_LOCAL_OPTIONS);
+
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the handoff.
-const { notify } = proxyActivities<Activities>({
+const { notify, notifyAll } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
@@ -79,6 +84,15 @@ const CLOCK_SKEW_MS = 60_000;
 export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult> {
   // Runs started before the step engine keep the code they started with, so their histories replay.
   if (!patched('step-engine')) return dealWorkflowV1(input);
+  // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
+  const oneTaskStep = patched(ONE_TASK_STEP);
+  const writeAudit = oneTaskStep
+    ? localFirst(summarised(local.recordDealEvents, auditSummary), summarised(recordDealEvents, auditSummary))
+    : summarised(recordDealEvents, auditSummary);
+  const summarisedNotifyAll = summarised(notifyAll, notificationsSummary);
+  const drawCsOwner = oneTaskStep ? localFirst(local.assignDealCsOwner, assignDealCsOwner) : assignDealCsOwner;
+  const managersOf = oneTaskStep ? localFirst(local.lookupDealManagers, lookupDealManagers) : lookupDealManagers;
+  const archive = oneTaskStep ? localFirst(local.archiveWorkflow, archiveWorkflow) : archiveWorkflow;
 
   const { policy } = input;
   if (!policy.deal) throw ApplicationFailure.nonRetryable(`policy ${policy.version} has no deal section`, INVALID_DEAL_INPUT);
@@ -89,7 +103,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   const now = () => new Date(); // the workflow sandbox makes Date deterministic: it is the current task's time
 
   const state: DealState = input.carried ?? initialState(input, dealPolicy, calendar);
-  const searchAttributes = new DealSearchAttributes();
+  const searchAttributes = new DealSearchAttributes(oneTaskStep ? workflowInfo().typedSearchAttributes : undefined);
   /** With repeating QBRs each held QBR ends the run: the next one starts fresh, so history stays bounded. */
   let qbrHeldThisRun = false;
   const deal = `${state.accountName} (${state.dealId})`;
@@ -129,10 +143,14 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
         milestones,
       };
     },
-    writeAudit: (events) => recordDealEvents.executeWithOptions({ summary: auditSummary(events) }, [events]),
-    sendNotification: (notification) => notify.executeWithOptions({ summary: notificationSummary(notification) }, [notification]),
+    writeAudit,
+    sendNotification: summarised(notify, notificationSummary),
+    sendNotifications: oneTaskStep
+      ? (batch, answerWaits) => (answerWaits ? summarisedNotifyAll(batch) : localFirst(summarised(notifyLocally.notifyAll, notificationsSummary), summarisedNotifyAll)(batch))
+      : undefined,
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
+    keepEarlierTimer: oneTaskStep,
     locals: {
       capture: () => qbrHeldThisRun,
       restore: (saved) => {
@@ -204,7 +222,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   /** Draws the CS owner from the policy's CS queue (out-of-office and inactive reps skipped). */
   async function assignCsOwner(): Promise<void> {
     try {
-      const assignment = await assignDealCsOwner({
+      const assignment = await drawCsOwner({
         idempotencyKey: `${workflowId}:assign-cs-owner`,
         dealId: state.dealId,
         csQueueId: dealPolicy.csQueueId,
@@ -215,9 +233,10 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       audit('cs-owner-assigned', 'system', { csOwnerId: assignment.repId, queueId: assignment.queueId, reason: assignment.reason, source: 'queue' });
       announceCsOwner();
     } catch (error) {
-      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
-        audit('cs-routing-failed', 'system', { queueId: dealPolicy.csQueueId, reason: error.cause.message });
-        engine.notify('deal.cs-unassigned', [], `Closed-won ${deal} has no CS owner: ${error.cause.message}`, { queueId: dealPolicy.csQueueId });
+      const refusal = activityApplicationFailure(error);
+      if (refusal?.type === NO_AVAILABLE_REP) {
+        audit('cs-routing-failed', 'system', { queueId: dealPolicy.csQueueId, reason: refusal.message });
+        engine.notify('deal.cs-unassigned', [], `Closed-won ${deal} has no CS owner: ${refusal.message}`, { queueId: dealPolicy.csQueueId });
         return;
       }
       throw error;
@@ -265,7 +284,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       engine.notify(`deal.${clock.kind}-overdue`, [ownerId], `Overdue: ${clock.label} for ${deal} was due ${clock.due.at}`, answersTo);
       return;
     }
-    const managers = await lookupDealManagers({ salesOwnerId: state.salesOwnerId, csQueueId: state.csQueueId });
+    const managers = await managersOf({ salesOwnerId: state.salesOwnerId, csQueueId: state.csQueueId });
     const managerId = clock.owner === 'sales' ? managers.salesManagerId : managers.csManagerId;
     audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, ownerId, managerId });
     engine.notify(`deal.${clock.kind}-manager-alert`, [managerId], `${clock.label} for ${deal} missed its deadline ${clock.due.at} (owner ${ownerId ?? 'none'})`, {
@@ -454,7 +473,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     // After a repeated QBR (or a long history) a fresh run carries the deal's whole state.
     await continueAsNew<typeof dealWorkflow>({ ...input, carried: { ...state, run: state.run + 1 } });
   }
-  await archiveWorkflow(finalArchive('deal', state.dealId, state.stage, state));
+  await archive(finalArchive('deal', state.dealId, state.stage, state));
   return {
     dealId: state.dealId,
     stage: state.stage,

@@ -1,4 +1,4 @@
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { SearchAttributePair, SearchAttributeUpdatePair, TypedSearchAttributes } from '@temporalio/common';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
   EscalationLevelKey,
@@ -19,20 +19,50 @@ export interface LeadVisibility {
   nextDeadline: Date | null;
 }
 
-/** Keeps the lead's search attributes current, upserting only what changed: each upsert is a history event. */
+type Shown = Partial<Record<keyof LeadVisibility | 'tier', string>>;
+
+const fingerprint = (value: unknown): string => (value instanceof Date ? value.toISOString() : JSON.stringify(value ?? null));
+
+/**
+ * The search attributes a lead can be given when its workflow starts, where they cost no action: what intake
+ * already knows (tier, entry stage, policy version, no escalation yet). The workflow upserts only what differs.
+ */
+export function leadStartSearchAttributes(lead: { icpTier: number; stage: string; policyVersion: string }): SearchAttributePair[] {
+  return [
+    { key: LeadTierKey, value: lead.icpTier },
+    { key: LeadStageKey, value: lead.stage },
+    { key: PolicyVersionKey, value: lead.policyVersion },
+    { key: SlaStateKey, value: lead.stage === 'MQL' ? 'on-track' : 'none' },
+    { key: EscalationLevelKey, value: 0 },
+  ];
+}
+
+/** Keeps the lead's search attributes current, upserting only what changed: each upsert is a history event and a billed action. */
 export class LeadSearchAttributes {
-  private shown: Partial<Record<keyof LeadVisibility, string>> = {};
+  private shown: Shown = {};
+
+  /**
+   * @param atStart the attributes the run started with (given at start, or carried over by continue-as-new),
+   * counted as shown so they are not upserted again; absent ones count as null. Runs started before this
+   * (patch 'one-task-step') pass nothing and upsert everything once.
+   */
+  constructor(atStart?: TypedSearchAttributes) {
+    if (!atStart) return;
+    const keys = { tier: LeadTierKey, stage: LeadStageKey, policyVersion: PolicyVersionKey, ownerId: OwnerIdKey, slaState: SlaStateKey, escalationLevel: EscalationLevelKey, nextDeadline: NextDeadlineKey };
+    for (const [field, key] of Object.entries(keys)) this.shown[field as keyof Shown] = fingerprint(atStart.get(key));
+  }
 
   applyTier(tier: number): void {
+    if (this.shown.tier === fingerprint(tier)) return;
+    this.shown.tier = fingerprint(tier);
     upsertSearchAttributes([{ key: LeadTierKey, value: tier }]);
   }
 
   apply(values: LeadVisibility): void {
     const changes: SearchAttributeUpdatePair[] = [];
     const changed = (field: keyof LeadVisibility, value: unknown): boolean => {
-      const fingerprint = value instanceof Date ? value.toISOString() : JSON.stringify(value);
-      if (this.shown[field] === fingerprint) return false;
-      this.shown[field] = fingerprint;
+      if (this.shown[field] === fingerprint(value)) return false;
+      this.shown[field] = fingerprint(value);
       return true;
     };
     if (changed('stage', values.stage)) changes.push({ key: LeadStageKey, value: values.stage });

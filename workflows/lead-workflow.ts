@@ -1,10 +1,9 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   continueAsNew,
   ParentClosePolicy,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   workflowInfo,
@@ -61,8 +60,10 @@ import {
 import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
-import { finalArchive, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
-import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSummary, showLeadDetails } from './ui-metadata.js';
+import { dealStartSearchAttributes } from './deal-search-attributes.js';
+import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
+import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSummary, showLeadDetails, notificationsSummary, summarised } from './ui-metadata.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -78,8 +79,12 @@ const { recordLeadEvents } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['AuditRejected'] },
 });
 
+// The same writes inside the workflow task that carries the step (see localFirst): one task per step.
+const local = proxyLocalActivities<Activities>(ONE_TASK_STEP_LOCAL_OPTIONS);
+const notifyLocally = proxyLocalActivities<Activities>(ONE_TASK_NOTIFY_LOCAL_OPTIONS);
+
 // A notification that cannot be delivered within the hour is recorded as failed rather than holding up the lead.
-const { notify } = proxyActivities<Activities>({
+const { notify, notifyAll } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
@@ -94,6 +99,14 @@ const { notify } = proxyActivities<Activities>({
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult> {
   // Runs started before the step engine keep the code they started with, so their histories replay.
   if (!patched('step-engine')) return leadWorkflowV1(input);
+  // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
+  const oneTaskStep = patched(ONE_TASK_STEP);
+  const writeAudit = oneTaskStep
+    ? localFirst(summarised(local.recordLeadEvents, auditSummary), summarised(recordLeadEvents, auditSummary))
+    : summarised(recordLeadEvents, auditSummary);
+  const summarisedNotifyAll = summarised(notifyAll, notificationsSummary);
+  const routeWith = oneTaskStep ? localFirst(local.routeLead, routeLead) : routeLead;
+  const archive = oneTaskStep ? localFirst(local.archiveWorkflow, archiveWorkflow) : archiveWorkflow;
 
   const { profile } = input;
   // Ops may migrate a running lead to a newer policy version; until then it keeps the one it started under.
@@ -108,7 +121,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const leadName = profile.company.trim() || `lead ${profile.leadId}`;
 
   const state: LeadState = input.carried ?? initialState(input, now(), calendar);
-  const searchAttributes = new LeadSearchAttributes();
+  const searchAttributes = new LeadSearchAttributes(oneTaskStep ? workflowInfo().typedSearchAttributes : undefined);
   let nurturedThisRun = false;
 
   const engine = new StepEngine<LeadState, LeadAuditEvent>({
@@ -135,10 +148,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         policyVersion: state.policyVersion,
       },
     }),
-    writeAudit: (events) => recordLeadEvents.executeWithOptions({ summary: auditSummary(events) }, [events]),
-    sendNotification: (notification) => notify.executeWithOptions({ summary: notificationSummary(notification) }, [notification]),
+    writeAudit,
+    sendNotification: summarised(notify, notificationSummary),
+    sendNotifications: oneTaskStep
+      ? (batch, answerWaits) => (answerWaits ? summarisedNotifyAll(batch) : localFirst(summarised(notifyLocally.notifyAll, notificationsSummary), summarisedNotifyAll)(batch))
+      : undefined,
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
+    keepEarlierTimer: oneTaskStep,
     locals: {
       capture: () => ({ policy, nurturedThisRun }),
       restore: (saved) => {
@@ -156,7 +173,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     options: { exclude?: string[]; preferredRepId?: string; returningOwnerId?: string; queueId?: string } = {},
   ): Promise<RouteLeadResult | string> {
     try {
-      return await routeLead({
+      return await routeWith({
         idempotencyKey: `${workflowId}:${stepKey}`,
         leadId: state.leadId,
         lead: {
@@ -178,9 +195,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         ...(options.queueId ? { queueId: options.queueId } : {}),
       });
     } catch (error) {
-      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === NO_AVAILABLE_REP) {
-        return error.cause.message;
-      }
+      const refusal = activityApplicationFailure(error);
+      if (refusal?.type === NO_AVAILABLE_REP) return refusal.message;
       throw error;
     }
   }
@@ -307,16 +323,30 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   function refreshSearchAttributes(): void {
     state.slaState = slaStateAt(clockView(), policy, now());
-    const next = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon');
     searchAttributes.apply({
       stage: state.stage,
       policyVersion: state.policyVersion,
       ownerId: state.ownerId,
       slaState: state.slaState,
       escalationLevel: state.escalationLevel,
-      nextDeadline: next ? new Date(next.at) : null,
+      nextDeadline: nextDeadline(),
     });
-    showLeadDetails(state, next);
+    // The details show the next wake-up, whatever it is: what the lead waits for right now.
+    showLeadDetails(state, pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon'));
+  }
+
+  /**
+   * What NextDeadline shows. Since 'one-task-step': the deadline an SLA answers to (the response deadline until
+   * it is met, then the cadence window's end), which moves only when that deadline does, not with every
+   * contact attempt as the next wake-up does; each move is an upsert, a billed action.
+   */
+  function nextDeadline(): Date | null {
+    if (oneTaskStep) {
+      const at = state.paused ? null : (state.speedToLead?.due.at ?? state.cadence?.windowEnds.at ?? null);
+      return at ? new Date(at) : null;
+    }
+    const next = pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon');
+    return next ? new Date(next.at) : null;
   }
 
   async function onWakeUp(wake: WakeUp): Promise<void> {
@@ -641,6 +671,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         memo: dealMemo(child, state.policyVersion),
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Given at start they cost no upsert; runs before 'one-task-step' started their deals without them.
+        ...(oneTaskStep ? { typedSearchAttributes: dealStartSearchAttributes({ salesOwnerId: state.ownerId ?? actor, csOwnerId: deal.csOwnerId, policyVersion: policy.version }) } : {}),
         args: [
           {
             deal: {
@@ -695,7 +727,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     // A return to nurture (or a long history) starts a fresh run that carries the lead's whole state.
     await continueAsNew<typeof leadWorkflow>({ ...input, policy, carried: state });
   }
-  await archiveWorkflow(finalArchive('lead', state.leadId, state.stage, state));
+  await archive(finalArchive('lead', state.leadId, state.stage, state));
   return { leadId: state.leadId, stage: state.stage, dealId: state.dealId };
 }
 

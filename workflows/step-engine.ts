@@ -1,8 +1,8 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo, type LocalActivityOptions } from '@temporalio/workflow';
 import type { WorkflowArchive } from '../activities/archive.js';
-import type { Notification } from '../activities/notifier.js';
+import type { Notification, RefusedNotification } from '../activities/notifier.js';
 import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
-import { numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
+import { activityApplicationFailure, numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
 
 /**
  * The one step engine both long-running workflows (lead and deal) run on. It guarantees, for every record:
@@ -45,6 +45,34 @@ export type StepAnswer<View> = View & { request?: AppliedRequest | null };
 
 const REMEMBERED_REQUESTS = 64;
 
+/**
+ * The patch under which a step is one workflow task: its audit write (and routing, the CS-owner draw, the
+ * archive) runs as a local activity in the task that carries the step, search attributes given at start are
+ * not upserted again, and the wake-up timer is kept while the next wake-up moves later. Runs started before
+ * it replay on the activity path. Retire it as README "Retiring a patch" says.
+ */
+export const ONE_TASK_STEP = 'one-task-step';
+
+/**
+ * Local writes are bounded well inside the API's step timeout (10 s by default) and the workflow task's (10 s):
+ * a database that does not answer within 5 s hands the write to the durable activity (see localFirst).
+ */
+/**
+ * Notifications no one waits on (intake, wake-ups) go out inside the task that committed them, where the
+ * task's marker already costs its action: one attempt of at most 2 s, so a slow or failing webhook holds the
+ * record's task no longer than that before the durable activity takes over with its retries.
+ */
+export const ONE_TASK_NOTIFY_LOCAL_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
+export const ONE_TASK_STEP_LOCAL_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 seconds',
+  scheduleToCloseTimeout: '5 seconds',
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '1 second', nonRetryableErrorTypes: [AUDIT_REJECTED] },
+};
+
 export interface StagedEvent {
   seq: number;
   /** When it happened: the task time it was staged in, which an await inside the step may have moved on from. */
@@ -70,12 +98,20 @@ export interface StepEngineOptions<State extends EngineState, Event> {
   /** The audit activity: all of a step's events in one call and one transaction. */
   writeAudit: (events: Event[]) => Promise<void>;
   sendNotification: (notification: Notification) => Promise<void>;
+  /**
+   * When given, the notifications one step (or wake-up) staged go out in one call, answering those refused for
+   * good. `answerWaits`: a person waits for the step's answer, which the workflow task carrying it delivers, so
+   * the call should not hold that task (a local activity would).
+   */
+  sendNotifications?: (notifications: Notification[], answerWaits: boolean) => Promise<RefusedNotification[]>;
   /** Fields every notification of this record carries (its ID, stage, ...). */
   notificationDetails: () => Record<string, unknown>;
   /** Called after every change, e.g. to upsert search attributes. */
   afterChange: () => void;
   /** Workflow locals outside `state` a step may change (the policy after a migration), to restore on refusal. */
   locals?: { capture: () => unknown; restore: (saved: unknown) => void };
+  /** Keep a running timer while the next wake-up moves later (see WakeUpTimer); false for runs started before it. */
+  keepEarlierTimer?: boolean;
 }
 
 export class StepEngine<State extends EngineState, Event> {
@@ -115,7 +151,7 @@ export class StepEngine<State extends EngineState, Event> {
       this.options.afterChange();
       await this.commitOrFail('intake');
       this.initialized = true;
-      this.dispatchOutbox();
+      this.dispatchOutbox(false);
     });
   }
 
@@ -170,7 +206,7 @@ export class StepEngine<State extends EngineState, Event> {
         throw ApplicationFailure.nonRetryable(`the step could not be recorded and was not applied: ${auditRejection(error)}`, STEP_NOT_RECORDED);
       }
       const applied = this.remember(request);
-      this.dispatchOutbox();
+      this.dispatchOutbox(true);
       return { ...view(), request: applied };
     });
   }
@@ -192,7 +228,7 @@ export class StepEngine<State extends EngineState, Event> {
         this.record('audit-write-failed', 'system', { reason: auditRejection(error) });
         await this.commitOrFail('an audit failure');
       }
-      this.dispatchOutbox();
+      this.dispatchOutbox(false);
     });
   }
 
@@ -202,7 +238,7 @@ export class StepEngine<State extends EngineState, Event> {
    * when the run should end (`running` false) or its history has grown enough to continue as new.
    */
   async runClocks<Wake extends WakeUpMark>(clocks: { running: () => boolean; pending: () => Wake[]; onWakeUp: (wake: Wake) => Promise<void> }): Promise<void> {
-    const timer = new WakeUpTimer();
+    const timer = new WakeUpTimer(this.options.keepEarlierTimer ?? false);
     while (clocks.running() && !workflowInfo().continueAsNewSuggested) {
       timer.arm(clocks.pending()[0]);
       const seen = this.revision;
@@ -252,7 +288,8 @@ export class StepEngine<State extends EngineState, Event> {
     }
   }
 
-  private dispatchOutbox(): void {
+  private dispatchOutbox(answerWaits: boolean): void {
+    if (this.options.sendNotifications) return this.dispatchOutboxAsOne(this.options.sendNotifications, answerWaits);
     for (const staged of this.outbox.splice(0)) {
       this.state.notificationsSent += 1;
       const notification = numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() });
@@ -266,6 +303,28 @@ export class StepEngine<State extends EngineState, Event> {
         .finally(() => this.inFlight.delete(sent));
       this.inFlight.add(sent);
     }
+  }
+
+  /** The outbox in one call; a notification refused, or not delivered within its bound, is recorded as failed. */
+  private dispatchOutboxAsOne(send: NonNullable<StepEngineOptions<State, Event>['sendNotifications']>, answerWaits: boolean): void {
+    const batch = this.outbox.splice(0).map((staged) => {
+      this.state.notificationsSent += 1;
+      return { type: staged.type, notification: numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() }) };
+    });
+    if (batch.length === 0) return;
+    const recordFailed = (failed: Array<{ idempotencyKey: string; reason: string }>) =>
+      failed.length === 0
+        ? undefined
+        : this.background(async () => {
+            for (const { idempotencyKey, reason } of failed) {
+              const type = batch.find((entry) => entry.notification.idempotencyKey === idempotencyKey)?.type;
+              this.record('notification-failed', 'system', { type, idempotencyKey, reason });
+            }
+          });
+    const sent: Promise<void> = send(batch.map((entry) => entry.notification), answerWaits)
+      .then(recordFailed, (error: unknown) => recordFailed(batch.map((entry) => ({ idempotencyKey: entry.notification.idempotencyKey, reason: failureMessage(error) }))))
+      .finally(() => this.inFlight.delete(sent));
+    this.inFlight.add(sent);
   }
 
   private remembered(request: StepRequest): AppliedRequest | null {
@@ -321,12 +380,12 @@ export function refuse(reason: string | null, type: typeof STEP_REFUSED | typeof
   if (reason) throw ApplicationFailure.nonRetryable(reason, type);
 }
 
-function isAuditRejected(error: unknown): error is ActivityFailure {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === AUDIT_REJECTED;
+function isAuditRejected(error: unknown): boolean {
+  return activityApplicationFailure(error)?.type === AUDIT_REJECTED;
 }
 
-function auditRejection(error: ActivityFailure): string {
-  return (error.cause as ApplicationFailure).message;
+function auditRejection(error: unknown): string {
+  return activityApplicationFailure(error)?.message ?? String(error);
 }
 
 function failureMessage(error: unknown): string {

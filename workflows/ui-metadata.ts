@@ -147,3 +147,19 @@ export function auditSummary(events: ReadonlyArray<{ type: string }>): string {
 function minute(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
+
+/** "alert manager → mgr-ola; assigned → rep-anna": a batch of notifications sent in one activity. */
+export function notificationsSummary(notifications: readonly Notification[]): string {
+  return notifications.map(notificationSummary).join('; ') || 'nothing to send';
+}
+
+/**
+ * The same activity, with a summary of its arguments as its row in the Web UI's history. Works for activities
+ * and local activities alike; the summary is metadata, not part of the command, so it changes no replay.
+ */
+export function summarised<Args extends unknown[], Result>(
+  activity: { executeWithOptions(options: { summary: string }, args: Args): Promise<Result> },
+  summary: (...args: Args) => string,
+): (...args: Args) => Promise<Result> {
+  return (...args) => activity.executeWithOptions({ summary: summary(...args) }, args);
+}

@@ -1,4 +1,4 @@
-import { allHandlersFinished, CancellationScope, condition, sleep } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, sleep, TemporalFailure } from '@temporalio/workflow';
 import type { Notification } from '../activities/notifier.js';
 
 /** Building blocks both long-running workflows (lead and deal) share: their next wake-up and their background work. */
@@ -14,20 +14,30 @@ export interface WakeUpMark {
  * a billed action and a history event, so a step that leaves the next deadline where it was costs none.
  */
 export class WakeUpTimer {
-  private current: { at: string; fired: Promise<boolean>; scope: CancellationScope } | null = null;
+  private current: { at: string; fired: Promise<boolean>; scope: CancellationScope; spent: boolean } | null = null;
+
+  /**
+   * @param keepEarlier keep a running timer while the next wake-up is later than it: it fires early, finds
+   * nothing due and is re-armed once, instead of a new timer for every step that moves the wake-up later
+   * (each contact attempt moves the next one). Runs started before this (patch 'one-task-step') re-arm on every move.
+   */
+  constructor(private readonly keepEarlier = false) {}
 
   arm(wake: WakeUpMark | undefined): void {
     if (this.current && wake && this.current.at === wake.at) return;
+    // A timer that already fired is spent whatever its instant: keeping it would wake the loop at once, forever.
+    if (this.keepEarlier && this.current && !this.current.spent && wake && Date.parse(this.current.at) < Date.parse(wake.at)) return;
     this.cancel();
     if (!wake) return;
     const scope = new CancellationScope();
     // Date.now() in the workflow sandbox is the current task's time, so the delay is the same on replay.
     const delay = Math.max(1, Date.parse(wake.at) - Date.now());
-    const fired = scope.run(() => sleep(delay, { summary: wake.label })).then(
-      () => true,
+    const current = { at: wake.at, fired: Promise.resolve(false), scope, spent: false };
+    current.fired = scope.run(() => sleep(delay, { summary: wake.label })).then(
+      () => (current.spent = true),
       () => false,
     );
-    this.current = { at: wake.at, fired, scope };
+    this.current = current;
   }
 
   /** Resolves when the armed timer fires or `changed()` holds, whichever comes first. */
@@ -91,4 +101,37 @@ export async function settleBeforeClosing(background: BackgroundWork, flush: () 
     await background.drain();
     await flush();
   } while (!allHandlersFinished() || !background.idle);
+}
+
+/**
+ * A write the next step waits on, run first as a local activity inside the workflow task that carries the step,
+ * so a step costs one task and one server round trip. When the local attempt cannot finish within its bound
+ * (the database slow or away), the same rows go to the durable activity, which retries until the database
+ * answers: the step keeps its place and its sequence numbers, so a write that did commit just before the
+ * bound is found by its idempotency keys and not repeated, and no later event can reuse those numbers (as it
+ * could if the step were rolled back). Meanwhile the API answers 503 and a retry with the same key waits for
+ * this same step. A refusal no retry can fix (non-retryable failure) is passed on as it is.
+ */
+export function localFirst<Args extends unknown[], Result>(
+  local: (...args: Args) => Promise<Result>,
+  durable: (...args: Args) => Promise<Result>,
+): (...args: Args) => Promise<Result> {
+  return async (...args) => {
+    try {
+      return await local(...args);
+    } catch (error) {
+      const refused = activityApplicationFailure(error)?.nonRetryable === true;
+      if (refused || isCancellation(error) || !(error instanceof TemporalFailure)) throw error;
+      return durable(...args);
+    }
+  };
+}
+
+/**
+ * The application failure an activity ended with: an activity's reaches the workflow wrapped in an
+ * ActivityFailure, a local activity's as it is.
+ */
+export function activityApplicationFailure(error: unknown): ApplicationFailure | null {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure ? cause : null;
 }

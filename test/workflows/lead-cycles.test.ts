@@ -23,6 +23,7 @@ describe('a lead through many nurture cycles', () => {
   test(`${CYCLES} cycles of reject → re-engagement → accept keep every run small and the audit gap-free`, async () => {
     const { leadId, workflowId, handle, state } = await h.startRoutedLead({ tier: 2 });
     let owner = state.ownerId!;
+    let runBefore = (await handle.describe()).runId;
 
     for (let cycle = 1; cycle <= CYCLES; cycle += 1) {
       const accepted = await accept(handle, owner);
@@ -31,6 +32,9 @@ describe('a lead through many nurture cycles', () => {
       const rejected = await handle.executeUpdate(rejectLeadUpdate, { args: [{ actor: owner, reason }] });
       assert.deepEqual([rejected.stage, rejected.nurtureReason, rejected.cycle], ['NURTURE', reason, cycle], `cycle ${cycle}: rejected`);
       if (cycle === CYCLES) break;
+      // A step sent while the finishing run still waits for a notification it sent would be taken by that run
+      // (by design: see lead-workflow's settle); wait for the fresh run so each cycle gets one, as counted below.
+      runBefore = (await eventually(() => handle.describe(), (run) => run.runId !== runBefore, `cycle ${cycle}: the fresh run`)).runId;
 
       // The score drops below the MQL threshold in nurture, then engagement takes it back over.
       const cooled = await handle.executeUpdate(recordEngagementUpdate, { args: [{ actor: 'marketing-bot', negative: 30 }] });

@@ -183,6 +183,12 @@ async function historyFacts(h: LeadHarness, workflowId: string, firstRunId?: str
         const scheduled = byId.get(String(activity.scheduledEventId))!.activityTaskScheduledEventAttributes!;
         facts.activityResults.push({ name: scheduled.activityType!.name!, result: decode(activity.result?.payloads?.[0]) });
       }
+      // A local activity (patch 'one-task-step') leaves its type and result in a marker instead.
+      const marker = event.markerRecordedEventAttributes;
+      if (marker?.markerName === 'core_local_activity' && marker.details?.result?.payloads?.[0]) {
+        const data = decode<{ activity_type: string }>(marker.details.data?.payloads?.[0]);
+        facts.activityResults.push({ name: data.activity_type, result: decode(marker.details.result.payloads[0]) });
+      }
     }
     facts.updates.sort((a, b) => a.order - b.order);
     const last = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes;

@@ -20,6 +20,7 @@ import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { sessionSealer } from './dashboard/session.js';
 import { observeHttp, metricsRoutes } from '../observability/http.js';
 import { registerBusinessMetrics } from '../observability/metrics.js';
 import { httpSpans } from '../observability/tracing.js';
@@ -75,6 +76,8 @@ const refuseUnstorableText = createMiddleware(async (c, next) => {
 });
 
 export function createApp(deps: AppDependencies) {
+  // One sealer for the sessions the dashboard signs in and the codec server reads.
+  const sessions = sessionSealer(deps.dashboard?.sessionSecret);
   const app = new OpenAPIHono<AppEnv>();
   app.onError(toHttpError);
   app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
@@ -111,7 +114,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/queues', queueRoutes(deps));
   app.route('/policies', policyRoutes({ store: deps.policyStore }));
   app.route('/reports', reportRoutes({ db: deps.db }));
-  if (deps.codecServer) app.route('/codec', codecRoutes({ apiKeys: deps.apiKeys, ...deps.codecServer }));
+  if (deps.codecServer) app.route('/codec', codecRoutes({ apiKeys: deps.apiKeys, sessions, ...deps.codecServer }));
   // HTML for browsers, outside the OpenAPI document: its own session cookie instead of a bearer token.
   app.route(
     '/dashboard',
@@ -121,7 +124,7 @@ export function createApp(deps: AppDependencies) {
       currentPolicy: deps.currentPolicy,
       namespace: deps.client.options.namespace,
       temporalUiUrl: deps.dashboard?.temporalUiUrl,
-      sessionSecret: deps.dashboard?.sessionSecret,
+      sealer: sessions,
     }),
   );
   return app;

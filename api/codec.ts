@@ -2,7 +2,10 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApplicationFailure, defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { authenticate, requireRole, type ApiKeyDirectory, type AppEnv } from './auth.js';
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { apiKeyLookup, authenticate, requireRole, type ApiKeyDirectory, type AppEnv } from './auth.js';
+import { CODEC_SESSION_COOKIE, type SessionSealer } from './dashboard/session.js';
 import { ApiError, validationFailed, type ErrorBody } from './errors.js';
 import { PAYLOAD_ERASED } from '../privacy/encryption-codec.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
@@ -15,6 +18,8 @@ import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 
 export interface CodecRoutesDependencies {
   apiKeys: ApiKeyDirectory;
+  /** Opens the session an ops sign-in to the dashboard left for the codec server (the Web UI's way in). */
+  sessions?: SessionSealer;
   /** The codec in its codec-server mode: it reads record keys afresh, so an erasure takes effect at once. */
   codec: PayloadCodec;
   /** Web origins allowed to call from a browser (the Temporal UI's), exactly; none means no browser access. */
@@ -83,7 +88,7 @@ export function codecRoutes(deps: CodecRoutesDependencies) {
       maxAge: 600,
     }),
   );
-  app.use('*', limitCodecBody, authenticate(deps.apiKeys), requireRole('ops'));
+  app.use('*', limitCodecBody, bearerOrSession(deps), requireRole('ops'));
 
   app.openapi(codecRoute('decode'), async (c) => {
     const { payloads } = c.req.valid('json');
@@ -109,6 +114,24 @@ export function codecRoutes(deps: CodecRoutesDependencies) {
     return c.json({ payloads: encoded.map(toJson) }, 200);
   });
   return app;
+}
+
+/**
+ * The CLI sends `Authorization: Bearer <token>`; the Web UI cannot hold our token, so it sends the session cookie
+ * that signing in to the dashboard as ops left for /codec (its codec settings must include credentials).
+ */
+function bearerOrSession(deps: CodecRoutesDependencies) {
+  const bearer = authenticate(deps.apiKeys);
+  const tokens = apiKeyLookup(deps.apiKeys);
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const cookie = c.req.header('authorization') ? undefined : getCookie(c, CODEC_SESSION_COOKIE);
+    if (cookie === undefined || !deps.sessions) return bearer(c, next);
+    const session = deps.sessions.unseal(cookie, Date.now());
+    const caller = session && tokens.get(session.token);
+    if (!caller) throw new ApiError(401, 'unauthenticated', 'the session has ended or its token is no longer valid; sign in to /dashboard again');
+    c.set('caller', caller);
+    await next();
+  });
 }
 
 type PayloadJson = z.infer<typeof payloadJson>;

@@ -11,7 +11,7 @@ import type { Policy } from '../../domain/policy.js';
 import type { ApiKey, Role } from '../../service.config.js';
 import { apiKeyLookup, type ApiKeyDirectory } from '../auth.js';
 import { errorPage, layout } from './html.js';
-import { SESSION_COOKIE, SESSION_TTL_MS, sessionSealer } from './session.js';
+import { CODEC_SESSION_COOKIE, SESSION_COOKIE, SESSION_TTL_MS, type SessionSealer } from './session.js';
 import { dealPage, funnelPage, handoffsPage, leadPage, leadSlaPage, plannerPage, type PageContext } from './views.js';
 
 /**
@@ -30,8 +30,8 @@ export interface DashboardDependencies {
   namespace: string;
   /** The Temporal Web UI's base URL (TEMPORAL_UI_URL, as npm start prints it); no links without one. */
   temporalUiUrl?: string;
-  /** DASHBOARD_SESSION_SECRET: shared by API processes behind one load balancer. */
-  sessionSecret?: string;
+  /** Seals the session cookies (DASHBOARD_SESSION_SECRET); the codec server opens them with the same sealer. */
+  sealer: SessionSealer;
   now?: () => Date;
 }
 
@@ -99,7 +99,7 @@ const signInForm = z.object({
 export function dashboardRoutes(deps: DashboardDependencies) {
   const now = deps.now ?? (() => new Date());
   const tokens = apiKeyLookup(deps.apiKeys);
-  const sealer = sessionSealer(deps.sessionSecret);
+  const { sealer } = deps;
   const app = new Hono<DashboardEnv>();
   app.use('*', securityHeaders);
 
@@ -133,18 +133,17 @@ export function dashboardRoutes(deps: DashboardDependencies) {
     const caller = tokens.get(form.data.token);
     if (!caller) return signInPage(c, 401, next, 'Unknown API token.');
     if (!DASHBOARD_ROLES.includes(caller.role)) return signInPage(c, 403, next, `The dashboard is for managers and ops; a ${caller.role} token is refused.`);
-    setCookie(c, SESSION_COOKIE, sealer.seal({ token: caller.token, expiresAt: now().getTime() + SESSION_TTL_MS }), {
-      path: '/dashboard',
-      httpOnly: true,
-      sameSite: 'Strict',
-      secure: isHttps(c),
-      maxAge: SESSION_TTL_MS / 1000,
-    });
+    const sealed = sealer.seal({ token: caller.token, expiresAt: now().getTime() + SESSION_TTL_MS });
+    const cookie = (path: string) => ({ path, httpOnly: true, sameSite: 'Strict' as const, secure: isHttps(c), maxAge: SESSION_TTL_MS / 1000 });
+    setCookie(c, SESSION_COOKIE, sealed, cookie('/dashboard'));
+    // Ops also read decoded payloads in the Temporal Web UI, which calls the codec server with this cookie.
+    if (caller.role === 'ops') setCookie(c, CODEC_SESSION_COOKIE, sealed, cookie('/codec'));
     return c.redirect(next, 303);
   });
 
   app.post('/sign-out', sameOriginOnly, (c) => {
     deleteCookie(c, SESSION_COOKIE, { path: '/dashboard', httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });
+    deleteCookie(c, CODEC_SESSION_COOKIE, { path: '/codec', httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });
     return c.redirect('/dashboard/sign-in', 303);
   });
 

@@ -7,6 +7,11 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  */
 
 export const SESSION_COOKIE = 'revops_dashboard';
+/**
+ * The same session, offered to the codec server (path /codec) when an ops token signs in: the Temporal Web UI on
+ * the same site (localhost:8233 beside localhost:3000) sends it when its codec settings include credentials.
+ */
+export const CODEC_SESSION_COOKIE = 'revops_codec';
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 export interface Session {

@@ -97,6 +97,34 @@ describe('payload privacy on a real dev server and Postgres', () => {
     }
   });
 
+  test('the Web UI decodes with the session an ops sign-in to the dashboard leaves for /codec; a manager gets none', async () => {
+    const history = await rawHistory(leadWorkflowId(leadId));
+    const body = JSON.stringify({ payloads: history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!.map(toJson) });
+    const signIn = (role: 'ops' | 'manager') =>
+      service.app.request('http://localhost/dashboard/sign-in', {
+        method: 'POST',
+        headers: { host: 'localhost', origin: 'http://localhost', 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${tokenFor(role)}`,
+      });
+    const codecCookie = (response: Response) => response.headers.getSetCookie().find((cookie) => cookie.startsWith('revops_codec='));
+    const opsCookie = codecCookie(await signIn('ops'));
+    assert.ok(opsCookie, 'an ops sign-in sets the codec session');
+    assert.match(opsCookie, /Path=\/codec/);
+    assert.match(opsCookie, /HttpOnly/);
+    assert.match(opsCookie, /SameSite=Strict/);
+    assert.equal(codecCookie(await signIn('manager')), undefined, 'a manager gets no codec session');
+
+    const fromUi = (cookie: string) =>
+      service.app.request('/codec/decode', { method: 'POST', headers: { origin: TEST_UI_ORIGIN, 'content-type': 'application/json', cookie }, body });
+    const decoded = await fromUi(opsCookie.split(';')[0]!);
+    assert.equal(decoded.status, 200);
+    assert.equal(decoded.headers.get('access-control-allow-origin'), TEST_UI_ORIGIN);
+    assert.equal(decoded.headers.get('access-control-allow-credentials'), 'true');
+    const [input] = ((await decoded.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> }).payloads.map(fromJson);
+    assert.equal(defaultPayloadConverter.fromPayload<{ profile: { email: string } }>(input!).profile.email, email);
+    assert.equal((await fromUi('revops_codec=forged-forged-forged-forged-forged-forged-forged')).status, 401);
+  });
+
   test("the codec server answers the Temporal UI's preflight for its origin only", async () => {
     const preflight = (origin: string) =>
       service.app.request('/codec/decode', {

@@ -13,8 +13,9 @@ async function uiView(service: RunningService, workflowId: string, runId?: strin
   const description = await handle.describe();
   const history = await handle.fetchHistory();
   // The history comes as the server keeps it: encrypted, as the UI gets it before its codec server decodes it.
+  // Activities and local activities (markers) alike: the step's writes run as local activities in its own task.
   const encrypted = (history.events ?? [])
-    .map((event) => event.activityTaskScheduledEventAttributes && event.userMetadata?.summary)
+    .map((event) => (event.activityTaskScheduledEventAttributes || event.markerRecordedEventAttributes) && event.userMetadata?.summary)
     .filter((payload): payload is Payload => Boolean(payload));
   const activitySummaries = (await service.protection.codecServerCodec.decode(encrypted)).map((payload) => defaultPayloadConverter.fromPayload<string>(payload));
   return {

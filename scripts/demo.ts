@@ -192,7 +192,7 @@ async function main() {
   })));
   const failed = outcomes.filter((outcome) => outcome.status === 'rejected').length;
   say('done', `${outcomes.length - failed} of ${outcomes.length} scenarios finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  say('done', `Temporal UI: ${process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId STARTS_WITH "lead-L-demo-${run}" OR WorkflowId STARTS_WITH "deal-D-demo-${run}"`)}`);
+  say('done', `Temporal UI: ${process.env.TEMPORAL_UI_URL ?? `http://localhost:${process.env.TEMPORAL_UI_PORT ?? 8233}`}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId STARTS_WITH "lead-L-demo-${run}" OR WorkflowId STARTS_WITH "deal-D-demo-${run}"`)}`);
   say('done', `metrics: ${apiUrl}/metrics · reports: ${apiUrl}/reports/lead-sla and /reports/handoffs (manager or ops token)`);
   if (failed > 0) process.exitCode = 1;
 }

@@ -194,6 +194,9 @@ const leadSlaReportSchema = z
     winRate: byTierSchema({ closed: z.number().int(), won: z.number().int(), lost: z.number().int(), winRate: z.number().nullable() }).openapi({
       description: 'Leads won ÷ leads closed (won or lost) in the range',
     }),
+    mqlToSql: z
+      .object({ actual: z.number().nullable(), target: z.number().nullable(), meetsTarget: z.boolean().nullable() })
+      .openapi({ description: "MQL → SQL over the range (SQLs ÷ MQLs) against the current policy's funnel.mqlToSqlTarget (seed 001: at least 0.30)" }),
     rejections: z.object({
       byReason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
       bySource: z.array(z.object({ source: z.string().nullable(), reason: z.string(), count: z.number().int() })),
@@ -416,6 +419,7 @@ export function leadSlaCsv(report: LeadSlaReport): string {
   section('speed-to-lead', report.speedToLead);
   section('attempts-per-lead', report.attemptsPerLead);
   section('conversion', report.conversion);
+  for (const [metric, value] of Object.entries(report.mqlToSql)) rows.push(['mql-to-sql-target', 'all', null, null, metric, value as CsvValue]);
   for (const { source, ...values } of report.conversionBySource) {
     for (const [metric, value] of Object.entries(values)) rows.push(['conversion-by-source', 'all', source, null, metric, value]);
   }

@@ -7,6 +7,7 @@ import { invalidRecordFlags } from '../domain/data-quality.js';
 import {
   attemptsRow,
   conversionRow,
+  conversionTargetRow,
   HOUR_DECIMALS,
   milestoneOwnerRole,
   milestoneStatus,
@@ -340,13 +341,21 @@ function byTier<T>(
 const count = (value: number | null | undefined) => value ?? 0;
 
 export async function leadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
-  const rows = await rowsOf<LeadSqlRow>(db, leadSlaQuery(range));
+  const [rows, [policy]] = await Promise.all([
+    rowsOf<LeadSqlRow>(db, leadSlaQuery(range)),
+    rowsOf<{ target: number | string | null }>(
+      db,
+      sql`select (document->'funnel'->>'mqlToSqlTarget')::float8 as target from policies order by created_at desc, version desc limit 1`,
+    ),
+  ]);
+  const conversion = byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) }));
   return {
     speedToLead: byTier(rows, 'speed-to-lead', (row) =>
       speedToLeadRow({ metOnTime: count(row?.a), metLate: count(row?.b), breachedUnmet: count(row?.c), median: row?.d ?? null, p90: row?.e ?? null }),
     ),
     attemptsPerLead: byTier(rows, 'attempts', (row) => attemptsRow({ leads: count(row?.a), attempts: count(row?.b), mean: row?.c ?? null, median: row?.d ?? null })),
-    conversion: byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) })),
+    conversion,
+    mqlToSql: conversionTargetRow(conversion.all.sqlPerMql, policy?.target === null || policy?.target === undefined ? null : Number(policy.target)),
     conversionBySource: rows
       .filter((row) => row.section === 'conversion-by-source')
       .map((row) => ({ source: row.source, ...conversionRow({ mql: count(row.a), sal: count(row.b), sql: count(row.c), won: count(row.d) }) }))

@@ -200,6 +200,8 @@ export const policySchema = z
       .optional(),
     /** Seed 000: the share of records with a valid e-mail and a company name the reports hold against (0.95). */
     dataQuality: z.object({ validRecordsTarget: z.number().min(0).max(1) }).optional(),
+    /** Seed 001: the share of MQLs that become SQLs the funnel is held against (0.30); the reports compare. */
+    funnel: z.object({ mqlToSqlTarget: z.number().min(0).max(1) }).optional(),
     deal: dealPolicySchema.optional(),
     /**
      * Why a value is what it is, keyed by its path in this document (`speedToLead.tier3`): the reasoning travels

@@ -280,6 +280,20 @@ export interface WinRateRow {
 /** The stages a stay is measured in; the report's keys are their lower-case names. */
 export const agingStages = ['MQL', 'SAL', 'SQL'] as const;
 
+/** A conversion held against the policy's target (seed 001: MQL → SQL at least 30 %). */
+export interface ConversionTarget {
+  /** The range's conversion, 0..1 (may exceed 1 over a window); null with nothing to divide by. */
+  actual: number | null;
+  /** The current policy's target, or null when it sets none. */
+  target: number | null;
+  /** null while either side is unknown. */
+  meetsTarget: boolean | null;
+}
+
+export function conversionTargetRow(actual: number | null, target: number | null): ConversionTarget {
+  return { actual, target, meetsTarget: actual === null || target === null ? null : actual >= target };
+}
+
 export interface LeadSlaReport {
   speedToLead: ByTier<SpeedToLeadRow>;
   attemptsPerLead: ByTier<AttemptsRow>;
@@ -289,6 +303,8 @@ export interface LeadSlaReport {
   stageAging: { mql: ByTier<StageAgingRow>; sal: ByTier<StageAgingRow>; sql: ByTier<StageAgingRow> };
   salesCycle: ByTier<SalesCycleRow>;
   winRate: ByTier<WinRateRow>;
+  /** MQL → SQL over the range against the current policy's `funnel.mqlToSqlTarget`. */
+  mqlToSql: ConversionTarget;
   rejections: RejectionCounts;
   /** Added by the route: a snapshot as of the end of the range (or now, if sooner). */
   pipelineHygiene?: PipelineHygiene;

@@ -421,7 +421,12 @@ export async function funnelPage(ctx: PageContext): Page {
 
   const body = html`${form}${rangeNote(range)}
 ${kpis([
-  { id: 'kpi-mql-to-sql', label: 'MQL → SQL', value: all.sqlPerMql, show: percent(all.sqlPerMql) },
+  {
+    id: 'kpi-mql-to-sql',
+    label: report.mqlToSql.target === null ? 'MQL → SQL' : `MQL → SQL (target ≥ ${percent(report.mqlToSql.target)}${report.mqlToSql.meetsTarget === false ? ', missed' : report.mqlToSql.meetsTarget ? ', met' : ''})`,
+    value: all.sqlPerMql,
+    show: percent(all.sqlPerMql),
+  },
   { id: 'kpi-win-rate', label: 'Win rate (won ÷ closed)', value: report.winRate.all.winRate, show: percent(report.winRate.all.winRate) },
   { id: 'kpi-cycle', label: 'Average sales cycle (days, MQL → won)', value: report.salesCycle.all.meanDays, show: display(report.salesCycle.all.meanDays) },
   { id: 'kpi-won', label: 'Won', value: all.won, show: display(all.won) },

@@ -69,6 +69,7 @@ describe('pipeline hygiene report (Postgres)', () => {
       stageAging: { mql: { all: {} as never, byTier: [] }, sal: { all: {} as never, byTier: [] }, sql: { all: {} as never, byTier: [] } },
       salesCycle: { all: {} as never, byTier: [] },
       winRate: { all: {} as never, byTier: [] },
+      mqlToSql: { actual: null, target: null, meetsTarget: null },
       pipelineHygiene: figures,
     });
     assert.match(csv, /pipeline-hygiene,all,,,maintainedShare,0\.25/);

@@ -408,6 +408,8 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
     ]);
 
     assert.deepEqual(conversion.all, { mql: 7, sal: 5, sql: 2, won: 1, salPerMql: 0.7143, sqlPerSal: 0.4, sqlPerMql: 0.2857, wonPerSql: 0.5 });
+    // Seed 001's target from the published policy: 2 SQLs of 7 MQLs is under 30 %.
+    assert.deepEqual(report.body.mqlToSql, { actual: 0.2857, target: policy.funnel!.mqlToSqlTarget, meetsTarget: false });
     assert.deepEqual(
       conversion.byTier.map((row: { tier: number; mql: number; sal: number; sql: number; won: number }) => [row.tier, row.mql, row.sal, row.sql, row.won]),
       [

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { prefersCsv } from '../../api/reports.js';
 import {
   conversionRow,
+  conversionTargetRow,
   csvField,
   distribution,
   leadReportFact,
@@ -112,6 +113,13 @@ describe('shares and ratios', () => {
       wonPerSql: 0,
     });
     assert.deepEqual(conversionRow({ mql: 0, sal: 0, sql: 0, won: 0 }).salPerMql, null);
+  });
+
+  test('MQL → SQL against its target: met at the target, missed below, unknown without either side', () => {
+    assert.deepEqual(conversionTargetRow(0.3, 0.3), { actual: 0.3, target: 0.3, meetsTarget: true });
+    assert.deepEqual(conversionTargetRow(0.2857, 0.3), { actual: 0.2857, target: 0.3, meetsTarget: false });
+    assert.equal(conversionTargetRow(null, 0.3).meetsTarget, null);
+    assert.equal(conversionTargetRow(0.5, null).meetsTarget, null);
   });
 
   test('speed-to-lead adherence is met on time over every clock that ended or breached', () => {

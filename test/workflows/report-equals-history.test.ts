@@ -12,6 +12,7 @@ import type { IcpTier } from '../../domain/policy.js';
 import {
   attemptsRow,
   conversionRow,
+  conversionTargetRow,
   HOUR_DECIMALS,
   mean,
   median,
@@ -262,6 +263,14 @@ function leadReportFromHistories(facts: LeadFacts[]): Omit<LeadSlaReport, 'stage
   function section<T>(build: (of: LeadFacts[]) => T): ByTier<T> {
     return { all: build(facts), byTier: [1, 2, 3].map((tier) => ({ tier, ...build(facts.filter((lead) => lead.tier === tier)) })) };
   }
+  const conversion = section((of) =>
+    conversionRow({
+      mql: of.filter((lead) => lead.mql).length,
+      sal: of.filter((lead) => lead.sal).length,
+      sql: of.filter((lead) => lead.sql).length,
+      won: of.filter((lead) => lead.won).length,
+    }),
+  );
   return {
     speedToLead: section((of) => {
       const minutes = of.flatMap((lead) => (lead.met ? [lead.met.minutes] : []));
@@ -277,14 +286,9 @@ function leadReportFromHistories(facts: LeadFacts[]): Omit<LeadSlaReport, 'stage
       const counts = of.filter((lead) => lead.sal).map((lead) => lead.attempts);
       return attemptsRow({ leads: counts.length, attempts: counts.reduce((sum, n) => sum + n, 0), mean: mean(counts), median: median(counts) });
     }),
-    conversion: section((of) =>
-      conversionRow({
-        mql: of.filter((lead) => lead.mql).length,
-        sal: of.filter((lead) => lead.sal).length,
-        sql: of.filter((lead) => lead.sql).length,
-        won: of.filter((lead) => lead.won).length,
-      }),
-    ),
+    conversion,
+    // No policy is published in this database, so there is no target to hold the conversion against.
+    mqlToSql: conversionTargetRow(conversion.all.sqlPerMql, null),
     winRate: section((of) => winRateRow({ closed: of.filter((lead) => lead.closed).length, won: of.filter((lead) => lead.won).length })),
     rejections: rejectionCounts(facts.flatMap((lead) => lead.nurtureReasons.map((reason) => ({ tier: lead.tier, source: lead.source, reason, count: 1 })))),
   };

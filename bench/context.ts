@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { createPolicyStore } from '../api/policy-store.js';
@@ -34,6 +35,11 @@ export interface BenchContext {
   runId: string;
   service: RunningService;
   rawWorker: Worker;
+  /**
+   * Starts the raw baselines, and the lead workflows the memory worker caches: the same connection as the
+   * service's client, without its payload encryption, as a bare Temporal program would have it.
+   */
+  rawClient: Client;
   rawTaskQueue: string;
   rawBundle: WorkflowBundle;
   /** Date.now() of each raw `touch` activity, by index, for the current storm. */
@@ -113,6 +119,7 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     runId,
     service,
     rawWorker,
+    rawClient: new Client({ connection: service.temporal.client.connection, namespace: service.temporal.namespace }),
     rawTaskQueue,
     rawBundle,
     rawTouches,

@@ -80,7 +80,7 @@ interface RoundSide {
 
 async function rawRound(ctx: BenchContext, round: number, drainTimeoutMs: number): Promise<RoundSide> {
   const { intake: count, concurrency } = ctx.options;
-  const { client } = ctx.service.temporal;
+  const client = ctx.rawClient;
   progress(`intake round ${round + 1}: raw client.workflow.start × ${count} at concurrency ${concurrency}`);
   const ids = Array.from({ length: count }, (_, i) => `raw-min-${ctx.runId}-${round}-${i}`);
   const started = now();
@@ -123,7 +123,7 @@ async function serviceRound(ctx: BenchContext, round: number, drainTimeoutMs: nu
 
 export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
   const { intake: count, concurrency, rounds } = ctx.options;
-  const { client } = ctx.service.temporal;
+  const client = ctx.rawClient;
   await ctx.usePolicy(quietPolicy(`bench-quiet-${ctx.runId}`));
   const drainTimeoutMs = Math.max(60_000, count * 200);
 
@@ -157,7 +157,7 @@ export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
   });
   const perRound = (pick: (side: RoundSide) => number) => spread(serviceRounds.map((s, i) => ratio(pick(s), pick(rawRounds[i]!))));
   return {
-    how: 'in-process Hono app.request() (no HTTP socket) vs client.workflow.start with the same intake payload on the same Client; both on one dev server; rounds alternate which side goes first',
+    how: 'in-process Hono app.request() (no HTTP socket) vs client.workflow.start with the same intake payload on a client of the same connection (without the service\'s payload encryption); both on one dev server; rounds alternate which side goes first',
     concurrency,
     rounds,
     service: side(serviceRounds),

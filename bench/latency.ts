@@ -41,7 +41,7 @@ type Sampler = (i: number) => Promise<void>;
 export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> {
   const { latencySamples: samples, rounds } = ctx.options;
   const workflows = Math.max(5, Math.ceil(samples / 20));
-  const { client } = ctx.service.temporal;
+  const client = ctx.rawClient;
   await ctx.usePolicy(quietPolicy(`bench-quiet-${ctx.runId}`));
 
   progress(`latency: preparing ${workflows} leads in SAL and ${workflows} × 2 raw updatable workflows`);

@@ -153,7 +153,7 @@ export async function measureWorkerMemory(
 }
 
 export async function measureMemory(ctx: BenchContext): Promise<MemoryResult> {
-  const { client } = ctx.service.temporal;
+  const client = ctx.rawClient;
   const directory = mkdtempSync(join(tmpdir(), 'revops-bench-'));
   try {
     const leadBundle = join(directory, 'lead-workflows.js');

@@ -81,7 +81,7 @@ function storm(n: number, ready: number, startMs: number, deadline: number, done
 
 async function rawStorm(ctx: BenchContext, startsPerSecond: number): Promise<StormResult['raw']> {
   const n = ctx.options.leads;
-  const { client } = ctx.service.temporal;
+  const client = ctx.rawClient;
   // Every start and first workflow task must be done before the instant: 40% of the intake phase's raw start
   // rate, plus 30 s. Starts slow down as thousands of workflows open on the dev server (one 10,000 run went
   // from 131/s at intake to 61/s here), and a start phase that overruns the instant mixes backlog into the storm.

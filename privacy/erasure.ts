@@ -50,8 +50,9 @@ export async function eraseLead(deps: ErasureDependencies, leadId: string, reque
 
   const erasure: Erasure = { subject, kind: 'lead', subjectId: leadId, erasedAt: request.at.toISOString(), erasedBy: request.actor, reason: request.reason, workflow };
   const first = await deps.db.transaction(async (tx) => {
-    // Writes about this lead that are in flight finish first (and are anonymised below); later ones see the erasure.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${subject}, 0))`);
+    // Writes in flight to these tables finish first (and are anonymised below); later ones wait, then see the
+    // erasure through the triggers of migration 0009. Writers wait milliseconds; readers not at all.
+    await tx.execute(sql`lock table lead_events, leads, notifications, workflow_archives in share row exclusive mode`);
     await tx.update(leads).set({ email: ERASED, company: ERASED }).where(eq(leads.leadId, leadId));
     const events = await tx.select({ id: leadEvents.id, payload: leadEvents.payload }).from(leadEvents).where(eq(leadEvents.leadId, leadId));
     for (const event of events) await tx.update(leadEvents).set({ payload: anonymise(event.payload) }).where(eq(leadEvents.id, event.id));

@@ -1,13 +1,12 @@
 -- An erased record stays erased: a write that was already on its way when the erasure ran (an audit activity
 -- retried by a worker, a notification, a closing archive) must not bring the person's data back. Each such
--- write checks for the erasure under a shared advisory lock on the record; the erasure holds the same lock
--- exclusively while it anonymises, so a write either commits before it (and is anonymised with the rest) or
--- sees it (and is dropped, or stored anonymised).
-CREATE FUNCTION revops_is_erased(record text) RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_advisory_xact_lock_shared(hashtextextended(record, 0));
-  RETURN EXISTS (SELECT 1 FROM erasures WHERE erasures.subject = record);
-END $$;
+-- write checks for the erasure; the erasure (privacy/erasure.ts) holds these four tables in SHARE ROW EXCLUSIVE
+-- mode while it anonymises, so a write either commits before it (and is anonymised with the rest) or waits for
+-- it and then sees it (and is dropped, or stored anonymised). A lock per row would exhaust the lock table on a
+-- bulk load; an erasure is rare and takes milliseconds.
+CREATE FUNCTION revops_is_erased(record text) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM erasures WHERE erasures.subject = record)
+$$;
 --> statement-breakpoint
 CREATE FUNCTION revops_drop_erased_lead_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

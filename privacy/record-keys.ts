@@ -67,11 +67,13 @@ export function createRecordKeys(db: Database, keyring: Keyring): RecordKeys {
       if (existing === 'erased') throw new RecordErased(subject);
       if (existing) return existing;
       const fresh = randomBytes(32);
-      await db
+      const made = await db
         .insert(recordKeys)
         .values({ subject, wrappingKeyId: keyring.activeKeyId, wrappedKey: wrap(keyring, keyring.activeKeyId, fresh, subject) })
-        .onConflictDoNothing();
-      // Another process may have made the key first: whichever row won is the key.
+        .onConflictDoNothing()
+        .returning({ subject: recordKeys.subject });
+      if (made.length > 0) return remember(subject, fresh);
+      // Another process made the key first: its row is the key.
       const stored = await load(subject);
       if (stored === 'erased') throw new RecordErased(subject);
       if (!stored) throw new Error(`the data key of ${subject} was neither created nor found`);

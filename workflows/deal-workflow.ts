@@ -44,7 +44,7 @@ import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
 import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
-import { auditSummary, notificationSummary, showDealDetails, notificationsSummary, summarised } from './ui-metadata.js';
+import { auditSummary, notificationSenders, showDealDetails, summarised } from './ui-metadata.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -89,7 +89,6 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
   const writeAudit = oneTaskStep
     ? localFirst(summarised(local.recordDealEvents, auditSummary), summarised(recordDealEvents, auditSummary))
     : summarised(recordDealEvents, auditSummary);
-  const summarisedNotifyAll = summarised(notifyAll, notificationsSummary);
   const drawCsOwner = oneTaskStep ? localFirst(local.assignDealCsOwner, assignDealCsOwner) : assignDealCsOwner;
   const managersOf = oneTaskStep ? localFirst(local.lookupDealManagers, lookupDealManagers) : lookupDealManagers;
   const archive = oneTaskStep ? localFirst(local.archiveWorkflow, archiveWorkflow) : archiveWorkflow;
@@ -144,10 +143,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
       };
     },
     writeAudit,
-    sendNotification: summarised(notify, notificationSummary),
-    sendNotifications: oneTaskStep
-      ? (batch, answerWaits) => (answerWaits ? summarisedNotifyAll(batch) : localFirst(summarised(notifyLocally.notifyAll, notificationsSummary), summarisedNotifyAll)(batch))
-      : undefined,
+    ...notificationSenders(oneTaskStep, { notify, notifyAll, notifyAllLocally: notifyLocally.notifyAll }),
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
     keepEarlierTimer: oneTaskStep,

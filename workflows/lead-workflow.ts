@@ -63,7 +63,7 @@ import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealStartSearchAttributes } from './deal-search-attributes.js';
 import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
-import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSummary, showLeadDetails, notificationsSummary, summarised } from './ui-metadata.js';
+import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSenders, showLeadDetails, summarised } from './ui-metadata.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -104,7 +104,6 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   const writeAudit = oneTaskStep
     ? localFirst(summarised(local.recordLeadEvents, auditSummary), summarised(recordLeadEvents, auditSummary))
     : summarised(recordLeadEvents, auditSummary);
-  const summarisedNotifyAll = summarised(notifyAll, notificationsSummary);
   const routeWith = oneTaskStep ? localFirst(local.routeLead, routeLead) : routeLead;
   const archive = oneTaskStep ? localFirst(local.archiveWorkflow, archiveWorkflow) : archiveWorkflow;
 
@@ -149,10 +148,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       },
     }),
     writeAudit,
-    sendNotification: summarised(notify, notificationSummary),
-    sendNotifications: oneTaskStep
-      ? (batch, answerWaits) => (answerWaits ? summarisedNotifyAll(batch) : localFirst(summarised(notifyLocally.notifyAll, notificationsSummary), summarisedNotifyAll)(batch))
-      : undefined,
+    ...notificationSenders(oneTaskStep, { notify, notifyAll, notifyAllLocally: notifyLocally.notifyAll }),
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     keepEarlierTimer: oneTaskStep,

@@ -1,5 +1,6 @@
 import { setCurrentDetails } from '@temporalio/workflow';
-import type { Notification } from '../activities/notifier.js';
+import type { Notification, RefusedNotification } from '../activities/notifier.js';
+import { localFirst } from './workflow-runtime.js';
 import type { DealState } from './deal-definitions.js';
 import type { LeadState } from './lead-definitions.js';
 
@@ -162,4 +163,21 @@ export function summarised<Args extends unknown[], Result>(
   summary: (...args: Args) => string,
 ): (...args: Args) => Promise<Result> {
   return (...args) => activity.executeWithOptions({ summary: summary(...args) }, args);
+}
+
+type NotifyOne = { executeWithOptions(options: { summary: string }, args: [Notification]): Promise<void> };
+type NotifyMany = { executeWithOptions(options: { summary: string }, args: [Notification[]]): Promise<RefusedNotification[]> };
+
+/**
+ * How a workflow's step engine sends notifications, each row summarised for the UI. Since 'one-task-step' a
+ * step's batch goes out in one notifyAll: as a durable activity when the step's answer waits on it, else first
+ * as a local activity in the task that committed it.
+ */
+export function notificationSenders(oneTaskStep: boolean, activities: { notify: NotifyOne; notifyAll: NotifyMany; notifyAllLocally: NotifyMany }) {
+  const durableAll = summarised(activities.notifyAll, notificationsSummary);
+  const localThenDurableAll = localFirst(summarised(activities.notifyAllLocally, notificationsSummary), durableAll);
+  return {
+    sendNotification: summarised(activities.notify, notificationSummary),
+    sendNotifications: oneTaskStep ? (batch: Notification[], answerWaits: boolean) => (answerWaits ? durableAll(batch) : localThenDurableAll(batch)) : undefined,
+  };
 }

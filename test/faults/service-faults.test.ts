@@ -36,8 +36,9 @@ describe('faults while leads and steps stream in', () => {
     await stream.answered(10);
     const workerLog = environment.worker.mark();
     const apiLog = environment.api.mark();
-    // Down for a few seconds, so requests in flight fail over to retries and both processes notice.
-    await environment.restartTemporal(5_000);
+    // Down longer than a dependency probe's interval plus its timeout (2 s + 3 s, worker/resilience.ts), so both
+    // processes notice whatever the probe's phase; in flight, requests fail over to retries.
+    await environment.restartTemporal(8_000);
     await stream.answered(12);
     await stream.stop();
     for (const [child, from] of [[environment.worker, workerLog], [environment.api, apiLog]] as const) {

@@ -75,6 +75,27 @@ export function startCadence(policy: Pick<Policy, 'cadence'>, calendar: Business
 }
 
 /**
+ * The response deadline passed unmet: the clock is breached and the first escalation level counts from the due
+ * time. The lead workflow and the policy simulator both take this step here.
+ */
+export function breachSpeedToLead(calendar: BusinessCalendar, clock: SpeedToLeadClock, levels: Policy['escalation']['levels']): SpeedToLeadClock {
+  const level = levels[clock.nextLevel];
+  return { ...clock, breached: true, nextEscalation: level ? dueAfter(calendar, new Date(clock.due.at), level.after) : null };
+}
+
+/** Escalation level `clock.nextLevel` fired at `now`: the ladder moves one up and the next level counts from now. */
+export function climbSpeedToLeadEscalation(calendar: BusinessCalendar, clock: SpeedToLeadClock, levels: Policy['escalation']['levels'], now: Date): SpeedToLeadClock {
+  const nextLevel = clock.nextLevel + 1;
+  const following = levels[nextLevel];
+  return { ...clock, nextLevel, nextEscalation: following ? dueAfter(calendar, now, following.after) : null };
+}
+
+/** A new owner (reassignment) gets `allowance` afresh from `now`; the ladder waits for that fresh deadline. */
+export function restartSpeedToLeadForNewOwner(calendar: BusinessCalendar, clock: SpeedToLeadClock, allowance: Duration, now: Date): SpeedToLeadClock {
+  return { ...clock, allowance, due: dueAfter(calendar, now, allowance), breached: false, nextEscalation: null };
+}
+
+/**
  * Moves an instant that was still ahead when the pause began by the time the pause lasted, measured on
  * the instant's own clock: paused business time never counts against a business deadline.
  */

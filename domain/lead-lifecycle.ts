@@ -1,5 +1,5 @@
-import type { ContactChannel, IcpTier } from './policy.js';
-import type { ScoreBand, ScoreComponents } from './scoring.js';
+import type { ContactChannel, IcpTier, Policy } from './policy.js';
+import { returnsFromNurture, type BandedScore, type ScoreBand, type ScoreComponents } from './scoring.js';
 
 /** The rules of a lead's stages: which step is allowed when, and why not. Pure, so workflows and tests share them. */
 
@@ -132,4 +132,18 @@ export function leadStepForbidden(step: LeadStep, lead: { leadId: string; ownerI
   if (caller.role !== 'sales' || lead.ownerId === caller.actor) return null;
   const owner = lead.ownerId ? `is owned by ${lead.ownerId}` : 'has no owner yet';
   return `lead ${lead.leadId} ${owner}; ${caller.actor} may not ${stepDescription[step]} it (ask its owner, a manager or ops)`;
+}
+
+/** What an engagement that moved the score from `before` to `after` does to a lead in `stage`. */
+export type EngagementMove = 'become-mql' | 'return-cold' | null;
+
+/**
+ * A lead crossing the MQL threshold becomes an MQL; a nurtured one returns under the policy's nurture-return rule;
+ * an MQL whose score falls back to cold returns to nurture. The lead workflow and the policy simulator both ask here.
+ */
+export function engagementMove(stage: LeadStage, before: BandedScore, after: BandedScore, nurtureReturn: Policy['scoring']['nurtureReturn'] | undefined): EngagementMove {
+  const crossedUp = before.band === 'cold' && after.band !== 'cold';
+  if ((crossedUp && stage === 'LEAD') || (stage === 'NURTURE' && returnsFromNurture(nurtureReturn, before, after))) return 'become-mql';
+  if (after.band === 'cold' && stage === 'MQL') return 'return-cold';
+  return null;
 }

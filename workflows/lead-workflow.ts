@@ -18,7 +18,9 @@ import { describeProblems, hygieneAction, hygieneProblems, openOpportunity } fro
 import { STEP_FORBIDDEN } from '../domain/failures.js';
 import {
   advanceHygiene,
-  dueAfter,
+  breachSpeedToLead,
+  climbSpeedToLeadEscalation,
+  restartSpeedToLeadForNewOwner,
   moveCadenceToCalendar,
   pendingWakeUps,
   slaBudget,
@@ -31,11 +33,11 @@ import {
   type ClockView,
   type WakeUp,
 } from '../domain/lead-clocks.js';
-import { isTerminal, leadStepForbidden, stageOwnerTeam, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
+import { engagementMove, isTerminal, leadStepForbidden, stageOwnerTeam, stepRefusal, type LeadStage, type LeadStep, type NurtureReason } from '../domain/lead-lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import { cadenceFor, hasQueueRules, ownerCalendarId, scoringFor, speedToLeadAllowance } from '../domain/lead-rules.js';
 import { NO_AVAILABLE_REP } from '../domain/routing.js';
-import { returnsFromNurture, scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
+import { scoreBand, totalScore, type ScoreComponents } from '../domain/scoring.js';
 import {
   acceptLeadUpdate,
   closeLeadUpdate,
@@ -352,9 +354,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
         return;
       case 'speed-to-lead': {
         if (!speed) return;
-        speed.breached = true;
-        const level = policy.escalation.levels[speed.nextLevel];
-        speed.nextEscalation = level ? dueAfter(calendar, new Date(speed.due.at), level.after) : null;
+        Object.assign(speed, breachSpeedToLead(calendar, speed, policy.escalation.levels));
         audit('sla-breached', 'system', { deadline: 'speed-to-lead', dueAt: speed.due.at, ownerId: state.ownerId });
         return;
       }
@@ -415,10 +415,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     const levelIndex = speed.nextLevel;
     const level = policy.escalation.levels[levelIndex]!;
     const answersTo = { deadline: 'speed-to-lead', dueAt: speed.due.at };
-    speed.nextLevel += 1;
+    Object.assign(speed, climbSpeedToLeadEscalation(calendar, speed, policy.escalation.levels, now()));
     state.escalationLevel = speed.nextLevel;
-    const following = policy.escalation.levels[speed.nextLevel];
-    speed.nextEscalation = following ? dueAfter(calendar, now(), following.after) : null;
 
     switch (level.action) {
       case 'remind-owner':
@@ -437,11 +435,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
           return;
         }
         const { queueRulesChanged } = assignOwner(assignment, state.queueId);
-        if (queueRulesChanged) speed.allowance = speedToLeadAllowance(policy, ruleSubject(state.queueId));
         // The new owner gets the full allowance again; the next level waits for that fresh deadline.
-        speed.due = dueAfter(calendar, now(), speed.allowance);
-        speed.breached = false;
-        speed.nextEscalation = null;
+        Object.assign(speed, restartSpeedToLeadForNewOwner(calendar, speed, queueRulesChanged ? speedToLeadAllowance(policy, ruleSubject(state.queueId)) : speed.allowance, now()));
         audit('escalated', 'system', { level: levelIndex + 1, action: level.action, ...answersTo, from: previousOwner, to: assignment.repId, freshDueAt: speed.due.at });
         engine.notify('lead.reassigned', [assignment.repId, previousOwner, state.managerId], `${tierLabel} lead ${leadName} reassigned to ${assignment.repId}: respond by ${speed.due.at}`, {
           ...answersTo,
@@ -554,10 +549,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       const before = state.score;
       state.score = { ...components, total: totalScore(components), band: scoreBand(scoringFor(policy, profile.segment), components) };
       audit('score-changed', actor, { signal, from: before.total, to: state.score.total, band: state.score.band });
-      const crossedUp = before.band === 'cold' && state.score.band !== 'cold';
-      if ((crossedUp && state.stage === 'LEAD') || (state.stage === 'NURTURE' && returnsFromNurture(policy.scoring.nurtureReturn, before, state.score))) {
+      const move = engagementMove(state.stage, before, state.score, policy.scoring.nurtureReturn);
+      if (move === 'become-mql') {
         await becomeMql(actor, signal ? `score crossed the MQL threshold on ${signal}` : 'score crossed the MQL threshold');
-      } else if (state.score.band === 'cold' && state.stage === 'MQL') {
+      } else if (move === 'return-cold') {
         returnToNurture('cold-score', actor, { score: state.score.total });
       }
     },
@@ -598,10 +593,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
       const { queueRulesChanged } = assignOwner(assignment as RouteLeadResult, state.queueId);
       const speed = state.speedToLead;
       if (speed) {
-        if (queueRulesChanged) speed.allowance = speedToLeadAllowance(policy, ruleSubject(state.queueId));
-        speed.due = dueAfter(calendar, now(), speed.allowance);
-        speed.breached = false;
-        speed.nextEscalation = null;
+        Object.assign(speed, restartSpeedToLeadForNewOwner(calendar, speed, queueRulesChanged ? speedToLeadAllowance(policy, ruleSubject(state.queueId)) : speed.allowance, now()));
       }
       const to = state.ownerId!;
       const moved = state.calendarId !== previousCalendarId ? { queueId: state.queueId, calendarId: state.calendarId, deadlines: view().deadlines } : {};

@@ -15,6 +15,7 @@ import { dealRoutes } from './deals.js';
 import { leadRoutes } from './leads.js';
 import { listRoutes } from './lists.js';
 import { policyRoutes } from './policies.js';
+import { simulationRoutes } from './simulation.js';
 import type { PolicyStore } from './policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
@@ -113,6 +114,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/reps', repRoutes(deps));
   app.route('/queues', queueRoutes(deps));
   app.route('/policies', policyRoutes({ store: deps.policyStore }));
+  app.route('/policies', simulationRoutes({ db: deps.db, store: deps.policyStore }));
   app.route('/reports', reportRoutes({ db: deps.db }));
   if (deps.codecServer) app.route('/codec', codecRoutes({ apiKeys: deps.apiKeys, sessions, ...deps.codecServer }));
   // HTML for browsers, outside the OpenAPI document: its own session cookie instead of a bearer token.

@@ -1,0 +1,380 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { eq, max } from 'drizzle-orm';
+import { createPolicyStore } from '../../api/policy-store.js';
+import { runSimulation } from '../../api/simulation.js';
+import { leadEvents, queueMembers, queues, reps } from '../../db/schema.js';
+import { rejectionReasons } from '../../domain/lead-lifecycle.js';
+import type { IcpTier, Policy, PolicyInput } from '../../domain/policy.js';
+import type { ScoreComponents } from '../../domain/scoring.js';
+import {
+  acceptLeadUpdate,
+  closeLeadUpdate,
+  leadStateQuery,
+  logContactAttemptUpdate,
+  pauseLeadUpdate,
+  qualifyLeadUpdate,
+  reassignLeadUpdate,
+  recordEngagementUpdate,
+  rejectLeadUpdate,
+  resumeLeadUpdate,
+} from '../../workflows/lead-definitions.js';
+import type { leadWorkflow } from '../../workflows/lead-workflow.js';
+import { DAY, eventually, HOUR, MINUTE, REP_A, REP_B, scores, startLeadHarness, type LeadHarness, type StartedLead } from '../support/lead-harness.js';
+import { defaultPolicyDocument } from '../support/policies.js';
+import { uniqueId } from '../support/temporal.js';
+
+/**
+ * Honest by construction: a seeded batch of lead lifecycles runs on real lead workflows (time-skipping server,
+ * real activities, real Postgres audit) under two policy versions, with business hours, a queue with its own
+ * SLA and calendar, late and missed responses, escalation ladders, rejections, exhausted cadences, pauses,
+ * manual reassignments, engagement back from nurture. Then POST /policies/simulate's engine replays the
+ * audit with the policies those leads ran under and must reproduce every recorded outcome: 0 mismatches
+ * (speed-to-lead ending per clock, escalation levels, nurture reasons, final stage, queue, owner). A tighter
+ * candidate then changes outcomes, so the comparison is not vacuous.
+ */
+
+const SEED = Number(process.env.SIMULATION_SEED ?? 20261206);
+const LEADS = Number(process.env.SIMULATION_LEADS ?? 520);
+const ENTERPRISE_QUEUE = 'enterprise';
+const ENTERPRISE_REPS = ['rep-e1', 'rep-e2'];
+/** Steps closer together than this run together after one time skip (different leads in parallel). */
+const TICK = 5 * MINUTE;
+
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri'] as const;
+const officeHours = (start: string, end: string) => Object.fromEntries(weekdays.map((day) => [day, [{ start, end }]]));
+
+/** Version A: the default rules, with the enterprise queue on a New York calendar of its own. */
+function versionA(version: string): PolicyInput {
+  const document = defaultPolicyDocument();
+  return {
+    ...document,
+    version,
+    calendars: {
+      ...document.calendars,
+      'us-sales': { id: 'us-sales', timeZone: 'America/New_York', workingHours: officeHours('09:00', '17:00') },
+    },
+    queues: { enterprise: { speedToLead: { tier2: { amount: 2, unit: 'hours', clock: 'business' } }, calendarId: 'us-sales' } },
+    // Weekly hygiene checks change nothing the simulation compares; left out, the batch skips weeks faster.
+    hygiene: undefined,
+  };
+}
+
+/** Version B: met by acceptance, tighter tiers, a shorter ladder and cadence, returns from nurture only on a crossing. */
+function versionB(version: string): PolicyInput {
+  const a = versionA(version);
+  return {
+    ...a,
+    scoring: { ...a.scoring, nurtureReturn: 'score-crosses-threshold' },
+    speedToLead: {
+      metBy: 'acceptance',
+      tier1: { amount: 10, unit: 'minutes', clock: 'business' },
+      tier2: { amount: 1, unit: 'hours', clock: 'business' },
+      tier3: { amount: 6, unit: 'hours', clock: 'wall' },
+    },
+    cadence: {
+      attempts: [
+        { channel: 'phone', dueAfter: { amount: 0, unit: 'hours', clock: 'business' } },
+        { channel: 'email', dueAfter: { amount: 1, unit: 'days', clock: 'business' } },
+        { channel: 'linkedin', dueAfter: { amount: 2, unit: 'days', clock: 'business' } },
+      ],
+      window: { amount: 3, unit: 'days', clock: 'business' },
+      endingOutcomes: ['replied', 'connected'],
+    },
+    escalation: {
+      levels: [
+        { action: 'alert-manager', after: { amount: 0, unit: 'minutes', clock: 'wall' } },
+        { action: 'reassign', after: { amount: 1, unit: 'hours', clock: 'business' } },
+        { action: 'return-to-marketing', after: { amount: 2, unit: 'hours', clock: 'business' } },
+      ],
+    },
+  };
+}
+
+type Fate = 'won' | 'lost' | 'late' | 'very-late' | 'reject-mql' | 'reject-sal' | 'unresponsive' | 'unresponsive-returns' | 'paused' | 'reassigned' | 'cold' | 'cold-engaged';
+const FATES: Array<[Fate, number]> = [
+  ['won', 12],
+  ['lost', 8],
+  ['late', 14],
+  ['very-late', 8],
+  ['reject-mql', 6],
+  ['reject-sal', 8],
+  ['unresponsive', 10],
+  ['unresponsive-returns', 8],
+  ['paused', 10],
+  ['reassigned', 6],
+  ['cold', 4],
+  ['cold-engaged', 8],
+];
+
+interface Step {
+  at: number;
+  lead: number;
+  what: string;
+  run: () => Promise<unknown>;
+}
+
+describe('policy simulation reproduces the recorded history', () => {
+  let h: LeadHarness;
+
+  before(async () => {
+    h = await startLeadHarness('simulation-history');
+    const { db } = h.database;
+    await db.insert(reps).values(ENTERPRISE_REPS.map((repId) => ({ repId, name: repId, seniority: 'senior' as const, managerId: 'mgr-e' })));
+    await db.insert(queues).values({ queueId: ENTERPRISE_QUEUE, name: 'Enterprise', strategy: 'round-robin', managerId: 'mgr-e' });
+    await db.insert(queueMembers).values(ENTERPRISE_REPS.map((repId, position) => ({ queueId: ENTERPRISE_QUEUE, repId, position })));
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  test(`seed ${SEED}: ${LEADS} lead lifecycles replay with 0 mismatches`, { timeout: 30 * 60_000 }, async () => {
+    const rand = prng(SEED);
+    const between = (low: number, high: number) => low + rand() * (high - low);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+    const fateWeights = FATES.reduce((sum, [, weight]) => sum + weight, 0);
+    const pickFate = (): Fate => {
+      let roll = rand() * fateWeights;
+      for (const [fate, weight] of FATES) if ((roll -= weight) < 0) return fate;
+      return 'won';
+    };
+
+    const { db } = h.database;
+    const store = createPolicyStore(db);
+    const tag = uniqueId('sim');
+    for (const [document, note] of [
+      [versionA(`${tag}-a`), 'version A'],
+      [versionB(`${tag}-b`), 'version B'],
+    ] as const) {
+      await store.publish({ document, author: 'test', note });
+    }
+    const policies: Policy[] = [(await store.resolve(`${tag}-a`))!, (await store.resolve(`${tag}-b`))!];
+
+    const T0 = await h.now();
+    const started = new Map<number, StartedLead>();
+    const handle = (index: number) => h.env.client.workflow.getHandle<typeof leadWorkflow>(started.get(index)!.workflowId);
+    let refusedByWorkflow = 0;
+    /** A planned step the lead no longer allows (its ladder returned it to marketing first) is refused, as it would be live. */
+    const step = async (index: number, run: (lead: ReturnType<typeof handle>) => Promise<unknown>) => {
+      try {
+        await run(handle(index));
+      } catch (error) {
+        if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+        refusedByWorkflow += 1;
+      }
+    };
+
+    // ---- the plan: deterministic for the seed ----
+    const steps: Step[] = [];
+    const fates = new Map<Fate, number>();
+    for (let index = 0; index < LEADS; index += 1) {
+      const fate = pickFate();
+      fates.set(fate, (fates.get(fate) ?? 0) + 1);
+      const policy = pick(policies);
+      const tier = (1 + Math.floor(rand() * 3)) as IcpTier;
+      const segment = rand() < 0.25 ? 'enterprise' : pick(['mid-market', 'smb', undefined]);
+      const score: ScoreComponents = fate === 'cold' || fate === 'cold-engaged' ? scores.cold : rand() < 0.2 ? scores.hot : { fit: 30, behavior: 10, intent: 10, negative: 0 };
+      const rep = pick([REP_A, REP_B, ...ENTERPRISE_REPS]);
+      const intakeAt = between(0, 2 * DAY);
+      steps.push({
+        at: intakeAt,
+        lead: index,
+        what: `start lead ${index} (${fate}, tier ${tier}, ${segment ?? 'no segment'}, ${policy.version})`,
+        run: async () => started.set(index, await h.startLead({ policy, tier, score, profile: { segment } })),
+      });
+      let at = intakeAt;
+      const later = (low: number, high: number) => (at += between(low, high));
+      const add = (what: string, run: (lead: ReturnType<typeof handle>) => Promise<unknown>) => steps.push({ at, lead: index, what: `${what} on lead ${index}`, run: () => step(index, run) });
+      const accept = () => add('accept', (lead) => lead.executeUpdate(acceptLeadUpdate, { args: [{ actor: rep }] }));
+      const attempt = (outcome: 'no-answer' | 'connected' | 'left-voicemail') =>
+        add(`attempt (${outcome})`, (lead) => lead.executeUpdate(logContactAttemptUpdate, { args: [{ actor: rep, channel: pick(['phone', 'email', 'linkedin'] as const), outcome }] }));
+      const engage = (signal: string) => add(`engagement ${signal}`, (lead) => lead.executeUpdate(recordEngagementUpdate, { args: [{ actor: 'marketing-bot', signal }] }));
+
+      if (fate === 'cold') {
+        later(HOUR, DAY);
+        engage('email-click');
+        continue;
+      }
+      if (fate === 'cold-engaged') {
+        later(HOUR, DAY);
+        engage('demo-request');
+      }
+      const quick = () => later(MINUTE, 3 * HOUR);
+      switch (fate) {
+        case 'won':
+        case 'lost':
+        case 'cold-engaged':
+          quick();
+          accept();
+          later(MINUTE, 2 * HOUR);
+          attempt('connected');
+          later(HOUR, DAY);
+          add('qualify', (lead) => lead.executeUpdate(qualifyLeadUpdate, { args: [{ actor: rep, need: true, budget: true, timing: true }] }));
+          later(HOUR, 2 * DAY);
+          add('close', (lead) => lead.executeUpdate(closeLeadUpdate, { args: [{ actor: rep, outcome: fate === 'lost' ? 'lost' : 'won', reason: 'decided' }] }));
+          break;
+        case 'late':
+          // Past the deadline, often before the ladder runs out: met late.
+          later(10 * MINUTE, 10 * HOUR);
+          accept();
+          later(MINUTE, 20 * MINUTE);
+          attempt(pick(['no-answer', 'connected'] as const));
+          break;
+        case 'very-late':
+          later(DAY, 3 * DAY);
+          accept();
+          later(MINUTE, DAY);
+          attempt(pick(['no-answer', 'connected'] as const));
+          break;
+        case 'reject-mql':
+          quick();
+          add('reject', (lead) => lead.executeUpdate(rejectLeadUpdate, { args: [{ actor: rep, reason: pick(rejectionReasons) }] }));
+          break;
+        case 'reject-sal':
+          quick();
+          accept();
+          later(MINUTE, 6 * HOUR);
+          attempt('left-voicemail');
+          later(HOUR, DAY);
+          add('reject', (lead) => lead.executeUpdate(rejectLeadUpdate, { args: [{ actor: rep, reason: pick(rejectionReasons) }] }));
+          break;
+        case 'unresponsive':
+        case 'unresponsive-returns':
+          quick();
+          accept();
+          for (let n = 0; n < 2; n += 1) {
+            later(10 * MINUTE, DAY);
+            attempt('no-answer');
+          }
+          if (fate === 'unresponsive-returns') {
+            // After the cadence window (10 business days at most) the lead engages again and comes back to its rep.
+            at = intakeAt + between(16 * DAY, 18 * DAY);
+            engage('pricing-page');
+            later(MINUTE, 2 * HOUR);
+            accept();
+            later(MINUTE, 2 * HOUR);
+            attempt('connected');
+          }
+          break;
+        case 'paused':
+          quick();
+          accept();
+          later(MINUTE, HOUR);
+          add('pause', (lead) => lead.executeUpdate(pauseLeadUpdate, { args: [{ actor: rep, reason: 'customer on holiday' }] }));
+          later(HOUR, 3 * DAY);
+          add('resume', (lead) => lead.executeUpdate(resumeLeadUpdate, { args: [{ actor: rep }] }));
+          later(MINUTE, DAY);
+          attempt(pick(['no-answer', 'connected'] as const));
+          break;
+        case 'reassigned':
+          later(MINUTE, 2 * HOUR);
+          add('reassign', (lead) => lead.executeUpdate(reassignLeadUpdate, { args: [{ actor: 'mgr-m', toRepId: rand() < 0.5 ? REP_A : REP_B, reason: 'workload' }] }));
+          later(MINUTE, 4 * HOUR);
+          accept();
+          later(MINUTE, HOUR);
+          attempt('connected');
+          break;
+      }
+    }
+    for (const [fate, count] of fates) assert.ok(count > 0 || LEADS < 100, `fate ${fate} planned`);
+
+    // ---- run it: one timeline; steps within a tick run together, one lead's steps in order ----
+    steps.sort((a, b) => a.at - b.at);
+    const skipTo = async (offset: number) => {
+      const now = await h.now();
+      if (T0 + offset > now) await h.skipTime(T0 + offset - now);
+    };
+    for (let i = 0; i < steps.length; ) {
+      let j = i;
+      while (j < steps.length && steps[j]!.at - steps[i]!.at < TICK) j += 1;
+      const tick = steps.slice(i, j);
+      await skipTo(tick.at(-1)!.at);
+      const byLead = new Map<number, Step[]>();
+      for (const planned of tick) byLead.set(planned.lead, [...(byLead.get(planned.lead) ?? []), planned]);
+      await Promise.all(
+        [...byLead.values()].map(async (ofLead) => {
+          for (const planned of ofLead) {
+            try {
+              await planned.run();
+            } catch (error) {
+              throw new Error(`seed ${SEED}: "${planned.what}" failed: ${String(error)}`);
+            }
+          }
+        }),
+      );
+      i = j;
+    }
+    // Far enough that every ladder and cadence has run out: nothing the simulation compares is still pending.
+    await skipTo(steps.at(-1)!.at + 30 * DAY);
+
+    // ---- quiet: every lead's audit has caught up with its state ----
+    for (const lead of started.values()) {
+      await eventually(
+        async () => {
+          const state = await h.env.client.workflow.getHandle(lead.workflowId).query(leadStateQuery);
+          const [row] = await db.select({ seq: max(leadEvents.seq) }).from(leadEvents).where(eq(leadEvents.leadId, lead.leadId));
+          return state.lastEventSeq - (row?.seq ?? 0);
+        },
+        (gap) => gap === 0,
+        `the audit of ${lead.leadId}`,
+      );
+    }
+    const asOf = new Date(await h.now());
+    const window = { from: new Date(T0 - HOUR), to: new Date(T0 + 3 * DAY) };
+
+    // ---- replay with the recorded policies: every outcome reproduced ----
+    const answer = await runSimulation(db, store, { version: policies[0]!.version, ...window, asOf, sample: 200 });
+    const reproduction = answer.reproduction!;
+    process.stdout.write(
+      `# simulation-equals-history seed ${SEED}: ${reproduction.records} lifecycles replayed, ${reproduction.mismatches} mismatches; ` +
+        `${refusedByWorkflow} planned steps refused live; recorded ${JSON.stringify(answer.recorded.deadlinesByTier)} ` +
+        `escalations ${JSON.stringify(answer.recorded.escalationsByLevel)} nurture ${JSON.stringify(answer.recorded.nurtureByReason)}\n`,
+    );
+    assert.equal(answer.skipped.leads, 0, 'every lead ran under a stored version');
+    assert.equal(answer.truncated.leads, false);
+    assert.equal(reproduction.records, LEADS, 'every lifecycle was replayed');
+    assert.deepEqual(reproduction.first, [], `seed ${SEED}: replays that differ from the audit`);
+    assert.equal(reproduction.mismatches, 0);
+
+    // The batch covers what the comparison distinguishes, so 0 mismatches is not vacuous.
+    const recorded = answer.recorded;
+    const clocks = recorded.deadlinesByTier.reduce((sum, row) => ({ onTime: sum.onTime + row.metOnTime, late: sum.late + row.metLate, unmet: sum.unmet + row.breachedUnmet }), { onTime: 0, late: 0, unmet: 0 });
+    assert.ok(clocks.onTime > 0 && clocks.late > 0 && clocks.unmet > 0, `met on time, late and never: ${JSON.stringify(clocks)}`);
+    assert.ok(recorded.escalationsByLevel.length >= 3, `escalations at several levels: ${JSON.stringify(recorded.escalationsByLevel)}`);
+    const reasons = new Set(recorded.nurtureByReason.map((row) => row.reason));
+    for (const reason of ['unresponsive', 'sla-expired']) assert.ok(reasons.has(reason), `a return to nurture for ${reason}: ${[...reasons].join(', ')}`);
+    assert.ok([...reasons].some((reason) => (rejectionReasons as readonly string[]).includes(reason)), 'rejections');
+    assert.ok(recorded.mqlByBand.cold > 0 && recorded.mqlByBand.mql > 0 && recorded.mqlByBand.hot > 0, `every band: ${JSON.stringify(recorded.mqlByBand)}`);
+    assert.deepEqual(
+      recorded.loadByQueue.map((row) => row.queueId),
+      ['enterprise', 'inbound'],
+      'both queues',
+    );
+
+    // ---- a tighter candidate changes outcomes, and says why ----
+    const tighter = versionA(`${tag}-tighter`);
+    tighter.speedToLead = {
+      ...tighter.speedToLead,
+      tier2: { amount: 10, unit: 'minutes', clock: 'business' },
+      tier3: { amount: 30, unit: 'minutes', clock: 'business' },
+    };
+    const candidate = await runSimulation(db, store, { policy: tighter, ...window, asOf, sample: 5 });
+    assert.ok(candidate.changes.count > 0, 'a tighter policy changes outcomes');
+    assert.equal(candidate.changes.first.length, 5);
+    assert.ok(candidate.changes.first.every((change) => change.why.length > 0));
+    const breachedUnder = (side: typeof recorded) => side.deadlinesByTier.reduce((sum, row) => sum + row.metLate + row.breachedUnmet, 0);
+    assert.ok(breachedUnder(candidate.simulated) > breachedUnder(candidate.recorded), 'tighter deadlines breach more often');
+  });
+});

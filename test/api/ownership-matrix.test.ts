@@ -308,8 +308,22 @@ describe('ownership matrix: every step route × role × owner, on a real dev ser
     });
   }
 
+  // Policy backtesting reads every lead and deal of a window: ops and managers, never a rep.
+  const simulationAdmits: readonly Role[] = ['ops', 'manager'];
+  test(`policy simulation: ${ROLES.map((role) => `${role} → ${simulationAdmits.includes(role) ? 200 : 403}`).join(', ')}`, async () => {
+    const window = { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() };
+    for (const role of ROLES) {
+      const response = await service.request('POST', '/policies/simulate', { role, body: { version: otherPolicyVersion, ...window, sample: 1 } });
+      const expected = simulationAdmits.includes(role) ? 200 : 403;
+      assert.equal(response.status, expected, `simulate by ${role}: ${JSON.stringify(response.body).slice(0, 300)}`);
+      if (expected === 403) assert.equal(response.body.error, 'forbidden');
+      else assert.ok(response.body.recorded.leads > 0 && response.body.recorded.deals > 0, 'the matrix’s records are in the window');
+      cells.push(`simulate by ${role} ${response.status}`);
+    }
+  });
+
   test('the matrix covered every cell, and every role on every kind of record', () => {
     for (const callers of [leadCallers, dealCallers]) assert.deepEqual([...new Set(callers.map((caller) => caller.role))].sort(), [...ROLES].sort());
-    assert.equal(cells.length, leadRules.length * leadCallers.length + dealRules.length * dealCallers.length);
+    assert.equal(cells.length, leadRules.length * leadCallers.length + dealRules.length * dealCallers.length + ROLES.length);
   });
 });

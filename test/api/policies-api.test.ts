@@ -177,6 +177,94 @@ describe('policy API on a real Temporal dev server and Postgres', () => {
     assert.deepEqual(noVersion.body.issues.map((issue: { path: string }) => issue.path), ['version']);
   });
 
+  test('POST /policies/simulate refuses input at its limits, clearly, and admits only ops and managers', async () => {
+    const from = new Date(Date.now() - 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const to = new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const simulate = (body: object, role: 'ops' | 'manager' | 'sales' | 'cs' = 'ops') => service.request('POST', '/policies/simulate', { role, body });
+
+    const broken = policyDocument((p) => (p.scoring.hotThreshold = 10));
+    const invalid = await simulate({ policy: broken, from, to });
+    assert.equal(invalid.status, 400, JSON.stringify(invalid.body));
+    assert.equal(invalid.body.error, 'invalid-request');
+    assert.deepEqual(invalid.body.issues.map((issue: { path: string }) => issue.path), ['policy.scoring.hotThreshold']);
+    assert.match(invalid.body.message, /policy\.scoring\.hotThreshold: must be at or above mqlThreshold/, 'the validator’s own message');
+
+    const neither = await simulate({ from, to });
+    assert.equal(neither.status, 400);
+    assert.match(neither.body.message, /`policy`.*or `version`/);
+    const both = await simulate({ policy: policyDocument(), version: startVersion, from, to });
+    assert.equal(both.status, 400);
+    assert.match(both.body.message, /either `policy` or `version`, not both/);
+
+    const backwards = await simulate({ version: startVersion, from: to, to: from });
+    assert.equal(backwards.status, 400);
+    assert.match(backwards.body.message, /must be before to/);
+    const empty = await simulate({ version: startVersion, from, to: from });
+    assert.equal(empty.status, 400, 'from = to is an empty window');
+    const tooLong = await simulate({ version: startVersion, from: '2025-01-01T00:00:00Z', to: '2026-06-01T00:00:00Z' });
+    assert.equal(tooLong.status, 400);
+    assert.match(tooLong.body.message, /longer than 366 days/);
+    const notAnInstant = await simulate({ version: startVersion, from: '2026-13-01', to });
+    assert.equal(notAnInstant.status, 400);
+    assert.deepEqual(notAnInstant.body.issues.map((issue: { path: string }) => issue.path), ['from']);
+
+    const unknown = await simulate({ version: 'no-such-version', from, to });
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+    assert.match(unknown.body.message, /no policy version no-such-version/);
+
+    for (const sample of [-1, 201, 1.5]) {
+      const refused = await simulate({ version: startVersion, from, to, sample });
+      assert.equal(refused.status, 400, `sample ${sample}`);
+      assert.deepEqual(refused.body.issues.map((issue: { path: string }) => issue.path), ['sample']);
+    }
+    const extra = await simulate({ version: startVersion, from, to, dryRun: true });
+    assert.equal(extra.status, 400, 'an unknown field');
+
+    for (const role of ['sales', 'cs'] as const) {
+      const refused = await simulate({ version: startVersion, from, to }, role);
+      assert.equal(refused.status, 403, `${role}: ${JSON.stringify(refused.body)}`);
+    }
+    for (const role of ['ops', 'manager'] as const) {
+      const answered = await simulate({ version: startVersion, from, to, sample: 0 }, role);
+      assert.equal(answered.status, 200, `${role}: ${JSON.stringify(answered.body)}`);
+      assert.deepEqual(answered.body.changes.first, [], 'sample 0 lists no record');
+    }
+  });
+
+  test('POST /policies/simulate over this service’s leads: their own policies reproduce the audit; a lower MQL threshold says which leads change and why', async () => {
+    const coldLead = uniqueId('L');
+    await intake(coldLead);
+    await eventually(
+      () => service.request('GET', `/leads/${coldLead}/timeline`, { role: 'ops' }),
+      (r) => r.status === 200 && r.body.events.some((event: { type: string }) => event.type === 'received'),
+      'the intake in the audit',
+    );
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const current = (await service.request('GET', '/policies', { role: 'ops' })).body.current as string;
+    const recordedRules = await service.request('POST', '/policies/simulate', { role: 'manager', body: { version: current, from, to, sample: 200 } });
+    assert.equal(recordedRules.status, 200, JSON.stringify(recordedRules.body));
+    const answer = recordedRules.body;
+    assert.ok(answer.recorded.leads >= 3, `the leads of this file: ${answer.recorded.leads}`);
+    assert.deepEqual(answer.reproduction.first, [], 'replays under the recorded policies (one lead migrated) differ from the audit');
+    assert.equal(answer.reproduction.mismatches, 0);
+    assert.equal(answer.skipped.leads, 0);
+    assert.ok(answer.limits.some((limit: string) => /step times/.test(limit)), 'the answer says what a simulation cannot know');
+
+    // Every cold lead of the window would enter as an MQL at a threshold of 10.
+    const lower = policyDocument((p) => (p.scoring.mqlThreshold = 5));
+    const candidate = await service.request('POST', '/policies/simulate', { role: 'ops', body: { policy: lower, from, to, sample: 200 } });
+    assert.equal(candidate.status, 200, JSON.stringify(candidate.body));
+    const { recorded, simulated, changes } = candidate.body;
+    assert.equal(simulated.mqlByBand.cold, 0);
+    assert.equal(simulated.mqlByBand.mql, recorded.mqlByBand.mql + recorded.mqlByBand.cold);
+    const change = changes.first.find((entry: { id: string }) => entry.id === coldLead);
+    assert.ok(change, `${coldLead} is listed among ${JSON.stringify(changes.first)}`);
+    assert.ok(change.why.includes('intake band cold → mql'), change.why.join('; '));
+    assert.ok(change.why.some((why: string) => /stage now LEAD → MQL/.test(why)), change.why.join('; '));
+    assert.equal((await service.request('GET', `/policies/${lower.version}`, { role: 'ops' })).status, 404, 'simulating publishes nothing');
+  });
+
   test('the OpenAPI document describes the policy routes', async () => {
     const response = await service.app.request('/openapi.json');
     const document = (await response.json()) as any;
@@ -184,5 +272,7 @@ describe('policy API on a real Temporal dev server and Postgres', () => {
     assert.ok(document.paths['/policies/{version}'].get);
     assert.ok(document.paths['/leads/{leadId}/policy'].post);
     assert.ok(document.components.schemas.PolicyPublish);
+    assert.ok(document.paths['/policies/simulate'].post);
+    assert.ok(document.components.schemas.PolicySimulationRequest && document.components.schemas.PolicySimulation);
   });
 });

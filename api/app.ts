@@ -127,6 +127,7 @@ export function createApp(deps: AppDependencies) {
       namespace: deps.client.options.namespace,
       temporalUiUrl: deps.dashboard?.temporalUiUrl,
       sealer: sessions,
+      policyStore: deps.policyStore,
     }),
   );
   return app;

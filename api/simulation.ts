@@ -97,6 +97,7 @@ export async function runSimulation(db: Database, store: Pick<PolicyStore, 'reso
     const policy = await store.resolve(version);
     if (policy) resolved.set(version, policy);
   }
+  request.onProgress?.(0, window.leads.length + window.deals.length, 'replaying');
   const result = simulatePolicy({
     leads: window.leads,
     deals: window.deals,

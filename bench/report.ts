@@ -4,6 +4,7 @@ import type { LatencyResult } from './latency.js';
 import type { MemoryResult } from './memory.js';
 import type { ReportsResult } from './reports.js';
 import type { DashboardResult } from './dashboard.js';
+import type { SimulateResult } from './simulate.js';
 import type { StormResult } from './storm.js';
 import type { Spread } from './support.js';
 
@@ -23,6 +24,7 @@ export interface BenchResult {
     memory?: MemoryResult;
     reports?: ReportsResult;
     dashboard?: DashboardResult;
+    simulate?: SimulateResult;
   };
   errors: Record<string, string>;
   /** 1-minute load average when each measurement started and ended: other work on the machine shows here. */
@@ -40,7 +42,7 @@ const fmtSpread = (value: Spread, digits = 1): string => `${fmt(value.median, di
 const xSpread = (value: Spread): string => `${x(value.median)} (${x(value.min)}–${x(value.max)})`;
 
 export function renderMarkdown(result: BenchResult): string {
-  const { cost, intake, latency, storm, memory, reports, dashboard } = result.measurements;
+  const { cost, intake, latency, storm, memory, reports, dashboard, simulate } = result.measurements;
   const rows: string[][] = [];
   if (intake) {
     rows.push([
@@ -151,6 +153,16 @@ export function renderMarkdown(result: BenchResult): string {
         `${dashboard.seeded.events.toLocaleString('en-US')} lead events, ${dashboard.seeded.deals.toLocaleString('en-US')} deals; ${(page.bytes / 1024).toFixed(0)} KiB of HTML; max ${fmt(page.ms.max)} ms`,
       ]);
     }
+  }
+
+  if (simulate) {
+    rows.push([
+      `Policy simulation p50 (ms, ${simulate.leads.toLocaleString('en-US')} leads over ${simulate.window.days} days)`,
+      fmt(simulate.simulateMs.p50),
+      `target ≤ ${fmt(simulate.targetMs)}`,
+      x(simulate.simulateMs.p50 / simulate.targetMs),
+      `read ${fmt(simulate.phasesMs.load)} ms + replay ${fmt(simulate.phasesMs.replay)} ms (candidate and reproduction); ${simulate.seeded.events.toLocaleString('en-US')} seeded events; ${simulate.changes} leads would change; synthetic history: ${simulate.reproductionMismatches ?? '—'} reproduction mismatches against the seeder's own rules`,
+    ]);
   }
 
   const header = ['measurement', 'service', 'raw Temporal / baseline', 'ratio', 'notes'];

@@ -18,6 +18,8 @@ import { leadReportFact } from '../domain/report-stats.js';
 
 export interface SeedOptions {
   events: number;
+  /** Seed whole lifecycles of this many leads instead of stopping at `events` rows. */
+  leads?: number;
   /** Lead IDs are `${prefix}${n}`. */
   prefix: string;
   /** Leads arrive uniformly in [from, to). */
@@ -91,7 +93,8 @@ export function generateLead(leadId: string, rand: () => number, from: number, t
   };
   const lead: SeedLead = { leadId, tier, source: profile.source, stage: 'LEAD', ownerId: null, score: total, createdAt: received, events };
 
-  add('received', 'sales-actor', { stage: total >= 40 ? 'MQL' : 'LEAD', score: { ...score, total }, profile });
+  const band = total >= 70 ? 'hot' : total >= 40 ? 'mql' : 'cold';
+  add('received', 'sales-actor', { stage: total >= 40 ? 'MQL' : 'LEAD', score: { ...score, total, band }, profile });
   if (total < 40) {
     // Below the MQL threshold: some engagement, a few cross it later (kept simple: they stay leads here).
     const changes = Math.floor(rand() * 3);
@@ -217,10 +220,11 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   // with it, under the event ID the seeder assigns.
   const rows: Array<{ at: number; event: CopyValue[]; fact: CopyValue[] | null }> = [];
   let written = 0;
-  for (let n = 0; written < options.events; n += 1) {
+  const more = (n: number) => (options.leads === undefined ? written < options.events : n < options.leads);
+  for (let n = 0; more(n); n += 1) {
     const lead = generateLead(`${options.prefix}${n}`, rand, from, to);
     const workflowId = `lead-${lead.leadId}`;
-    const take = lead.events.slice(0, options.events - written);
+    const take = options.leads === undefined ? lead.events.slice(0, options.events - written) : lead.events;
     take.forEach((event, index) => {
       const seq = index + 1;
       const at = new Date(event.at).toISOString();

@@ -16,6 +16,7 @@ export const pages = [
   { path: '/dashboard/lead-sla', title: 'Lead SLA' },
   { path: '/dashboard/funnel', title: 'Funnel' },
   { path: '/dashboard/planner', title: 'Planner' },
+  { path: '/dashboard/simulate', title: 'Policy simulation' },
 ] as const;
 
 export function layout(options: { title: string; caller?: ApiKey; active?: string; body: Html }): Html {

@@ -13,6 +13,8 @@ import { apiKeyLookup, type ApiKeyDirectory } from '../auth.js';
 import { errorPage, layout } from './html.js';
 import { CODEC_SESSION_COOKIE, SESSION_COOKIE, SESSION_TTL_MS, type SessionSealer } from './session.js';
 import { dealPage, funnelPage, handoffsPage, leadPage, leadSlaPage, plannerPage, type PageContext } from './views.js';
+import { simulateFormPage, simulatePage } from './simulate-view.js';
+import type { PolicyStore } from '../policy-store.js';
 
 /**
  * The management dashboard at /dashboard: server-rendered pages over the same report queries the API
@@ -32,6 +34,8 @@ export interface DashboardDependencies {
   temporalUiUrl?: string;
   /** Seals the session cookies (DASHBOARD_SESSION_SECRET); the codec server opens them with the same sealer. */
   sealer: SessionSealer;
+  /** The published policy versions the simulation page replays against; without it the page is not offered. */
+  policyStore?: Pick<PolicyStore, 'resolve'>;
   now?: () => Date;
 }
 
@@ -180,6 +184,15 @@ export function dashboardRoutes(deps: DashboardDependencies) {
   app.get('/lead-sla', (c) => render(c, leadSlaPage));
   app.get('/funnel', (c) => render(c, funnelPage));
   app.get('/planner', (c) => render(c, plannerPage));
+  const { policyStore } = deps;
+  if (policyStore) {
+    app.get('/simulate', (c) => render(c, async (ctx) => simulateFormPage(ctx)));
+    app.post('/simulate', sameOriginOnly, async (c) => {
+      const body = await c.req.parseBody().catch(() => ({}));
+      const fields = Object.fromEntries(Object.entries(body).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value]] : [])));
+      return render(c, (ctx) => simulatePage(ctx, policyStore, fields));
+    });
+  }
   app.get('/leads/:leadId', (c) => render(c, (ctx) => leadPage(ctx, c.req.param('leadId'))));
   app.get('/deals/:dealId', (c) => render(c, (ctx) => dealPage(ctx, c.req.param('dealId'))));
   app.notFound((c) => c.html(errorPage('Not found', `No dashboard page ${c.req.path}.`, c.get('caller')), 404));

@@ -93,7 +93,8 @@ export function leadOutcome(leadId: string, tier: IcpTier, events: readonly Outc
     const { payload } = event;
     switch (event.type) {
       case 'received':
-        outcome.intakeBand = (payload.score as { band: LeadOutcome['intakeBand'] }).band;
+        // Intakes audited before the band was part of the score have only the stage to go by.
+        outcome.intakeBand = (payload.score as { band?: LeadOutcome['intakeBand'] } | undefined)?.band ?? (payload.stage === 'MQL' ? 'mql' : 'cold');
         if (payload.stage === 'MQL') clock = { breached: false };
         break;
       case 'stage-changed':

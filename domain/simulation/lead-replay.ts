@@ -133,7 +133,9 @@ export function replayLead(record: LeadRecord, options: ReplayOptions): LeadRepl
       paused = null;
     }
     if (next !== 'SAL') cadence = null;
-    if (next === 'SAL') cadence = startCadence({ cadence: cadenceFor(policy, profile.segment) }, calendar, nowDate(), false);
+    // Attempt due times only time reminders, which change nothing a replay compares; the window is what returns
+    // an unanswered lead to nurture. Leaving the attempts out spares five business-day sums per acceptance.
+    if (next === 'SAL') cadence = startCadence({ cadence: { ...cadenceFor(policy, profile.segment), attempts: [] } }, calendar, nowDate(), false);
   }
 
   /** The queue a policy's routing rules pick for the lead as it is now (routing.ts, as the routing activity does). */
@@ -258,9 +260,7 @@ export function replayLead(record: LeadRecord, options: ReplayOptions): LeadRepl
         return;
       case 'escalation':
         return escalate();
-      case 'cadence-attempt':
-        // A reminder only: it changes nothing the comparison counts, but it is what the next wake-up is measured after.
-        cadence = { ...cadence!, remindedThrough: wake.attemptIndex! + 1 };
+      case 'cadence-attempt': // never pending: the replay's cadence carries no attempt reminders
         return;
       case 'cadence-window':
         return returnToNurture('unresponsive');

@@ -373,4 +373,46 @@ describe('dashboard in Chromium', () => {
     assert.equal(invalid?.status(), 400);
     assert.match((await page.textContent('[role=alert]')) ?? '', /winRate/);
   });
+
+  test('policy simulation: a published version and a pasted document through the form, as POST /policies/simulate answers them', async () => {
+    const page = await open('/dashboard/simulate');
+    await page.fill('input[name=version]', policy.version);
+    await page.fill('input[name=from]', range.from);
+    await page.fill('input[name=to]', range.to);
+    const [answered] = await Promise.all([page.waitForNavigation(), page.click('form.simulate button')]);
+    assert.equal(answered?.status(), 200, (await answered?.text())?.slice(0, 500));
+    const body = { version: policy.version, from: `${range.from}T00:00:00Z`, to: `${range.to}T00:00:00Z` };
+    const fromApi = await service.request('POST', '/policies/simulate', { role: 'manager', body });
+    assert.equal(fromApi.status, 200, JSON.stringify(fromApi.body));
+    const bands = Object.fromEntries((await table(page, 'sim-0')).map((row) => [row.label, [num(row.recorded), num(row.simulated)]]));
+    assert.deepEqual(bands, Object.fromEntries(['cold', 'mql', 'hot'].map((band) => [band, [fromApi.body.recorded.mqlByBand[band], fromApi.body.simulated.mqlByBand[band]]])));
+    assert.equal(num(await page.getAttribute('#kpi-sim-leads', 'data-value')), fromApi.body.recorded.leads);
+    assert.ok(fromApi.body.recorded.leads >= 3, 'the run’s leads are in the window');
+    assert.equal(await page.getAttribute('#kpi-sim-mismatches', 'data-value'), '0', 'the run replays under its own policy as the audit recorded it');
+    const deadlines = await table(page, 'sim-1');
+    const tier3 = fromApi.body.recorded.deadlinesByTier.find((row: { tier: number }) => row.tier === 3);
+    assert.equal(num(deadlines.find((row) => row.label === 'Tier 3 met on time')!.recorded), tier3.metOnTime);
+    await screenshot(page, '5-simulate');
+
+    // A pasted document: every lead scored as cold under an MQL threshold of 1000.
+    const strict = { ...JSON.parse(JSON.stringify(policy)), version: uniqueId('never-mql') };
+    strict.scoring.mqlThreshold = 1000;
+    strict.scoring.hotThreshold = 1000;
+    await page.fill('input[name=version]', '');
+    await page.fill('textarea[name=policy]', JSON.stringify(strict));
+    await Promise.all([page.waitForNavigation(), page.click('form.simulate button')]);
+    const strictBands = Object.fromEntries((await table(page, 'sim-0')).map((row) => [row.label, num(row.simulated)]));
+    assert.deepEqual(strictBands, { cold: fromApi.body.recorded.leads, mql: 0, hot: 0 });
+    assert.ok(Number(await page.getAttribute('#kpi-sim-changes', 'data-value')) >= 3);
+    assert.ok((await page.$$('#sim-changes li')).length >= 3, 'the changed leads are listed, with why');
+    assert.equal(await page.evaluate(() => document.body.dataset.injected), undefined);
+
+    // A broken document: the validator's message, a 400.
+    strict.scoring.hotThreshold = 10;
+    await page.fill('textarea[name=policy]', JSON.stringify(strict));
+    const [refused] = await Promise.all([page.waitForNavigation(), page.click('form.simulate button')]);
+    assert.equal(refused?.status(), 400);
+    assert.match((await page.textContent('[role=alert]')) ?? '', /policy\.scoring\.hotThreshold: must be at or above mqlThreshold/);
+  });
+
 });

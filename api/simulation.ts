@@ -166,7 +166,9 @@ const answerSchema = z
       .object({ records: z.number(), mismatches: z.number(), first: z.array(changedSchema) })
       .nullable()
       .openapi({ description: 'The records replayed under the policies they ran under, compared with the audit: mismatches should be 0' }),
-    skipped: z.object({ leads: z.number(), deals: z.number(), unknownVersions: z.array(z.string()) }),
+    skipped: z
+      .object({ leads: z.number(), deals: z.number(), unknownVersions: z.array(z.string()), failures: z.array(z.string()) })
+      .openapi({ description: 'Records left out: their version is not stored, or their audit could not be replayed (the first 20 failures, with why)' }),
     truncated: z.object({ leads: z.boolean(), deals: z.boolean(), limit: z.number() }),
     limits: z.array(z.string()),
   })

@@ -100,10 +100,21 @@ export async function loadRecordedWindow(db: Database, range: ReportRange, limit
         order by closed_won_at, deal_id
         limit ${limit + 1}
       )
-      select d.*, m.milestone, m.kind, m.started_at, m.due_at, m.done_at, m.breached, e.at as reported_at
+      select d.*, m.milestone, m.kind, m.started_at, m.due_at, m.done_at, m.breached, reported.at as reported_at
       from window_deals d
       left join deal_milestones m on m.deal_id = d.deal_id
-      left join deal_events e on m.done_at is not null and e.deal_id = m.deal_id and e.seq = m.last_event_seq
+      -- The event that completed the milestone (a later event, such as the handoff's completion, may have
+      -- rewritten the row since): its time is when the system heard the milestone was done.
+      left join lateral (
+        select e.at from deal_events e
+        where m.done_at is not null and e.deal_id = m.deal_id and (
+          (m.kind = 'dossier' and e.type = 'dossier-delivered')
+          or (m.kind = 'kickoff' and e.type = 'kickoff-held')
+          or (m.kind = 'qbr' and e.type = 'qbr-held' and 'qbr-' || (e.payload->>'number') = m.milestone)
+          or (m.kind like 'incident-%' and e.type = 'incident-resolved' and e.payload->>'incidentId' = m.milestone))
+        order by e.seq
+        limit 1
+      ) reported on true
       order by d.closed_won_at, d.deal_id, m.started_at, m.milestone`,
   );
   const deals: DealRecord[] = [];

@@ -87,10 +87,17 @@ const signalPoints = (policy: Policy, signal: unknown): number => {
   return (points?.behavior ?? 0) + (points?.intent ?? 0);
 };
 
-export function replayLead(record: LeadRecord, options: ReplayOptions): LeadReplay {
+/** The intake event a replay starts from: the audit's first. */
+function intakeOf(record: LeadRecord): RecordedEvent & { payload: { profile: LeadProfile } } {
   const received = record.events[0];
-  if (!received || received.type !== 'received') throw new Error(`lead ${record.leadId}: the audit does not start with its intake`);
-  const profile = received.payload.profile as LeadProfile;
+  if (!received || received.type !== 'received') throw new Error('the audit does not start with its intake');
+  if (typeof (received.payload.profile as LeadProfile | undefined)?.icpTier !== 'number') throw new Error('the intake names no ICP tier');
+  return received as RecordedEvent & { payload: { profile: LeadProfile } };
+}
+
+export function replayLead(record: LeadRecord, options: ReplayOptions): LeadReplay {
+  const received = intakeOf(record);
+  const profile = received.payload.profile;
   const intakeScore = received.payload.score as ScoreComponents;
   const tierLabel = `Tier ${profile.icpTier}`;
   const asOf = options.asOf;
@@ -283,7 +290,7 @@ export function replayLead(record: LeadRecord, options: ReplayOptions): LeadRepl
       if (next.at > now) now = next.at;
       onWakeUp(next);
     }
-    throw new Error(`lead ${record.leadId}: the replay's clocks did not settle`);
+    throw new Error("the replay's clocks did not settle");
   }
 
   function refuse(step: LeadStep, why: string | null): boolean {
@@ -416,7 +423,5 @@ function stepOf(event: RecordedEvent): LeadStep | null {
 
 /** The recorded outcome, read from the audit by the same function that reads the simulator's events. */
 export function recordedLeadOutcome(record: LeadRecord): LeadOutcome {
-  const received = record.events[0]!;
-  const profile = received.payload.profile as LeadProfile;
-  return leadOutcome(record.leadId, profile.icpTier, record.events);
+  return leadOutcome(record.leadId, intakeOf(record).payload.profile.icpTier, record.events);
 }

@@ -42,8 +42,11 @@ export interface SimulationResult {
   refusedSteps: number;
   /** The honesty check: the same records replayed under the policies they ran under, compared with the audit. */
   reproduction: { records: number; mismatches: number; first: ChangedRecord[] } | null;
-  /** Records left out because the version they ran under is not in the policy store. */
-  skipped: { leads: number; deals: number; unknownVersions: string[] };
+  /**
+   * Records left out: the version they ran under is not in the policy store, or their audit could not be
+   * replayed (`failures`, the first few with why: an audit that does not start with its intake, say).
+   */
+  skipped: { leads: number; deals: number; unknownVersions: string[]; failures: string[] };
 }
 
 export interface SimulationInput {
@@ -130,6 +133,17 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
   let verified = 0;
   const unknown = new Set<string>();
   const skipped = { leads: 0, deals: 0 };
+  const failures: string[] = [];
+  /** One record's replay; an audit it cannot read skips that record, never the whole simulation. */
+  const attempt = <T>(kind: 'leads' | 'deals', id: string, replay: () => T): T | null => {
+    try {
+      return replay();
+    } catch (error) {
+      skipped[kind] += 1;
+      if (failures.length < 20) failures.push(`${kind === 'leads' ? 'lead' : 'deal'} ${id}: ${(error as Error).message}`);
+      return null;
+    }
+  };
   const total = input.leads.length + input.deals.length;
   let done = 0;
   const progress = () => {
@@ -149,9 +163,17 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
       progress();
       continue;
     }
-    const truth = recordedLeadOutcome(lead);
+    const replayed = attempt('leads', lead.leadId, () => ({
+      truth: recordedLeadOutcome(lead),
+      candidate: replayLead(lead, { policy: input.candidate, mode: 'candidate', recordedPolicy, policyOf: input.policyOf, asOf: input.asOf }),
+      replay: verify ? replayLead(lead, { policy: recordedPolicy, mode: 'recorded', recordedPolicy, policyOf: input.policyOf, asOf: input.asOf }) : null,
+    }));
+    if (!replayed) {
+      progress();
+      continue;
+    }
+    const { truth, candidate, replay } = replayed;
     recorded.addLead(truth);
-    const candidate = replayLead(lead, { policy: input.candidate, mode: 'candidate', recordedPolicy, policyOf: input.policyOf, asOf: input.asOf });
     simulated.addLead(candidate.outcome);
     refusedSteps += candidate.refused.length;
     const why = [...outcomeDifferences(truth, candidate.outcome), ...candidate.refused.map((step) => `${step.step} at ${step.at} would be refused: ${step.why}`)];
@@ -159,9 +181,8 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
       changes += 1;
       note(changed, { kind: 'lead', id: lead.leadId, why });
     }
-    if (verify) {
+    if (replay) {
       verified += 1;
-      const replay = replayLead(lead, { policy: recordedPolicy, mode: 'recorded', recordedPolicy, policyOf: input.policyOf, asOf: input.asOf });
       const off = [...outcomeDifferences(truth, replay.outcome), ...replay.refused.map((step) => `${step.step} at ${step.at} refused: ${step.why}`)];
       if (off.length > 0) {
         mismatchCount += 1;
@@ -179,18 +200,26 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
       progress();
       continue;
     }
-    const truth = recordedDealOutcome(deal);
+    const replayed = attempt('deals', deal.dealId, () => ({
+      truth: recordedDealOutcome(deal),
+      candidate: replayDeal(deal, input.candidate, input.asOf),
+      replay: verify ? replayDeal(deal, recordedPolicy, input.asOf) : null,
+    }));
+    if (!replayed) {
+      progress();
+      continue;
+    }
+    const { truth, candidate, replay } = replayed;
     recorded.addDeal(truth);
-    const candidate = replayDeal(deal, input.candidate, input.asOf);
     simulated.addDeal(candidate);
     const why = dealDifferences(truth, candidate);
     if (why.length > 0) {
       changes += 1;
       note(changed, { kind: 'deal', id: deal.dealId, why });
     }
-    if (verify) {
+    if (replay) {
       verified += 1;
-      const off = dealDifferences(truth, replayDeal(deal, recordedPolicy, input.asOf));
+      const off = dealDifferences(truth, replay);
       if (off.length > 0) {
         mismatchCount += 1;
         note(mismatches, { kind: 'deal', id: deal.dealId, why: off });
@@ -207,6 +236,6 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
     changes: { count: changes, first: changed },
     refusedSteps,
     reproduction: verify ? { records: verified, mismatches: mismatchCount, first: mismatches } : null,
-    skipped: { ...skipped, unknownVersions: [...unknown].sort() },
+    skipped: { ...skipped, unknownVersions: [...unknown].sort(), failures },
   };
 }

@@ -138,7 +138,15 @@ describe('policy simulation', () => {
   test('a record whose version the store does not hold is skipped and named', () => {
     const orphan = { ...onTimeLead, policyVersion: 'gone' };
     const result = simulatePolicy({ leads: [orphan], deals: [], candidate: recorded, policyOf, asOf: at(HOUR), sample: 10 });
-    assert.deepEqual(result.skipped, { leads: 1, deals: 0, unknownVersions: ['gone'] });
+    assert.deepEqual(result.skipped, { leads: 1, deals: 0, unknownVersions: ['gone'], failures: [] });
     assert.equal(result.recorded.leads, 0);
+  });
+
+  test('an audit that cannot be replayed skips its record, named with why, and the rest is simulated', () => {
+    const headless = { ...onTimeLead, leadId: 'L-headless', events: onTimeLead.events.slice(1) };
+    const result = simulatePolicy({ leads: [headless, onTimeLead], deals: [], candidate: recorded, policyOf, asOf: at(HOUR), sample: 10 });
+    assert.deepEqual(result.skipped.failures, ['lead L-headless: the audit does not start with its intake']);
+    assert.equal(result.skipped.leads, 1);
+    assert.equal(result.recorded.leads, 1);
   });
 });

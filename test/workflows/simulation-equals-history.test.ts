@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { eq, max } from 'drizzle-orm';
+import { startDealWorkflow } from '../../api/deals.js';
 import { createPolicyStore } from '../../api/policy-store.js';
 import { runSimulation } from '../../api/simulation.js';
-import { leadEvents, queueMembers, queues, reps } from '../../db/schema.js';
+import { dealEvents, leadEvents, queueMembers, queues, reps } from '../../db/schema.js';
 import { rejectionReasons } from '../../domain/lead-lifecycle.js';
 import type { IcpTier, Policy, PolicyInput } from '../../domain/policy.js';
 import type { ScoreComponents } from '../../domain/scoring.js';
@@ -21,6 +22,16 @@ import {
   resumeLeadUpdate,
 } from '../../workflows/lead-definitions.js';
 import type { leadWorkflow } from '../../workflows/lead-workflow.js';
+import {
+  dealStateQuery,
+  deliverDossierUpdate,
+  openIncidentUpdate,
+  recordKickoffUpdate,
+  recordQbrUpdate,
+  resolveIncidentUpdate,
+} from '../../workflows/deal-definitions.js';
+import type { dealWorkflow } from '../../workflows/deal-workflow.js';
+import { dealWorkflowId } from '../../temporal.config.js';
 import { DAY, eventually, HOUR, MINUTE, REP_A, REP_B, scores, startLeadHarness, type LeadHarness, type StartedLead } from '../support/lead-harness.js';
 import { defaultPolicyDocument } from '../support/policies.js';
 import { uniqueId } from '../support/temporal.js';
@@ -29,14 +40,18 @@ import { uniqueId } from '../support/temporal.js';
  * Honest by construction: a seeded batch of lead lifecycles runs on real lead workflows (time-skipping server,
  * real activities, real Postgres audit) under two policy versions, with business hours, a queue with its own
  * SLA and calendar, late and missed responses, escalation ladders, rejections, exhausted cadences, pauses,
- * manual reassignments, engagement back from nurture. Then POST /policies/simulate's engine replays the
- * audit with the policies those leads ran under and must reproduce every recorded outcome: 0 mismatches
- * (speed-to-lead ending per clock, escalation levels, nurture reasons, final stage, queue, owner). A tighter
- * candidate then changes outcomes, so the comparison is not vacuous.
+ * manual reassignments, engagement back from nurture; and closed-won deals whose dossier, kickoff, QBR and
+ * incidents come on time, late, reported after their due time, or never. Then POST /policies/simulate's engine
+ * replays the audit with the policies those records ran under and must reproduce every recorded outcome:
+ * 0 mismatches (speed-to-lead ending per clock, escalation levels, nurture reasons, final stage, queue, owner;
+ * each milestone breached or not). A tighter candidate then changes outcomes, so the comparison is not vacuous.
  */
 
 const SEED = Number(process.env.SIMULATION_SEED ?? 20261206);
 const LEADS = Number(process.env.SIMULATION_LEADS ?? 520);
+const DEALS = Number(process.env.SIMULATION_DEALS ?? 40);
+const CS_QUEUE = 'customer-success'; // policies/default.json deal.csQueueId
+const CS_REPS = ['cs-1', 'cs-2'];
 const ENTERPRISE_QUEUE = 'enterprise';
 const ENTERPRISE_REPS = ['rep-e1', 'rep-e2'];
 /** Steps closer together than this run together after one time skip (different leads in parallel). */
@@ -135,12 +150,15 @@ describe('policy simulation reproduces the recorded history', () => {
     await db.insert(reps).values(ENTERPRISE_REPS.map((repId) => ({ repId, name: repId, seniority: 'senior' as const, managerId: 'mgr-e' })));
     await db.insert(queues).values({ queueId: ENTERPRISE_QUEUE, name: 'Enterprise', strategy: 'round-robin', managerId: 'mgr-e' });
     await db.insert(queueMembers).values(ENTERPRISE_REPS.map((repId, position) => ({ queueId: ENTERPRISE_QUEUE, repId, position })));
+    await db.insert(reps).values(CS_REPS.map((repId) => ({ repId, name: repId, seniority: 'senior' as const, managerId: 'cs-mgr' })));
+    await db.insert(queues).values({ queueId: CS_QUEUE, name: 'Customer success', strategy: 'round-robin', managerId: 'cs-mgr' });
+    await db.insert(queueMembers).values(CS_REPS.map((repId, position) => ({ queueId: CS_QUEUE, repId, position })));
   });
   after(async () => {
     await h?.stop();
   });
 
-  test(`seed ${SEED}: ${LEADS} lead lifecycles replay with 0 mismatches`, { timeout: 30 * 60_000 }, async () => {
+  test(`seed ${SEED}: ${LEADS} lead and ${DEALS} deal lifecycles replay with 0 mismatches`, { timeout: 30 * 60_000 }, async () => {
     const rand = prng(SEED);
     const between = (low: number, high: number) => low + rand() * (high - low);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
@@ -167,9 +185,9 @@ describe('policy simulation reproduces the recorded history', () => {
     const handle = (index: number) => h.env.client.workflow.getHandle<typeof leadWorkflow>(started.get(index)!.workflowId);
     let refusedByWorkflow = 0;
     /** A planned step the lead no longer allows (its ladder returned it to marketing first) is refused, as it would be live. */
-    const step = async (index: number, run: (lead: ReturnType<typeof handle>) => Promise<unknown>) => {
+    const step = async (run: () => Promise<unknown>) => {
       try {
-        await run(handle(index));
+        await run();
       } catch (error) {
         if (!(error instanceof WorkflowUpdateFailedError)) throw error;
         refusedByWorkflow += 1;
@@ -196,7 +214,7 @@ describe('policy simulation reproduces the recorded history', () => {
       });
       let at = intakeAt;
       const later = (low: number, high: number) => (at += between(low, high));
-      const add = (what: string, run: (lead: ReturnType<typeof handle>) => Promise<unknown>) => steps.push({ at, lead: index, what: `${what} on lead ${index}`, run: () => step(index, run) });
+      const add = (what: string, run: (lead: ReturnType<typeof handle>) => Promise<unknown>) => steps.push({ at, lead: index, what: `${what} on lead ${index}`, run: () => step(() => run(handle(index))) });
       const accept = () => add('accept', (lead) => lead.executeUpdate(acceptLeadUpdate, { args: [{ actor: rep }] }));
       const attempt = (outcome: 'no-answer' | 'connected' | 'left-voicemail') =>
         add(`attempt (${outcome})`, (lead) => lead.executeUpdate(logContactAttemptUpdate, { args: [{ actor: rep, channel: pick(['phone', 'email', 'linkedin'] as const), outcome }] }));
@@ -290,6 +308,72 @@ describe('policy simulation reproduces the recorded history', () => {
     }
     for (const [fate, count] of fates) assert.ok(count > 0 || LEADS < 100, `fate ${fate} planned`);
 
+    // ---- deals: won in the first two days, handed over on time, late, reported late, or never ----
+    const dealIds: string[] = [];
+    const dealHandle = (dealId: string) => h.env.client.workflow.getHandle<typeof dealWorkflow>(dealWorkflowId(dealId));
+    for (let index = 0; index < DEALS; index += 1) {
+      const dealId = uniqueId('D');
+      dealIds.push(dealId);
+      const policy = pick(policies);
+      const wonAt = between(0, 2 * DAY);
+      const signedAt = wonAt - between(0, DAY);
+      const lead = LEADS + index; // a lane of its own in the timeline
+      const add = (at: number, what: string, run: () => Promise<unknown>) => steps.push({ at, lead, what: `${what} of ${dealId}`, run: () => step(run) });
+      const iso = (offset: number) => new Date(T0 + offset).toISOString();
+      steps.push({
+        at: wonAt,
+        lead,
+        what: `start deal ${dealId}`,
+        run: async () => {
+          const intake = { dealId, accountName: `Account ${dealId}`, amount: 50_000, currency: 'EUR', signedAt: iso(signedAt), closedWonAt: new Date(await h.now()).toISOString(), salesOwnerId: REP_A };
+          const started = await startDealWorkflow(h.env.client, { deal: intake, policy, actor: REP_A, taskQueue: h.taskQueue });
+          assert.equal(started.started, true);
+        },
+      });
+      const dossier = pick(['on-time', 'late', 'never'] as const);
+      if (dossier !== 'never') {
+        add(wonAt + (dossier === 'late' ? between(50 * HOUR, 80 * HOUR) : between(HOUR, 40 * HOUR)), 'dossier', () =>
+          dealHandle(dealId).executeUpdate(deliverDossierUpdate, {
+            args: [
+              {
+                actor: REP_A,
+                businessGoals: ['Shorter time to value'],
+                scope: 'Two teams, SSO',
+                kpis: [{ name: 'TTV', metric: 'days to first value', target: 14, unit: 'days' }],
+                stakeholders: [
+                  { name: 'Ewa', role: 'economic-buyer' },
+                  { name: 'Jan', role: 'champion' },
+                ],
+                risks: [],
+              },
+            ],
+          }),
+        );
+      }
+      // Five business days from the signature: about a week of wall time.
+      const kickoff = pick(['on-time', 'reported-late', 'late', 'never'] as const);
+      if (kickoff !== 'never') {
+        const heldAt = kickoff === 'late' ? signedAt + between(9 * DAY, 11 * DAY) : Math.max(wonAt + MINUTE, signedAt + between(HOUR, 3 * DAY));
+        const reportedAt = kickoff === 'reported-late' ? signedAt + between(9 * DAY, 10 * DAY) : heldAt + between(MINUTE, HOUR);
+        add(reportedAt, `kickoff (${kickoff})`, () => dealHandle(dealId).executeUpdate(recordKickoffUpdate, { args: [{ actor: 'cs-1', heldAt: iso(heldAt), attendees: ['Jan'] }] }));
+      }
+      const qbr = pick(['on-time', 'late', 'never'] as const);
+      if (qbr !== 'never') {
+        const heldAt = signedAt + (qbr === 'late' ? between(91 * DAY, 93 * DAY) : between(80 * DAY, 89 * DAY));
+        add(heldAt + between(MINUTE, HOUR), `QBR (${qbr})`, () => dealHandle(dealId).executeUpdate(recordQbrUpdate, { args: [{ actor: 'cs-1', heldAt: iso(heldAt), healthScore: 70 }] }));
+      }
+      if (rand() < 0.5) {
+        const openedAt = wonAt + between(DAY, 5 * DAY);
+        const incident = pick(['on-time', 'late', 'never'] as const);
+        add(openedAt, 'critical incident', () => dealHandle(dealId).executeUpdate(openIncidentUpdate, { args: [{ actor: 'cs-1', severity: 'critical', summary: 'SSO down' }] }));
+        if (incident !== 'never') {
+          add(openedAt + (incident === 'late' ? between(25 * HOUR, 40 * HOUR) : between(HOUR, 20 * HOUR)), `incident resolved (${incident})`, () =>
+            dealHandle(dealId).executeUpdate(resolveIncidentUpdate, { args: [{ actor: 'cs-1', incidentId: 'INC-1', resolution: 'fixed' }] }),
+          );
+        }
+      }
+    }
+
     // ---- run it: one timeline; steps within a tick run together, one lead's steps in order ----
     steps.sort((a, b) => a.at - b.at);
     const skipTo = async (offset: number) => {
@@ -331,6 +415,17 @@ describe('policy simulation reproduces the recorded history', () => {
         `the audit of ${lead.leadId}`,
       );
     }
+    for (const dealId of dealIds) {
+      await eventually(
+        async () => {
+          const state = await dealHandle(dealId).query(dealStateQuery);
+          const [row] = await db.select({ seq: max(dealEvents.seq) }).from(dealEvents).where(eq(dealEvents.dealId, dealId));
+          return state.lastEventSeq - (row?.seq ?? 0);
+        },
+        (gap) => gap === 0,
+        `the audit of ${dealId}`,
+      );
+    }
     const asOf = new Date(await h.now());
     const window = { from: new Date(T0 - HOUR), to: new Date(T0 + 3 * DAY) };
 
@@ -344,7 +439,9 @@ describe('policy simulation reproduces the recorded history', () => {
     );
     assert.equal(answer.skipped.leads, 0, 'every lead ran under a stored version');
     assert.equal(answer.truncated.leads, false);
-    assert.equal(reproduction.records, LEADS, 'every lifecycle was replayed');
+    assert.equal(answer.skipped.deals, 0);
+    assert.equal(answer.recorded.deals, DEALS);
+    assert.equal(reproduction.records, LEADS + DEALS, 'every lifecycle was replayed');
     assert.deepEqual(reproduction.first, [], `seed ${SEED}: replays that differ from the audit`);
     assert.equal(reproduction.mismatches, 0);
 
@@ -362,6 +459,11 @@ describe('policy simulation reproduces the recorded history', () => {
       ['enterprise', 'inbound'],
       'both queues',
     );
+    const milestones = Object.fromEntries(recorded.dealMilestones.map((row) => [row.kind, row]));
+    for (const kind of ['dossier', 'kickoff', 'qbr', 'incident-critical']) {
+      const row = milestones[kind];
+      assert.ok(row && row.breached > 0 && row.breached < row.milestones, `${kind}: some breached, some not: ${JSON.stringify(row)}`);
+    }
 
     // ---- a tighter candidate changes outcomes, and says why ----
     const tighter = versionA(`${tag}-tighter`);

@@ -8,6 +8,7 @@ import { contactChannels, type Policy } from '../domain/policy.js';
 import { scoreBand } from '../domain/scoring.js';
 import { scoringFor } from '../domain/lead-rules.js';
 import { nextStepTypes } from '../domain/opportunity-hygiene.js';
+import { slaStateNow } from '../domain/lead-clocks.js';
 import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   acceptLeadUpdate,
@@ -236,7 +237,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
   const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
   // A query needs a worker to answer it: bounded, so a missing worker is a 503 and never a hung request.
   const queryLead = (leadId: string) => client.withDeadline(Date.now() + stepTimeoutMs, () => handleFor(leadId).query(leadStateQuery));
-  const toStateBody = (state: LeadView) => state as unknown as z.infer<typeof leadStateSchema>;
+  // The state is as of the lead's last workflow task; a due-soon mark passed since shows from its dueSoonAt.
+  const toStateBody = (state: LeadView) => ({ ...state, slaState: slaStateNow(state, new Date()) }) as unknown as z.infer<typeof leadStateSchema>;
 
   app.openapi(intakeRoute, async (c) => {
     const { score, ...profile } = c.req.valid('json');

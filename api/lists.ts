@@ -132,7 +132,7 @@ const listLeadsRoute = createRoute({
     PAGING +
     'The projection holds stage, owner, tier, score and policy version as of the last event. SLA state (on-track, due-soon, ' +
     'breached) changes with the clock, not with an event, so the projection cannot hold it: with `slaState`, the lead IDs in that ' +
-    `state come from Temporal visibility (the workflow's \`SlaState\` search attribute, kept current by its own timers) and the ` +
+    `state come from Temporal visibility (the workflow's \`SlaState\` search attribute, kept current by its deadline timer; due soon is \`DueSoonAt\` passed) and the ` +
     'page is the projection rows of those leads, filtered and paged as usual; each page reads visibility afresh. More than ' +
     `${SLA_FILTER_MAX} leads in one state is a 400: add stage, owner or tier. Sales see every lead.`,
   middleware: [requireRole('sales', 'ops', 'manager')] as const,

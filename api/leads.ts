@@ -80,6 +80,11 @@ const leadStateSchema = z
     deadlines: z.array(z.object({ kind: z.string(), label: z.string(), dueAt: z.string() })),
     attempts: z.array(z.object({ number: z.number(), channel: z.string(), outcome: z.string(), at: z.string(), actor: z.string() })),
     nurtureReason: z.string().nullable(),
+    slaState: z
+      .enum(['on-track', 'due-soon', 'breached', 'none'])
+      .optional()
+      .openapi({ description: 'The speed-to-lead clock as of this answer (`due-soon` from `dueSoonAt` once its mark has passed); `none` when no clock runs' }),
+    dueSoonAt: z.string().nullable().optional().openapi({ description: 'When the running response deadline turns due soon; null when none runs' }),
     enteredStageAt: z.string(),
     lastEventSeq: z.number(),
     closed: closedSchema.optional(),

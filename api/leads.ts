@@ -8,6 +8,7 @@ import { contactChannels, type Policy } from '../domain/policy.js';
 import { scoreBand } from '../domain/scoring.js';
 import { scoringFor } from '../domain/lead-rules.js';
 import { nextStepTypes } from '../domain/opportunity-hygiene.js';
+import { slaStateNow } from '../domain/lead-clocks.js';
 import { leadWorkflowId, TASK_QUEUE } from '../temporal.config.js';
 import {
   acceptLeadUpdate,
@@ -79,6 +80,11 @@ const leadStateSchema = z
     deadlines: z.array(z.object({ kind: z.string(), label: z.string(), dueAt: z.string() })),
     attempts: z.array(z.object({ number: z.number(), channel: z.string(), outcome: z.string(), at: z.string(), actor: z.string() })),
     nurtureReason: z.string().nullable(),
+    slaState: z
+      .enum(['on-track', 'due-soon', 'breached', 'none'])
+      .optional()
+      .openapi({ description: 'The speed-to-lead clock as of this answer (`due-soon` from `dueSoonAt` once its mark has passed); `none` when no clock runs' }),
+    dueSoonAt: z.string().nullable().optional().openapi({ description: 'When the running response deadline turns due soon; null when none runs' }),
     enteredStageAt: z.string(),
     lastEventSeq: z.number(),
     closed: closedSchema.optional(),
@@ -236,7 +242,8 @@ export function leadRoutes({ client, db, currentPolicy, policyStore, stepTimeout
   const handleFor = (leadId: string) => client.workflow.getHandle(leadWorkflowId(leadId));
   // A query needs a worker to answer it: bounded, so a missing worker is a 503 and never a hung request.
   const queryLead = (leadId: string) => client.withDeadline(Date.now() + stepTimeoutMs, () => handleFor(leadId).query(leadStateQuery));
-  const toStateBody = (state: LeadView) => state as unknown as z.infer<typeof leadStateSchema>;
+  // The state is as of the lead's last workflow task; a due-soon mark passed since shows from its dueSoonAt.
+  const toStateBody = (state: LeadView) => ({ ...state, slaState: slaStateNow(state, new Date()) }) as unknown as z.infer<typeof leadStateSchema>;
 
   app.openapi(intakeRoute, async (c) => {
     const { score, ...profile } = c.req.valid('json');

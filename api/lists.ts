@@ -10,6 +10,10 @@ import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonResponse } from './openapi.js';
 import { identifier, instant } from './primitives.js';
+import { slaStateClause } from '../workflows/lead-search-attributes.js';
+
+const slaFilters = ['on-track', 'due-soon', 'breached'] as const;
+type SlaFilter = (typeof slaFilters)[number];
 
 export interface ListRoutesDependencies {
   db: Database;
@@ -50,9 +54,9 @@ const leadListQuery = z.object({
     '1',
   ),
   slaState: queryParam(
-    z.enum(['on-track', 'due-soon', 'breached']),
+    z.enum(slaFilters),
     'slaState',
-    'Only open leads whose speed-to-lead clock is in this state now, as Temporal visibility has it (`SlaState`); `breached` answers "which leads are late".',
+    'Only open leads whose speed-to-lead clock is in this state now, as Temporal visibility has it (`SlaState`, and `DueSoonAt` for due-soon); `breached` answers "which leads are late".',
     'breached',
   ),
   updatedSince: updatedSinceParam,
@@ -128,7 +132,7 @@ const listLeadsRoute = createRoute({
     PAGING +
     'The projection holds stage, owner, tier, score and policy version as of the last event. SLA state (on-track, due-soon, ' +
     'breached) changes with the clock, not with an event, so the projection cannot hold it: with `slaState`, the lead IDs in that ' +
-    `state come from Temporal visibility (the workflow's \`SlaState\` search attribute, kept current by its own timers) and the ` +
+    `state come from Temporal visibility (the workflow's \`SlaState\` search attribute, kept current by its deadline timer; due soon is \`DueSoonAt\` passed) and the ` +
     'page is the projection rows of those leads, filtered and paged as usual; each page reads visibility afresh. More than ' +
     `${SLA_FILTER_MAX} leads in one state is a 400: add stage, owner or tier. Sales see every lead.`,
   middleware: [requireRole('sales', 'ops', 'manager')] as const,
@@ -208,8 +212,8 @@ function toPage<Row extends { cursorAt: string }>(rows: Row[], limit: number, id
 }
 
 /** Lead IDs whose running workflow shows `SlaState=<state>` (and the other filters visibility knows), at most SLA_FILTER_MAX. */
-async function leadsInSlaState(client: Client, state: string, query: { stage?: string; ownerId?: string; tier?: number }): Promise<string[]> {
-  const clauses = ['WorkflowType="leadWorkflow"', 'ExecutionStatus="Running"', `SlaState="${state}"`];
+async function leadsInSlaState(client: Client, state: SlaFilter, query: { stage?: string; ownerId?: string; tier?: number }): Promise<string[]> {
+  const clauses = ['WorkflowType="leadWorkflow"', 'ExecutionStatus="Running"', slaStateClause(state, new Date())];
   // Values are enum members or identifiers (letters, digits, . _ -): nothing in them can end the quoted string.
   if (query.stage !== undefined) clauses.push(`LeadStage="${query.stage}"`);
   if (query.ownerId !== undefined) clauses.push(`OwnerId="${query.ownerId}"`);

@@ -86,6 +86,14 @@ export interface PolicyStoreOptions {
   logger?: Pick<Console, 'warn'>;
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 /** Resolved policies kept per version and UTC year; versions are immutable, so an entry never goes stale. */
 const CACHE_LIMIT = 32;
 
@@ -136,13 +144,13 @@ export function createPolicyStore(db: Database, options: PolicyStoreOptions = {}
     const key = `${today.getUTCFullYear()}\u0000${version}`;
     let entry = resolved.get(key);
     if (!entry) {
-      entry = document().then((doc) => resolvePolicy(doc, today));
+      entry = document().then((doc) => deepFreeze(resolvePolicy(doc, today)));
       entry.catch(() => resolved.delete(key));
       if (resolved.size >= CACHE_LIMIT) resolved.delete(resolved.keys().next().value!);
       resolved.set(key, entry);
     }
-    // Callers get their own copy, so nobody can change the cached snapshot.
-    return entry.then((policy) => structuredClone(policy));
+    // Frozen, so every caller can share the cached snapshot and none can change it (no copy per intake).
+    return entry;
   }
 
   async function loadDocument(version: string): Promise<unknown> {

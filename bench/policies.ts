@@ -41,8 +41,8 @@ export const STORM_DUE_SOON: Duration = { amount: 10, unit: 'seconds', clock: 'b
  * starts, and a Tier 1/2/3 deadline of one business second. Every lead routed before `opensAt` therefore
  * falls due at the same instant, opensAt + 1 s, whenever it was started. The other timers are the default
  * policy's: its escalation levels (only the first, at the deadline, fires during the benchmark; the next waits
- * 15 business minutes), and its due-soon mark, scaled to STORM_DUE_SOON before the deadline, so each lead
- * sleeps on two timers before it breaches, as a lead under the default policy does.
+ * 15 business minutes), and its due-soon mark, scaled to STORM_DUE_SOON before the deadline, which visibility
+ * shows (DueSoonAt) without a timer: each lead sleeps on one timer before it breaches, as under the default policy.
  */
 export function stormPolicy(version: string, opensAt: Date, startsOn: Date = new Date()): { policy: Policy; deadline: Date } {
   if (opensAt.getUTCSeconds() !== 0 || opensAt.getUTCMilliseconds() !== 0) throw new Error('the storm calendar opens on a whole minute');

@@ -72,8 +72,8 @@ export async function durableUpdatableWorkflow(): Promise<void> {
 
 /**
  * Sleeps until an absolute instant (epoch ms), then runs one trivial activity: the floor for a timer storm.
- * With `markBeforeMs`, it first sleeps until that long before the instant, as a lead sleeps until its
- * due-soon mark before its deadline: the same two timers.
+ * With `markBeforeMs`, it first sleeps until that long before the instant: two timers, as leads had before
+ * patch 'lean-clocks' stopped waking them at their due-soon mark (the storm now passes none).
  */
 export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number, markBeforeMs = 0): Promise<void> {
   const delay = untilEpochMs - Date.now();

@@ -181,7 +181,7 @@ export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: strin
   const wakeUps: WakeUp[] = [];
   const speed = view.speedToLead;
   if (speed && !speed.breached) {
-    const dueSoonAt = new Date(new Date(speed.due.at).getTime() - durationToMs(policy.sla.dueSoonBefore)).toISOString();
+    const dueSoonAt = dueSoonInstant(speed, policy).toISOString();
     if (dueSoonAt > speed.startedAt && dueSoonAt > now.toISOString()) wakeUps.push({ at: dueSoonAt, label: `${tierLabel} response deadline due soon`, kind: 'due-soon' });
     wakeUps.push({ at: speed.due.at, label: `${tierLabel} response deadline`, kind: 'speed-to-lead' });
   }
@@ -206,12 +206,32 @@ export function pendingWakeUps(view: ClockView, policy: Policy, tierLabel: strin
   return wakeUps.sort((a, b) => a.at.localeCompare(b.at));
 }
 
+/** When the response deadline turns due soon: `policy.sla.dueSoonBefore` ahead of it (wall clock). */
+function dueSoonInstant(speed: SpeedToLeadClock, policy: Policy): Date {
+  return new Date(new Date(speed.due.at).getTime() - durationToMs(policy.sla.dueSoonBefore));
+}
+
 export function slaStateAt(view: ClockView, policy: Policy, now: Date): SlaState {
   const speed = view.speedToLead;
   if (!speed) return 'none';
   if (speed.breached) return 'breached';
-  const dueSoonAt = new Date(speed.due.at).getTime() - durationToMs(policy.sla.dueSoonBefore);
-  return now.getTime() >= dueSoonAt ? 'due-soon' : 'on-track';
+  return now.getTime() >= dueSoonInstant(speed, policy).getTime() ? 'due-soon' : 'on-track';
+}
+
+/** The due-soon instant of a running, unbreached, unpaused response deadline, else null: what DueSoonAt shows. */
+export function dueSoonAt(view: ClockView, policy: Policy): string | null {
+  const speed = view.speedToLead;
+  if (!speed || speed.breached || view.paused) return null;
+  return dueSoonInstant(speed, policy).toISOString();
+}
+
+/**
+ * The SLA state as of `now`. A lead that no timer wakes at its due-soon mark (patch 'lean-clocks') last
+ * computed its state earlier; its `dueSoonAt` says whether the mark has passed since.
+ */
+export function slaStateNow(recorded: { slaState: SlaState; dueSoonAt?: string | null }, now: Date): SlaState {
+  if (recorded.slaState === 'on-track' && recorded.dueSoonAt && now.toISOString() >= recorded.dueSoonAt) return 'due-soon';
+  return recorded.slaState;
 }
 
 export interface SlaBudget {

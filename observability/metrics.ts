@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Database } from '../db/client.js';
 import { dealEvents, dealMilestones, leadEvents, leads, notifications } from '../db/schema.js';
 import { logger } from './logger.js';
+import { slaStateClause } from '../workflows/lead-search-attributes.js';
 
 /**
  * The one home of the service's Prometheus series. Three sources:
@@ -132,7 +133,7 @@ export function registerBusinessMetrics(deps: { db: Database; client?: Client })
         const counts = await Promise.all(
           stagesWithClocks.flatMap((stage) =>
             slaStates.map(async (state) => {
-              const query = `WorkflowType="leadWorkflow" AND ExecutionStatus="Running" AND LeadStage="${stage}" AND SlaState="${state}"`;
+              const query = `WorkflowType="leadWorkflow" AND ExecutionStatus="Running" AND LeadStage="${stage}" AND ${slaStateClause(state, new Date())}`;
               const { count: n } = await client.workflow.count(query);
               return { stage, state, n };
             }),

@@ -28,6 +28,12 @@ export class RecordErased extends Error {
   }
 }
 
+interface StoredKeyRow {
+  made: boolean;
+  wrapping_key_id: string | null;
+  wrapped_key: string | null;
+}
+
 const CACHE_LIMIT = 20_000;
 // A worker or API replica that cached a key before an erasure keeps it at most this long.
 const CACHE_TTL_MS = 60_000;
@@ -63,17 +69,25 @@ export function createRecordKeys(db: Database, keyring: Keyring): RecordKeys {
     async keyFor(subject) {
       const hit = cached(subject);
       if (hit) return hit;
-      const existing = await load(subject);
-      if (existing === 'erased') throw new RecordErased(subject);
-      if (existing) return existing;
+      // One round trip whether the key is new (intake) or stored: the insert, or the row that stopped it.
       const fresh = randomBytes(32);
-      const made = await db
-        .insert(recordKeys)
-        .values({ subject, wrappingKeyId: keyring.activeKeyId, wrappedKey: wrap(keyring, keyring.activeKeyId, fresh, subject) })
-        .onConflictDoNothing()
-        .returning({ subject: recordKeys.subject });
-      if (made.length > 0) return remember(subject, fresh);
-      // Another process made the key first: its row is the key.
+      const wrapped = wrap(keyring, keyring.activeKeyId, fresh, subject);
+      const result = (await db.execute(sql`
+        with made as (
+          insert into record_keys (subject, wrapping_key_id, wrapped_key) values (${subject}, ${keyring.activeKeyId}, ${wrapped})
+          on conflict (subject) do nothing
+          returning subject
+        )
+        select true as made, null as wrapping_key_id, null as wrapped_key from made
+        union all
+        select false, wrapping_key_id, wrapped_key from record_keys where subject = ${subject}`)) as unknown as StoredKeyRow[] | { rows: StoredKeyRow[] };
+      const [row] = Array.isArray(result) ? result : result.rows;
+      if (row?.made) return remember(subject, fresh);
+      if (row) {
+        if (row.wrapped_key === null) throw new RecordErased(subject);
+        return remember(subject, unwrap(keyring, row.wrapping_key_id!, row.wrapped_key, subject));
+      }
+      // Another process made the key while this statement ran: its snapshot could not see the row, a new read can.
       const stored = await load(subject);
       if (stored === 'erased') throw new RecordErased(subject);
       if (!stored) throw new Error(`the data key of ${subject} was neither created nor found`);

@@ -1,13 +1,13 @@
 // Records real histories for the replay tests: runs each scenario through the API on a dev server and
 // writes every run of each workflow to test/histories/<RECORDING_FOLDER> (test/histories/legacy/ keeps the
 // histories of runs from before the step engine, which replay through workflows/legacy/; the top level those
-// of the step engine before 'one-task-step'). After a deliberate, patched() workflow change, point
+// of the step engine before 'one-task-step'; each other folder is named after the patch its histories predate the next of). After a deliberate, patched() workflow change, point
 // RECORDING_FOLDER at a new folder named after the patch and run:
 //   npx tsx scripts/record-histories.ts          (every scenario)
 //   npx tsx scripts/record-histories.ts deal     (only the deal scenarios; `lead` for only the lead ones)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
-import type { Client } from '@temporalio/client';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { authenticate } from '../api/auth.js';
 import { dealRoutes } from '../api/deals.js';
@@ -17,15 +17,41 @@ import { eventually, intakeRoutedLead, runEscalatedLead, runStandardLead, seedIn
 import { startService, testApiKeys, type RunningService } from '../test/support/service.js';
 
 /** The histories of the current workflow code; existing files are never overwritten (old histories must keep replaying). */
-const RECORDING_FOLDER = 'one-task-step/';
+const RECORDING_FOLDER = 'lean-clocks/';
 const directory = new URL(`../test/histories/${RECORDING_FOLDER}`, import.meta.url);
 
-async function saveAllRuns(client: Client, workflowId: string, name: string): Promise<void> {
+const ENCRYPTED = new TextEncoder().encode('binary/encrypted');
+const isEncryptedPayload = (value: any): value is Payload =>
+  value?.metadata?.encoding instanceof Uint8Array && Buffer.from(value.metadata.encoding).equals(Buffer.from(ENCRYPTED));
+
+/**
+ * The history with every encrypted payload decoded: a recording must replay long after the service's record
+ * keys are gone, so it keeps the plain payloads the workflow code saw (the codec sits outside the workflow).
+ */
+async function decrypted(history: History, codec: PayloadCodec): Promise<History> {
+  const visit = async (node: any): Promise<void> => {
+    if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (isEncryptedPayload(value)) node[key] = (await codec.decode([value]))[0];
+      else if (Array.isArray(value)) {
+        for (const [index, item] of value.entries()) {
+          if (isEncryptedPayload(item)) value[index] = (await codec.decode([item]))[0];
+          else await visit(item);
+        }
+      } else await visit(value);
+    }
+  };
+  await visit(history);
+  return history;
+}
+
+async function saveAllRuns(service: RunningService, workflowId: string, name: string): Promise<void> {
+  const client = service.temporal.client;
   const runs: Array<{ runId: string; startTime: Date }> = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution);
   runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   for (const [index, { runId }] of runs.entries()) {
-    const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const history = await decrypted(await client.workflow.getHandle(workflowId, runId).fetchHistory(), service.protection.codecServerCodec);
     const file = new URL(`${name}${index === 0 ? '' : `.run${index + 1}`}.json`, directory);
     if (existsSync(file)) throw new Error(`${file.pathname} exists: record into a new RECORDING_FOLDER instead of overwriting a history that must keep replaying`);
     writeFileSync(file, historyToJSON(history) + '\n');
@@ -206,27 +232,27 @@ async function main() {
       await runStandardLead(service, 'recorded-standard');
       // Saved once closed, so the history ends with the archive write rather than cutting an activity off.
       await service.temporal.client.workflow.getHandle('lead-recorded-standard').result();
-      await saveAllRuns(service.temporal.client, 'lead-recorded-standard', 'lead-standard');
+      await saveAllRuns(service, 'lead-recorded-standard', 'lead-standard');
       await runEscalatedLead(service, 'recorded-escalated');
       await service.temporal.client.workflow.getHandle('lead-recorded-escalated').result();
-      await saveAllRuns(service.temporal.client, 'lead-recorded-escalated', 'lead-escalated');
+      await saveAllRuns(service, 'lead-recorded-escalated', 'lead-escalated');
       await runBurstLead(service, 'recorded-burst');
-      await saveAllRuns(service.temporal.client, 'lead-recorded-burst', 'lead-burst');
+      await saveAllRuns(service, 'lead-recorded-burst', 'lead-burst');
     }
     if (wanted('deal')) {
       await seedCsQueue(service, policy.deal!.csQueueId);
       await runStandardDeal(service, 'recorded-standard');
-      await saveAllRuns(service.temporal.client, 'deal-recorded-standard', 'deal-standard');
+      await saveAllRuns(service, 'deal-recorded-standard', 'deal-standard');
       await runEscalatedDeal(service, 'recorded-escalated');
-      await saveAllRuns(service.temporal.client, 'deal-recorded-escalated', 'deal-escalated');
+      await saveAllRuns(service, 'deal-recorded-escalated', 'deal-escalated');
     }
     if (wanted('rules')) {
       await runRulesLead(service, 'recorded-rules');
       await service.temporal.client.workflow.getHandle('lead-recorded-rules').result();
-      await saveAllRuns(service.temporal.client, 'lead-recorded-rules', 'lead-rules');
+      await saveAllRuns(service, 'lead-recorded-rules', 'lead-rules');
       await seedCsQueue(service, policy.deal!.csQueueId);
       await runIncidentDeal(service, 'recorded-incident');
-      await saveAllRuns(service.temporal.client, 'deal-recorded-incident', 'deal-incident');
+      await saveAllRuns(service, 'deal-recorded-incident', 'deal-incident');
     }
   } finally {
     await service.stop();

@@ -49,6 +49,8 @@ export interface LeadState {
   cadence: CadenceClock | null;
   paused: PauseState | null;
   slaState: SlaState;
+  /** When the response deadline turns due soon (patch 'lean-clocks'); the API tells due-soon from it (slaStateNow). */
+  dueSoonAt?: string | null;
   /** Highest escalation level reached in this SLA episode (0 = none). */
   escalationLevel: number;
   nurtureReason: NurtureReason | null;

@@ -1,6 +1,7 @@
 import type { SearchAttributePair, SearchAttributeUpdatePair, TypedSearchAttributes } from '@temporalio/common';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
+  DueSoonAtKey,
   EscalationLevelKey,
   LeadStageKey,
   LeadTierKey,
@@ -17,6 +18,8 @@ export interface LeadVisibility {
   slaState: string;
   escalationLevel: number;
   nextDeadline: Date | null;
+  /** Absent for runs started before patch 'lean-clocks', which show due-soon in SlaState instead. */
+  dueSoonAt?: Date | null;
 }
 
 type Shown = Partial<Record<keyof LeadVisibility | 'tier', string>>;
@@ -48,7 +51,7 @@ export class LeadSearchAttributes {
    */
   constructor(atStart?: TypedSearchAttributes) {
     if (!atStart) return;
-    const keys = { tier: LeadTierKey, stage: LeadStageKey, policyVersion: PolicyVersionKey, ownerId: OwnerIdKey, slaState: SlaStateKey, escalationLevel: EscalationLevelKey, nextDeadline: NextDeadlineKey };
+    const keys = { tier: LeadTierKey, stage: LeadStageKey, policyVersion: PolicyVersionKey, ownerId: OwnerIdKey, slaState: SlaStateKey, escalationLevel: EscalationLevelKey, nextDeadline: NextDeadlineKey, dueSoonAt: DueSoonAtKey };
     for (const [field, key] of Object.entries(keys)) this.shown[field as keyof Shown] = fingerprint(atStart.get(key));
   }
 
@@ -71,6 +74,23 @@ export class LeadSearchAttributes {
     if (changed('slaState', values.slaState)) changes.push({ key: SlaStateKey, value: values.slaState });
     if (changed('escalationLevel', values.escalationLevel)) changes.push({ key: EscalationLevelKey, value: values.escalationLevel });
     if (changed('nextDeadline', values.nextDeadline)) changes.push({ key: NextDeadlineKey, value: values.nextDeadline });
+    if (values.dueSoonAt !== undefined && changed('dueSoonAt', values.dueSoonAt)) changes.push({ key: DueSoonAtKey, value: values.dueSoonAt });
     if (changes.length > 0) upsertSearchAttributes(changes);
+  }
+}
+
+/**
+ * The visibility query clause for leads in SLA state `state` at `now`. Leads since patch 'lean-clocks' show
+ * due soon as SlaState="on-track" with DueSoonAt passed; earlier runs set SlaState="due-soon" on a timer.
+ */
+export function slaStateClause(state: 'on-track' | 'due-soon' | 'breached', now: Date): string {
+  const at = `"${now.toISOString()}"`;
+  switch (state) {
+    case 'breached':
+      return 'SlaState="breached"';
+    case 'due-soon':
+      return `(SlaState="due-soon" OR (SlaState="on-track" AND DueSoonAt <= ${at}))`;
+    case 'on-track':
+      return `(SlaState="on-track" AND (DueSoonAt IS NULL OR DueSoonAt > ${at}))`;
   }
 }

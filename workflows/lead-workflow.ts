@@ -27,6 +27,7 @@ import {
   shiftCadence,
   shiftSpeedToLead,
   slaStateAt,
+  dueSoonAt,
   startCadence,
   startHygiene,
   startSpeedToLead,
@@ -63,7 +64,7 @@ import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealStartSearchAttributes } from './deal-search-attributes.js';
-import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { finalArchive, LEAN_CLOCKS, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
 import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSenders, showLeadDetails, summarised } from './ui-metadata.js';
 import { dealWorkflowId } from './workflow-ids.js';
@@ -103,6 +104,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
   if (!patched('step-engine')) return leadWorkflowV1(input);
   // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
   const oneTaskStep = patched(ONE_TASK_STEP);
+  // Runs started before it wake at the due-soon mark, re-arm timers when idle and show the cadence's end as NextDeadline.
+  const leanClocks = oneTaskStep && patched(LEAN_CLOCKS);
   const writeAudit = oneTaskStep
     ? localFirst(summarised(local.recordLeadEvents, auditSummary), summarised(recordLeadEvents, auditSummary))
     : summarised(recordLeadEvents, auditSummary);
@@ -154,6 +157,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     keepEarlierTimer: oneTaskStep,
+    keepIdleTimer: leanClocks,
     locals: {
       capture: () => ({ policy, nurturedThisRun }),
       restore: (saved) => {
@@ -321,13 +325,16 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   function refreshSearchAttributes(): void {
     state.slaState = slaStateAt(clockView(), policy, now());
+    if (leanClocks) state.dueSoonAt = dueSoonAt(clockView(), policy);
     searchAttributes.apply({
       stage: state.stage,
       policyVersion: state.policyVersion,
       ownerId: state.ownerId,
-      slaState: state.slaState,
+      // Since 'lean-clocks' visibility tells due-soon from DueSoonAt: SlaState stays on-track until the deadline passes.
+      slaState: leanClocks && state.slaState === 'due-soon' ? 'on-track' : state.slaState,
       escalationLevel: state.escalationLevel,
       nextDeadline: nextDeadline(),
+      ...(leanClocks ? { dueSoonAt: state.dueSoonAt ? new Date(state.dueSoonAt) : null } : {}),
     });
     // The details show the next wake-up, whatever it is: what the lead waits for right now.
     showLeadDetails(state, pendingWakeUps(clockView(), policy, tierLabel, now()).find((wake) => wake.kind !== 'due-soon'));
@@ -339,6 +346,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
    * contact attempt as the next wake-up does; each move is an upsert, a billed action.
    */
   function nextDeadline(): Date | null {
+    if (leanClocks) {
+      // Only the response deadline: the cadence's end returns the lead to nurture by itself, it is no SLA to chase.
+      const at = state.paused ? null : (state.speedToLead?.due.at ?? null);
+      return at ? new Date(at) : null;
+    }
     if (oneTaskStep) {
       const at = state.paused ? null : (state.speedToLead?.due.at ?? state.cadence?.windowEnds.at ?? null);
       return at ? new Date(at) : null;
@@ -707,7 +719,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
 
   await engine.runClocks({
     running: () => !isTerminal(state.stage) && !nurturedThisRun,
-    pending: () => pendingWakeUps(clockView(), policy, tierLabel, now()),
+    // The due-soon mark changes only how the lead is shown; since 'lean-clocks' DueSoonAt shows it without a timer.
+    pending: () => pendingWakeUps(clockView(), policy, tierLabel, now()).filter((wake) => !leanClocks || wake.kind !== 'due-soon'),
     onWakeUp,
   });
   await engine.settle();

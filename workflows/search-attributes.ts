@@ -7,6 +7,11 @@ export const OwnerIdKey = defineSearchAttributeKey('OwnerId', SearchAttributeTyp
 export const SlaStateKey = defineSearchAttributeKey('SlaState', SearchAttributeType.KEYWORD);
 export const EscalationLevelKey = defineSearchAttributeKey('EscalationLevel', SearchAttributeType.INT);
 export const NextDeadlineKey = defineSearchAttributeKey('NextDeadline', SearchAttributeType.DATETIME);
+/**
+ * Leads: when the response deadline turns due soon. Visibility reads "due soon" as SlaState="on-track" AND
+ * DueSoonAt <= now, so no timer has to wake the lead just to change how it is shown (patch 'lean-clocks').
+ */
+export const DueSoonAtKey = defineSearchAttributeKey('DueSoonAt', SearchAttributeType.DATETIME);
 export const PolicyVersionKey = defineSearchAttributeKey('PolicyVersion', SearchAttributeType.KEYWORD);
 /** Deals: the handoff stage, the CS owner, and whether a milestone is overdue now ('on-track' | 'breached'). */
 export const DealStageKey = defineSearchAttributeKey('DealStage', SearchAttributeType.KEYWORD);
@@ -20,6 +25,7 @@ export const allSearchAttributeKeys = [
   SlaStateKey,
   EscalationLevelKey,
   NextDeadlineKey,
+  DueSoonAtKey,
   PolicyVersionKey,
   DealStageKey,
   CsOwnerIdKey,

@@ -54,6 +54,13 @@ const REMEMBERED_REQUESTS = 64;
 export const ONE_TASK_STEP = 'one-task-step';
 
 /**
+ * Patch: fewer billed actions per lead. No timer wakes a lead at its due-soon mark (the DueSoonAt search
+ * attribute shows it), NextDeadline holds only the response deadline, and an idle wake-up timer is kept
+ * rather than cancelled. Runs started before it replay with the timers and upserts they recorded.
+ */
+export const LEAN_CLOCKS = 'lean-clocks';
+
+/**
  * Local writes are bounded well inside the API's step timeout (10 s by default) and the workflow task's (10 s):
  * a database that does not answer within 5 s hands the write to the durable activity (see localFirst).
  */
@@ -112,6 +119,8 @@ export interface StepEngineOptions<State extends EngineState, Event> {
   locals?: { capture: () => unknown; restore: (saved: unknown) => void };
   /** Keep a running timer while the next wake-up moves later (see WakeUpTimer); false for runs started before it. */
   keepEarlierTimer?: boolean;
+  /** Keep a running timer while nothing is pending (see WakeUpTimer); false for runs started before patch 'lean-clocks'. */
+  keepIdleTimer?: boolean;
 }
 
 export class StepEngine<State extends EngineState, Event> {
@@ -238,7 +247,7 @@ export class StepEngine<State extends EngineState, Event> {
    * when the run should end (`running` false) or its history has grown enough to continue as new.
    */
   async runClocks<Wake extends WakeUpMark>(clocks: { running: () => boolean; pending: () => Wake[]; onWakeUp: (wake: Wake) => Promise<void> }): Promise<void> {
-    const timer = new WakeUpTimer(this.options.keepEarlierTimer ?? false);
+    const timer = new WakeUpTimer(this.options.keepEarlierTimer ?? false, this.options.keepIdleTimer ?? false);
     while (clocks.running() && !workflowInfo().continueAsNewSuggested) {
       timer.arm(clocks.pending()[0]);
       const seen = this.revision;

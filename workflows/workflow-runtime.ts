@@ -20,13 +20,21 @@ export class WakeUpTimer {
    * @param keepEarlier keep a running timer while the next wake-up is later than it: it fires early, finds
    * nothing due and is re-armed once, instead of a new timer for every step that moves the wake-up later
    * (each contact attempt moves the next one). Runs started before this (patch 'one-task-step') re-arm on every move.
+   * @param keepWhenIdle keep it too while nothing is pending: a wake-up that comes later (an opportunity's
+   * hygiene check once the lead is qualified) then needs no timer of its own unless the kept one fires first.
+   * A cancelled timer saves nothing (only a started one is billed); runs before patch 'lean-clocks' cancel it.
    */
-  constructor(private readonly keepEarlier = false) {}
+  constructor(
+    private readonly keepEarlier = false,
+    private readonly keepWhenIdle = false,
+  ) {}
 
   arm(wake: WakeUpMark | undefined): void {
     if (this.current && wake && this.current.at === wake.at) return;
     // A timer that already fired is spent whatever its instant: keeping it would wake the loop at once, forever.
-    if (this.keepEarlier && this.current && !this.current.spent && wake && Date.parse(this.current.at) < Date.parse(wake.at)) return;
+    const live = this.current !== null && !this.current.spent;
+    if (this.keepEarlier && live && wake && Date.parse(this.current!.at) < Date.parse(wake.at)) return;
+    if (this.keepWhenIdle && live && !wake) return;
     this.cancel();
     if (!wake) return;
     const scope = new CancellationScope();

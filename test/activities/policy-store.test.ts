@@ -138,8 +138,13 @@ describe('policy store against real Postgres', () => {
     const first = await store.current();
     assert.ok(first.calendars['pl-sales']!.holidays.includes('2029-11-11'));
     assert.ok(!first.calendars['pl-sales']!.holidays.includes('2030-11-11'));
-    first.calendars['pl-sales']!.holidays.length = 0;
-    first.scoring.mqlThreshold = -1;
+    // The cached snapshot is frozen and shared: a caller cannot change it.
+    assert.throws(() => {
+      first.calendars['pl-sales']!.holidays.length = 0;
+    }, TypeError);
+    assert.throws(() => {
+      first.scoring.mqlThreshold = -1;
+    }, TypeError);
 
     // A change behind the store's back shows whether current() re-resolved the document or used its cache.
     await database.db
@@ -148,7 +153,7 @@ describe('policy store against real Postgres', () => {
       .where(eq(policies.version, doc.version));
     const again = await store.current();
     assert.equal(again.scoring.mqlThreshold, 40, 'same version and year: the cached resolution');
-    assert.ok(again.calendars['pl-sales']!.holidays.includes('2026-11-11'), 'a caller mutating its copy leaves the cache intact');
+    assert.ok(again.calendars['pl-sales']!.holidays.includes('2026-11-11'), 'nothing a caller tried changed the cache');
 
     now = new Date('2027-01-02T00:00:00Z');
     const nextYear = await store.current();

@@ -6,6 +6,8 @@ import { alwaysOpenPolicy } from '../support/policies.js';
 import { eventually, intakeRoutedLead } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
+import { createPolicyStore } from '../../api/policy-store.js';
+import { DueSoonAtKey, SlaStateKey } from '../../workflows/search-attributes.js';
 
 /** Every page of `path` (a query string already in it), following nextCursor to the end. */
 async function allPages(service: RunningService, path: string, key: 'leads' | 'deals', role: 'sales' | 'cs' | 'ops' = 'ops') {
@@ -247,5 +249,29 @@ describe('GET /leads and GET /deals on a real service', () => {
     assert.equal(archived.body.recentRequests, undefined, "the workflow's idempotency ledger is not part of the answer");
     const listed = await service.request('GET', '/leads?stage=LOST');
     assert.ok(listed.body.leads.some((lead: any) => lead.leadId === leadId), 'the list has it too');
+  });
+
+  test('slaState=due-soon finds a lead whose due-soon mark has passed, though no timer woke it to say so (DueSoonAt)', async () => {
+    // A policy whose due-soon window (a day) is longer than any response allowance: every lead is due soon at once.
+    await createPolicyStore(service.database.db).publish({
+      document: { ...policy, version: `${run}-due-soon`, sla: { dueSoonBefore: { amount: 1, unit: 'days', clock: 'wall' } } },
+      author: 'test',
+      note: 'due soon from the start',
+    });
+    const leadId = `${run}-due-soon`;
+    await intakeRoutedLead(service, leadId, 2);
+    const dueSoon = await eventually(
+      () => service.request('GET', '/leads?slaState=due-soon&limit=200', { role: 'manager' }),
+      (r) => r.status === 200 && r.body.leads.some((lead: any) => lead.leadId === leadId),
+      'visibility to show the lead due soon',
+    );
+    assert.ok(!dueSoon.body.leads.some((lead: any) => lead.leadId in leadIds), 'the leads of the first policy are not due soon');
+    const onTrack = await service.request('GET', '/leads?slaState=on-track&limit=200', { role: 'manager' });
+    assert.ok(!onTrack.body.leads.some((lead: any) => lead.leadId === leadId), 'a due-soon lead is not on track');
+    // Its visibility keeps SlaState on-track: due soon is DueSoonAt passed.
+    const attributes = (await service.temporal.client.workflow.getHandle(`lead-${leadId}`).describe()).typedSearchAttributes;
+    assert.equal(attributes.get(SlaStateKey), 'on-track');
+    assert.ok(attributes.get(DueSoonAtKey)!.getTime() <= Date.now());
+    assert.equal((await service.request('GET', `/leads/${leadId}`, { role: 'ops' })).body.slaState, 'due-soon');
   });
 });

@@ -21,7 +21,8 @@ import {
   type LeadView,
 } from '../../workflows/lead-definitions.js';
 import { leadWorkflow } from '../../workflows/lead-workflow.js';
-import { SlaStateKey } from '../../workflows/search-attributes.js';
+import { DueSoonAtKey, SlaStateKey } from '../../workflows/search-attributes.js';
+import { slaStateNow, type SlaState } from '../../domain/lead-clocks.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { alwaysOpenPolicy } from './policies.js';
 import { createTimeSkippingEnvironment, quietWorkerLogs, uniqueId, workflowBundle } from './temporal.js';
@@ -333,8 +334,11 @@ export async function startLeadHarness(name: string): Promise<LeadHarness> {
     },
 
     async slaState(handle) {
-      const description = await handle.describe();
-      return description.typedSearchAttributes.get(SlaStateKey);
+      const attributes = (await handle.describe()).typedSearchAttributes;
+      const slaState = attributes.get(SlaStateKey) as SlaState | undefined;
+      if (slaState === undefined) return undefined;
+      // As the API reads visibility: due soon is on-track with its DueSoonAt passed (patch 'lean-clocks').
+      return slaStateNow({ slaState, dueSoonAt: attributes.get(DueSoonAtKey)?.toISOString() ?? null }, new Date(await env.currentTimeMs()));
     },
 
     skipTime(ms) {

@@ -59,7 +59,7 @@ describe('bench policies', () => {
     }
     // A lead routed after the opening gets its own deadline: the benchmark reports such leads as late.
     assert.equal(addDuration(calendar, new Date('2026-11-24T10:20:00.000Z'), STORM_ALLOWANCE).toISOString(), '2026-11-24T10:20:01.000Z');
-    // The default policy's timers: its escalation levels, and a due-soon mark that every lead started in time arms.
+    // The default policy's timers: its escalation levels, and a due-soon mark that every lead started in time shows.
     assert.deepEqual(policy.escalation, defaultPolicy().escalation);
     assert.equal(policy.escalation.levels[0]!.after.amount, 0);
     assert.deepEqual(policy.sla.dueSoonBefore, STORM_DUE_SOON);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BusinessCalendar } from '../../domain/business-time.js';
-import { pendingWakeUps, shiftForPause, slaBudget, startCadence, startSpeedToLead, type ClockView } from '../../domain/lead-clocks.js';
+import { pendingWakeUps, shiftForPause, slaBudget, slaStateNow, startCadence, startSpeedToLead, type ClockView } from '../../domain/lead-clocks.js';
 import { alwaysOpenPolicy } from '../support/policies.js';
 
 const warsaw: BusinessCalendar = {
@@ -68,5 +68,14 @@ describe('lead clocks', () => {
     assert.deepEqual(mondayTen, { calendarId: 'warsaw', timeZone: 'Europe/Warsaw', dueAt: clock.due.at, remainingMinutes: 180, clock: 'business' });
     assert.equal(slaBudget(clock, warsaw, new Date('2027-01-18T13:00:00Z')).remainingMinutes, -60, 'negative once breached');
     assert.equal(slaBudget(null, warsaw, new Date()).dueAt, null);
+  });
+
+  test('slaStateNow: an on-track lead whose due-soon mark has passed since its last task is due soon; other states stand', () => {
+    const dueSoonAt = '2026-12-07T09:55:00.000Z';
+    assert.equal(slaStateNow({ slaState: 'on-track', dueSoonAt }, new Date('2026-12-07T09:54:59.999Z')), 'on-track');
+    assert.equal(slaStateNow({ slaState: 'on-track', dueSoonAt }, new Date(dueSoonAt)), 'due-soon');
+    assert.equal(slaStateNow({ slaState: 'breached', dueSoonAt }, new Date('2026-12-07T10:30:00.000Z')), 'breached');
+    assert.equal(slaStateNow({ slaState: 'on-track', dueSoonAt: null }, new Date('2030-01-01T00:00:00.000Z')), 'on-track');
+    assert.equal(slaStateNow({ slaState: 'on-track' }, new Date('2030-01-01T00:00:00.000Z')), 'on-track', 'runs before lean-clocks carry no dueSoonAt');
   });
 });

@@ -278,6 +278,10 @@ describe('lead cadence, rejection, engagement and close on the time-skipping ser
       assert.equal((await handle.describe()).status.name, 'COMPLETED');
       const closed = await h.waitForEvent(leadId, 'closed');
       assert.deepEqual([closed.payload.from, closed.payload.to, closed.payload.outcome, closed.actor], ['SQL', 'WON', 'won', owner]);
+      // The response deadline's timer, kept while nothing was pending, still stood before the weekly hygiene check:
+      // the lead closed without starting a timer of its own for the check, a billed action saved (patch 'lean-clocks').
+      const timers = (await handle.fetchHistory()).events!.filter((event) => event.timerStartedEventAttributes);
+      assert.equal(timers.length, 1, 'one timer for the whole lead');
     });
 
     test('lost from SQL completes the workflow with stage LOST', async () => {

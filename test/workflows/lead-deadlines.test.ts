@@ -101,6 +101,10 @@ describe('lead deadlines on the time-skipping server', () => {
         await h.skipTime(tierCase.allowanceMs - MINUTE);
         await settle(handle);
         assert.ok(!(await h.events(leadId)).some((event) => event.type === 'sla-breached'), 'no breach a minute before the deadline');
+        // Due soon shows from DueSoonAt: no timer woke the lead for it, its one timer is the deadline (patch 'lean-clocks').
+        assert.equal(await h.slaState(handle), 'due-soon');
+        const timers = (await handle.fetchHistory()).events!.flatMap((event) => (event.timerStartedEventAttributes ? [event] : []));
+        assert.equal(timers.length, 1, 'one timer before the deadline');
 
         await h.skipTime(2 * MINUTE);
         const breached = await h.waitForEvent(leadId, 'sla-breached');

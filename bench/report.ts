@@ -144,11 +144,11 @@ export function renderMarkdown(result: BenchResult): string {
   if (dashboard) {
     for (const page of dashboard.pages) {
       rows.push([
-        `Dashboard: ${page.page}, p50 (ms)`,
+        `${page.path.startsWith('/reports/') ? '' : 'Dashboard: '}${page.page}, p50 (ms)`,
         fmt(page.ms.p50),
         '—',
         '',
-        `${dashboard.seeded.events.toLocaleString('en-US')} lead events, ${dashboard.seeded.deals.toLocaleString('en-US')} deals; ${(page.bytes / 1024).toFixed(0)} KiB of HTML; max ${fmt(page.ms.max)} ms`,
+        `${dashboard.seeded.events.toLocaleString('en-US')} lead events, ${dashboard.seeded.deals.toLocaleString('en-US')} deals; ${(page.bytes / 1024).toFixed(0)} KiB of ${page.path.startsWith('/reports/') ? 'JSON' : 'HTML'}; max ${fmt(page.ms.max)} ms`,
       ]);
     }
   }

@@ -80,8 +80,11 @@ CREATE FUNCTION revops_lead_report_rows(lead_ids text[]) RETURNS SETOF lead_repo
 $$;
 --> statement-breakpoint
 -- Re-resolves the report rows of `lead_ids` from their facts: rows that changed are rewritten, rows of leads left
--- without facts removed, unchanged rows left alone (no write, no new row version).
-CREATE FUNCTION revops_refresh_lead_report_leads(lead_ids text[]) RETURNS void LANGUAGE sql AS $$
+-- without facts removed, unchanged rows left alone (no write, no new row version). PL/pgSQL so the statement's
+-- plan is prepared once per connection (revops_lead_report_rows is inlined into it), and generic from the first
+-- call, not planned again on every step (planning it costs more than running it for one lead).
+CREATE FUNCTION revops_refresh_lead_report_leads(lead_ids text[]) RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
   WITH fresh AS (
     SELECT * FROM revops_lead_report_rows(lead_ids)
   ),
@@ -97,8 +100,8 @@ CREATE FUNCTION revops_refresh_lead_report_leads(lead_ids text[]) RETURNS void L
     met_late = excluded.met_late, unmet_at = excluded.unmet_at, mql_hours = excluded.mql_hours, sal_hours = excluded.sal_hours,
     sql_hours = excluded.sql_hours, cycle_days = excluded.cycle_days, attempts = excluded.attempts,
     first_attempt_at = excluded.first_attempt_at, last_attempt_at = excluded.last_attempt_at, attempt_at = excluded.attempt_at
-  WHERE r IS DISTINCT FROM excluded
-$$;
+  WHERE r IS DISTINCT FROM excluded;
+END $$;
 --> statement-breakpoint
 -- Statement-level, so the step's one audit statement (activities/lead-audit.ts) pays one refresh of its lead
 -- however many facts it wrote, and a bulk load (COPY) one set-based refresh of all its leads.
@@ -107,9 +110,9 @@ BEGIN
   IF TG_OP = 'UPDATE' THEN
     PERFORM revops_refresh_lead_report_leads(ARRAY(SELECT lead_id FROM old_facts UNION SELECT lead_id FROM new_facts));
   ELSIF TG_OP = 'DELETE' THEN
-    PERFORM revops_refresh_lead_report_leads(ARRAY(SELECT DISTINCT lead_id FROM old_facts));
+    PERFORM revops_refresh_lead_report_leads(ARRAY(SELECT lead_id FROM old_facts));
   ELSE
-    PERFORM revops_refresh_lead_report_leads(ARRAY(SELECT DISTINCT lead_id FROM new_facts));
+    PERFORM revops_refresh_lead_report_leads(ARRAY(SELECT lead_id FROM new_facts));
   END IF;
   RETURN NULL;
 END $$;

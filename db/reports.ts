@@ -52,10 +52,9 @@ export interface ReportRange {
  */
 async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`set local jit = off`);
-    // Room for a 90-day window's facts (about 200k narrow rows per million events) in memory: without it the
-    // materialized window and the per-lead aggregate spill to temporary files.
-    await tx.execute(sql`set local work_mem = '32MB'`);
+    // Room for a 90-day window's rows in memory (the materialized window and its sorts would spill to temporary
+    // files without it); both settings in one round trip.
+    await tx.execute(sql`select set_config('jit', 'off', true), set_config('work_mem', '32MB', true)`);
     const result = (await tx.execute(query)) as unknown as T[] | { rows: T[] };
     return Array.isArray(result) ? result : result.rows;
   });

@@ -33,9 +33,10 @@ import {
  * lead_report_facts (written with each lead event) for lead SLAs. Never Temporal: closed workflows are
  * purged after the namespace's retention, the audit is kept.
  *
- * The lead report is one statement over the window's report facts (their `at` index), with per-lead
- * look-ups on lead_events only at the range's edges; aggregates, percentiles included, run in SQL, so a
- * window of a million events never travels to the API.
+ * The lead report reads lead_report_leads, one row per lead with its figures resolved at write time
+ * (migration 0012), in two statements run side by side; the raw statement over the window's facts
+ * (rawLeadSlaQuery) remains its definition and reads the few leads the rollup cannot summarise. Aggregates,
+ * percentiles included, run in SQL, so a window of a million events never travels to the API.
  */
 
 export interface ReportRange {
@@ -393,25 +394,30 @@ const complexLeadFigures = sql`
     select tier, source, true, false, false, null, false, null, null, null, null, mql, sal, qualified, won, case when sal then attempts::int end
     from per_lead`;
 
-/**
- * The lead report over the rollup: one pass over the window's lead rows (plus the raw sections of the few leads
- * it cannot summarise) computes every section per tier and in total; closes and returns to nurture are
- * counted from the facts' partial indexes. The answer has the raw statement's rows: a section's tier row is
- * kept only where the raw statement would have one (`present`), the totals always (a missing total reads as
- * zeros, as an empty one does).
- */
-export function leadSlaQuery(range: ReportRange): SQL {
-  const from = instant(range.from);
-  const to = instant(range.to);
-  const tierOf = sql`case when grouping(tier) = 1 then null else tier end`;
+/** The window's figure rows: the summarised leads' and, from the raw statement's sections, the others'. */
+function figureCtes(range: ReportRange, materialized: boolean): SQL {
   return sql`
-    with ${clockCtes(range, undefined, complexLeads(range))},
+    ${clockCtes(range, undefined, complexLeads(range))},
     ${rawFigureCtes},
-    figures as materialized (
+    figures as ${materialized ? sql`materialized` : sql`not materialized`} (
       ${simpleLeadFigures(range)}
       union all
       ${complexLeadFigures}
-    ),
+    )`;
+}
+
+const tierOf = sql`case when grouping(tier) = 1 then null else tier end`;
+
+/**
+ * The lead report over the rollup, in two statements the report runs side by side (each one pass over the
+ * window's lead rows, plus the raw sections of the few leads the rollup cannot summarise): speed-to-lead,
+ * attempts and conversion here; stays, cycles, closes and rejections in leadStaysQuery. The answer has the raw
+ * statement's rows: a section's tier row is kept only where the raw statement would have one (`present`), the
+ * totals always (a missing total reads as zeros, as an empty one does).
+ */
+function leadClocksQuery(range: ReportRange): SQL {
+  return sql`
+    with ${figureCtes(range, true)},
     by_tier as (
       select ${tierOf} as tier,
         count(*) filter (where clock_met or clock_unmet) as clocks,
@@ -426,33 +432,51 @@ export function leadSlaQuery(range: ReportRange): SQL {
         count(*) filter (where has_fact) as leads,
         count(*) filter (where mql) as mql,
         count(*) filter (where qualified) as qualified,
-        count(*) filter (where won) as won,
-        count(mql_hours) as mql_stays, percentile_cont(array[0.5, 0.9]) within group (order by mql_hours) as mql_hours,
-        count(sal_hours) as sal_stays, percentile_cont(array[0.5, 0.9]) within group (order by sal_hours) as sal_hours,
-        count(sql_hours) as sql_stays, percentile_cont(array[0.5, 0.9]) within group (order by sql_hours) as sql_hours,
-        count(cycle_days) as cycles, avg(cycle_days) as cycle_mean, percentile_cont(0.5) within group (order by cycle_days) as cycle_median
+        count(*) filter (where won) as won
       from figures
       group by grouping sets ((tier), ())
     )
-    select v.section, t.tier, null::text as source, v.reason, v.a, v.b, v.c, v.d, v.e
+    select v.section, t.tier, null::text as source, null::text as reason, v.a, v.b, v.c, v.d, v.e
     from by_tier t cross join lateral (values
-      ('speed-to-lead', null, t.clocks, t.met_on_time::float8, t.met_late::float8, t.unmet::float8, t.minutes[1], t.minutes[2]),
-      ('attempts', null, t.accepted, t.accepted::float8, coalesce(t.attempts, 0)::float8, t.attempts_mean::float8, t.attempts_median, null),
-      ('conversion', null, t.leads, t.mql::float8, t.accepted::float8, t.qualified::float8, t.won::float8, null),
-      ('stage-aging', 'MQL', t.mql_stays, t.mql_stays::float8, t.mql_hours[1], t.mql_hours[2], null, null),
-      ('stage-aging', 'SAL', t.sal_stays, t.sal_stays::float8, t.sal_hours[1], t.sal_hours[2], null, null),
-      ('stage-aging', 'SQL', t.sql_stays, t.sql_stays::float8, t.sql_hours[1], t.sql_hours[2], null, null),
-      ('cycle', null, t.cycles, t.cycles::float8, t.cycle_mean::float8, t.cycle_median, null, null)
-    ) v(section, reason, present, a, b, c, d, e)
+      ('speed-to-lead', t.clocks, t.met_on_time::float8, t.met_late::float8, t.unmet::float8, t.minutes[1], t.minutes[2]),
+      ('attempts', t.accepted, t.accepted::float8, coalesce(t.attempts, 0)::float8, t.attempts_mean::float8, t.attempts_median, null),
+      ('conversion', t.leads, t.mql::float8, t.accepted::float8, t.qualified::float8, t.won::float8, null)
+    ) v(section, present, a, b, c, d, e)
     where t.tier is null or v.present > 0
     union all
     select 'conversion-by-source', null, source, null,
       (count(*) filter (where mql))::float8, (count(*) filter (where sal))::float8, (count(*) filter (where qualified))::float8, (count(*) filter (where won))::float8, null
     from figures
     where has_fact
-    group by source
+    group by source`;
+}
+
+/** Stays, cycles (from the same figure rows), closes and rejections (the facts' partial indexes); see leadClocksQuery. */
+function leadStaysQuery(range: ReportRange): SQL {
+  const from = instant(range.from);
+  const to = instant(range.to);
+  return sql`
+    with ${figureCtes(range, false)},
+    by_tier as (
+      select ${tierOf} as tier,
+        count(mql_hours) as mql_stays, percentile_cont(array[0.5, 0.9]) within group (order by mql_hours) as mql_hours,
+        count(sal_hours) as sal_stays, percentile_cont(array[0.5, 0.9]) within group (order by sal_hours) as sal_hours,
+        count(sql_hours) as sql_stays, percentile_cont(array[0.5, 0.9]) within group (order by sql_hours) as sql_hours,
+        count(cycle_days) as cycles, avg(cycle_days) as cycle_mean, percentile_cont(0.5) within group (order by cycle_days) as cycle_median
+      from figures
+      where mql_hours is not null or sal_hours is not null or sql_hours is not null or cycle_days is not null
+      group by grouping sets ((tier), ())
+    )
+    select v.section, t.tier, null::text as source, v.reason, v.a, v.b, v.c, v.d, v.e
+    from by_tier t cross join lateral (values
+      ('stage-aging', 'MQL', t.mql_stays, t.mql_stays::float8, t.mql_hours[1], t.mql_hours[2], null::float8, null::float8),
+      ('stage-aging', 'SAL', t.sal_stays, t.sal_stays::float8, t.sal_hours[1], t.sal_hours[2], null, null),
+      ('stage-aging', 'SQL', t.sql_stays, t.sql_stays::float8, t.sql_hours[1], t.sql_hours[2], null, null),
+      ('cycle', null, t.cycles, t.cycles::float8, t.cycle_mean::float8, t.cycle_median, null, null)
+    ) v(section, reason, present, a, b, c, d, e)
+    where t.tier is null or v.present > 0
     union all
-    select 'closes', case when grouping(tier) = 1 then null else tier end, null, null,
+    select 'closes', ${tierOf}, null, null,
       count(*)::float8, (count(*) filter (where counts))::float8, null, null, null
     from lead_report_facts
     where type = 'closed' and at >= ${from} and at < ${to}
@@ -484,22 +508,24 @@ const count = (value: number | null | undefined) => value ?? 0;
 
 /** GET /reports/lead-sla's figures, from the rollup (migration 0012). */
 export async function leadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
-  return leadReportOf(db, leadSlaQuery(range));
+  return leadReportOf(db, [leadClocksQuery(range), leadStaysQuery(range)]);
 }
 
 /** The same report from the raw statement over the window's facts: the definition the rollup is held to. */
 export async function rawLeadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
-  return leadReportOf(db, rawLeadSlaQuery(range));
+  return leadReportOf(db, [rawLeadSlaQuery(range)]);
 }
 
-async function leadReportOf(db: Database, query: SQL): Promise<LeadSlaReport> {
-  const [rows, [policy]] = await Promise.all([
-    rowsOf<LeadSqlRow>(db, query),
+/** The report from its statements' rows (run side by side, each on a connection of its own from the pool). */
+async function leadReportOf(db: Database, queries: readonly SQL[]): Promise<LeadSlaReport> {
+  const [parts, [policy]] = await Promise.all([
+    Promise.all(queries.map((query) => rowsOf<LeadSqlRow>(db, query))),
     rowsOf<{ target: number | string | null }>(
       db,
       sql`select (document->'funnel'->>'mqlToSqlTarget')::float8 as target from policies order by created_at desc, version desc limit 1`,
     ),
   ]);
+  const rows = parts.flat();
   const conversion = byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) }));
   return {
     speedToLead: byTier(rows, 'speed-to-lead', (row) =>

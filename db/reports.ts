@@ -395,11 +395,11 @@ const complexLeadFigures = sql`
     from per_lead`;
 
 /** The window's figure rows: the summarised leads' and, from the raw statement's sections, the others'. */
-function figureCtes(range: ReportRange, materialized: boolean): SQL {
+function figureCtes(range: ReportRange): SQL {
   return sql`
     ${clockCtes(range, undefined, complexLeads(range))},
     ${rawFigureCtes},
-    figures as ${materialized ? sql`materialized` : sql`not materialized`} (
+    figures as not materialized (
       ${simpleLeadFigures(range)}
       union all
       ${complexLeadFigures}
@@ -409,15 +409,16 @@ function figureCtes(range: ReportRange, materialized: boolean): SQL {
 const tierOf = sql`case when grouping(tier) = 1 then null else tier end`;
 
 /**
- * The lead report over the rollup, in two statements the report runs side by side (each one pass over the
+ * The lead report over the rollup, in three statements the report runs side by side (each one pass over the
  * window's lead rows, plus the raw sections of the few leads the rollup cannot summarise): speed-to-lead,
- * attempts and conversion here; stays, cycles, closes and rejections in leadStaysQuery. The answer has the raw
+ * attempts and conversion here; stays, cycles, closes and rejections in leadStaysQuery; conversion per source
+ * in leadSourcesQuery. The answer has the raw
  * statement's rows: a section's tier row is kept only where the raw statement would have one (`present`), the
  * totals always (a missing total reads as zeros, as an empty one does).
  */
 function leadClocksQuery(range: ReportRange): SQL {
   return sql`
-    with ${figureCtes(range, true)},
+    with ${figureCtes(range)},
     by_tier as (
       select ${tierOf} as tier,
         count(*) filter (where clock_met or clock_unmet) as clocks,
@@ -442,10 +443,16 @@ function leadClocksQuery(range: ReportRange): SQL {
       ('attempts', t.accepted, t.accepted::float8, coalesce(t.attempts, 0)::float8, t.attempts_mean::float8, t.attempts_median, null),
       ('conversion', t.leads, t.mql::float8, t.accepted::float8, t.qualified::float8, t.won::float8, null)
     ) v(section, present, a, b, c, d, e)
-    where t.tier is null or v.present > 0
-    union all
-    select 'conversion-by-source', null, source, null,
-      (count(*) filter (where mql))::float8, (count(*) filter (where sal))::float8, (count(*) filter (where qualified))::float8, (count(*) filter (where won))::float8, null
+    where t.tier is null or v.present > 0`;
+}
+
+/** Conversion per lead source (each lead with a fact in the window makes its source's group); see leadClocksQuery. */
+function leadSourcesQuery(range: ReportRange): SQL {
+  return sql`
+    with ${figureCtes(range)}
+    select 'conversion-by-source' as section, null::int as tier, source, null::text as reason,
+      (count(*) filter (where mql))::float8 as a, (count(*) filter (where sal))::float8 as b,
+      (count(*) filter (where qualified))::float8 as c, (count(*) filter (where won))::float8 as d, null::float8 as e
     from figures
     where has_fact
     group by source`;
@@ -456,7 +463,7 @@ function leadStaysQuery(range: ReportRange): SQL {
   const from = instant(range.from);
   const to = instant(range.to);
   return sql`
-    with ${figureCtes(range, false)},
+    with ${figureCtes(range)},
     by_tier as (
       select ${tierOf} as tier,
         count(mql_hours) as mql_stays, percentile_cont(array[0.5, 0.9]) within group (order by mql_hours) as mql_hours,
@@ -508,7 +515,7 @@ const count = (value: number | null | undefined) => value ?? 0;
 
 /** GET /reports/lead-sla's figures, from the rollup (migration 0012). */
 export async function leadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
-  return leadReportOf(db, [leadClocksQuery(range), leadStaysQuery(range)]);
+  return leadReportOf(db, [leadClocksQuery(range), leadStaysQuery(range), leadSourcesQuery(range)]);
 }
 
 /** The same report from the raw statement over the window's facts: the definition the rollup is held to. */

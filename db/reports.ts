@@ -837,18 +837,30 @@ export async function leadSlaSeries(db: Database, range: ReportRange, unit: Repo
           bool_or(type = 'closed' and counts) as won
         from w
         group by lead_id, 1
+      ),
+      -- Conversion counts distinct leads per period; a summarised lead has one instant per step, so its steps are
+      -- counted per (period, tier) directly, and added to the other leads' per-lead flags.
+      steps as (
+        select period, tier, count(*) filter (where mql) as mql, count(*) filter (where sal) as sal,
+          count(*) filter (where qualified) as qualified, count(*) filter (where won) as won
+        from per_lead
+        group by period, tier
         union all
-        select ${truncated(sql`v.at`)}, r.tier, v.step = 'mql', v.step = 'sal', v.step = 'qualified', v.step = 'won'
-        from simple r cross join lateral (values ('mql', r.mql_at), ('sal', r.accepted_at), ('qualified', r.qualified_at), ('won', case when r.won then r.closed_at end)) v(step, at)
-        where ${within(sql`v.at`)}
+        select ${truncated(sql`mql_at`)}, tier, count(*), 0, 0, 0 from simple where ${within(sql`mql_at`)} group by 1, 2
+        union all
+        select ${truncated(sql`accepted_at`)}, tier, 0, count(*), 0, 0 from simple where ${within(sql`accepted_at`)} group by 1, 2
+        union all
+        select ${truncated(sql`qualified_at`)}, tier, 0, 0, count(*), 0 from simple where ${within(sql`qualified_at`)} group by 1, 2
+        union all
+        select ${truncated(sql`closed_at`)}, tier, 0, 0, 0, count(*) from simple where won and ${within(sql`closed_at`)} group by 1, 2
       )
       select 'speed-to-lead' as section, period, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason, ${clockFigures}
       from all_clocks
       group by grouping sets ((period, tier), (period))
       union all
       select 'conversion', period, case when grouping(tier) = 1 then null else tier end, null, null,
-        (count(*) filter (where mql))::float8, (count(*) filter (where sal))::float8, (count(*) filter (where qualified))::float8, (count(*) filter (where won))::float8, null
-      from per_lead
+        sum(mql)::float8, sum(sal)::float8, sum(qualified)::float8, sum(won)::float8, null
+      from steps
       group by grouping sets ((period, tier), (period))`,
   );
   return reportPeriods(range.from, range.to, unit).map((period) => {

@@ -129,7 +129,7 @@ export function renderMarkdown(result: BenchResult): string {
       fmt(reports.reportMs.p50),
       fmt(reports.plainSqlMs.p50),
       x(reports.ratio),
-      `${reports.report.startsWith('GET') ? 'GET /reports/lead-sla' : 'bench SQL stand-in'} vs the same statement over facts derived from the events in plain SQL${reports.sameAnswer === null ? '' : reports.sameAnswer ? ' (same answer)' : ' (DIFFERENT answer)'}; last ${reports.window.days} days`,
+      `${reports.report.startsWith('GET') ? 'GET /reports/lead-sla' : 'bench SQL stand-in'} vs the report's raw statement (no rollup) over facts derived from the events in plain SQL${reports.sameAnswer === null ? '' : reports.sameAnswer ? ' (same answer)' : ' (DIFFERENT answer)'}; last ${reports.window.days} days`,
     ]);
     if (reports.standInMs) {
       rows.push([

@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import type { BenchContext } from './context.js';
 import { roundSummary } from './intake.js';
+import { tokenFor } from '../test/support/service.js';
 import { random, seedLeadEvents, type SeedResult } from './seed-events.js';
 import { now, progress, summarize, type Summary } from './support.js';
 
@@ -10,6 +11,8 @@ import { now, progress, summarize, type Summary } from './support.js';
  * milestones spread over the last year. Each page is requested through the app in process as a signed-in
  * manager (session cookie, HTML rendered), p50 of several runs after a warm-up each. The handoff page is
  * timed over the default 90 days and over the whole year (every deal summarised, one page of them listed).
+ * The two management reports are timed the same way as the API answers them (a manager's bearer token, the
+ * JSON text read, not parsed): GET /reports/handoffs over 90 days and the year, GET /reports/lead-sla over 90 days.
  */
 
 export interface DashboardResult {
@@ -126,12 +129,16 @@ export async function measureDashboard(ctx: BenchContext): Promise<DashboardResu
       { page: 'Lead SLA (90 days, weekly)', path: '/dashboard/lead-sla' },
       { page: 'Funnel (90 days, weekly)', path: '/dashboard/funnel' },
       { page: 'Planner (measured over 90 days)', path: '/dashboard/planner?revenueGoal=1000000&months=3' },
+      { page: 'API GET /reports/handoffs (90 days)', path: '/reports/handoffs', api: true },
+      { page: `API GET /reports/handoffs (365 days, all ${DEALS.toLocaleString('en-US')} deals)`, path: `/reports/handoffs?from=${yearAgo}&to=${tomorrow}`, api: true },
+      { page: 'API GET /reports/lead-sla (90 days)', path: '/reports/lead-sla', api: true },
     ];
     const results: DashboardResult['pages'] = [];
-    for (const { page, path } of pages) {
+    for (const { page, path, api } of pages) {
       let bytes = 0;
+      const headers: Record<string, string> = api ? { authorization: `Bearer ${tokenFor('manager')}`, host: 'bench.local' } : { cookie, host: 'bench.local' };
       const get = async () => {
-        const response = await ctx.service.app.request(`http://bench.local${path}`, { headers: { cookie, host: 'bench.local' } });
+        const response = await ctx.service.app.request(`http://bench.local${path}`, { headers });
         const body = await response.text();
         if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${body.slice(0, 300)}`);
         bytes = body.length;
@@ -148,7 +155,7 @@ export async function measureDashboard(ctx: BenchContext): Promise<DashboardResu
       results.push({ page, path, ms, bytes });
     }
     return {
-      how: `p50 of ${runs} requests after one warm-up each, in process (app.request) with a manager's session cookie, HTML rendered; lead events spread over 365 days`,
+      how: `p50 of ${runs} requests after one warm-up each, in process (app.request) with a manager's session cookie, HTML rendered (the API's reports with a manager's token, JSON text read); lead events spread over 365 days`,
       seeded: { events, eventsSeededHere, ...deals },
       pages: results,
     };

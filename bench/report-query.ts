@@ -1,7 +1,7 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Database } from '../db/client.js';
-import { leadSlaReport as endpointLeadSlaReport, type ReportRange } from '../db/reports.js';
+import { rawLeadSlaReport, type ReportRange } from '../db/reports.js';
 import * as schema from '../db/schema.js';
 import { leadReportEventTypes } from '../domain/report-stats.js';
 
@@ -76,14 +76,15 @@ join leads l on l.lead_id = e.lead_id
 where e.type in (${reportTypes})`;
 
 /**
- * The baseline for GET /reports/lead-sla: the same statement (db/reports.ts) on a connection of its own
- * where lead_report_facts is EVENT_FACTS_VIEW_SQL, so the figures are the endpoint's and only the write-time
- * facts are missing. Returns the report runner and a close().
+ * The baseline for GET /reports/lead-sla: the report's raw statement (db/reports.ts rawLeadSlaQuery: the
+ * window's facts joined to one another, no rollup) on a connection of its own where lead_report_facts is
+ * EVENT_FACTS_VIEW_SQL, so the figures are the endpoint's and nothing is resolved at write time. Returns the
+ * report runner and a close().
  */
 export async function plainSqlLeadSlaReport(url: string): Promise<{ run: (range: ReportRange) => Promise<unknown>; close: () => Promise<void> }> {
   // One connection: a temporary view lives in its session only.
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   await sql.unsafe(EVENT_FACTS_VIEW_SQL);
   const db = drizzle(sql, { schema }) as unknown as Database;
-  return { run: (range) => endpointLeadSlaReport(db, range), close: () => sql.end({ timeout: 5 }) };
+  return { run: (range) => rawLeadSlaReport(db, range), close: () => sql.end({ timeout: 5 }) };
 }

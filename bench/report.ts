@@ -131,7 +131,7 @@ export function renderMarkdown(result: BenchResult): string {
       fmt(reports.reportMs.p50),
       fmt(reports.plainSqlMs.p50),
       x(reports.ratio),
-      `${reports.report.startsWith('GET') ? 'GET /reports/lead-sla' : 'bench SQL stand-in'} vs the same statement over facts derived from the events in plain SQL${reports.sameAnswer === null ? '' : reports.sameAnswer ? ' (same answer)' : ' (DIFFERENT answer)'}; last ${reports.window.days} days`,
+      `${reports.report.startsWith('GET') ? 'GET /reports/lead-sla' : 'bench SQL stand-in'} vs the report's raw statement (no rollup) over facts derived from the events in plain SQL${reports.sameAnswer === null ? '' : reports.sameAnswer ? ' (same answer)' : ' (DIFFERENT answer)'}; last ${reports.window.days} days`,
     ]);
     if (reports.standInMs) {
       rows.push([
@@ -146,11 +146,11 @@ export function renderMarkdown(result: BenchResult): string {
   if (dashboard) {
     for (const page of dashboard.pages) {
       rows.push([
-        `Dashboard: ${page.page}, p50 (ms)`,
+        `${page.path.startsWith('/reports/') ? '' : 'Dashboard: '}${page.page}, p50 (ms)`,
         fmt(page.ms.p50),
         '—',
         '',
-        `${dashboard.seeded.events.toLocaleString('en-US')} lead events, ${dashboard.seeded.deals.toLocaleString('en-US')} deals; ${(page.bytes / 1024).toFixed(0)} KiB of HTML; max ${fmt(page.ms.max)} ms`,
+        `${dashboard.seeded.events.toLocaleString('en-US')} lead events, ${dashboard.seeded.deals.toLocaleString('en-US')} deals; ${(page.bytes / 1024).toFixed(0)} KiB of ${page.path.startsWith('/reports/') ? 'JSON' : 'HTML'}; max ${fmt(page.ms.max)} ms`,
       ]);
     }
   }

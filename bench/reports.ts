@@ -8,8 +8,9 @@ import { firstDifference, now, progress, round, summarize, throttledProgress, ty
 /**
  * 6. Report query time over N seeded lead events (bench/seed-events.ts): the management report — through
  * GET /reports/lead-sla if the API has it, otherwise the bench's own SQL stand-in (bench/report-query.ts) —
- * vs the same question in plain SQL over the events (report-query.ts plainSqlLeadSlaReport: the endpoint's
- * statement over facts derived at query time). Median of several runs after one warm-up run each.
+ * vs the same question in plain SQL over the events (report-query.ts plainSqlLeadSlaReport: the report's raw
+ * statement, db/reports.ts rawLeadSlaQuery, over facts derived at query time; no rollup). Median of several
+ * runs after one warm-up run each.
  */
 
 export interface ReportsResult {

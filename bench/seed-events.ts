@@ -8,7 +8,7 @@ import { leadReportFact } from '../domain/report-stats.js';
 
 /**
  * Seeds lead audit history for the report benchmark: N rows in lead_events (COPY FROM STDIN through
- * postgres.js), their lead_report_facts, plus one `leads` projection row per seeded lead, with a realistic mix of ICP tiers and
+ * postgres.js), their lead_report_facts (whose trigger writes each lead's lead_report_leads row), plus one `leads` projection row per seeded lead, with a realistic mix of ICP tiers and
  * lifecycles (met on time, breached and escalated up the ladder, returned to marketing, cadence, SQL, won/lost).
  * Deterministic for a given seed. Progress on stderr.
  *
@@ -279,6 +279,8 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   await sql.unsafe('vacuum analyze lead_events');
   await sql.unsafe('vacuum analyze leads');
   await sql.unsafe('vacuum analyze lead_report_facts');
+  // The COPY into lead_report_facts re-derived every seeded lead's report row (migration 0012's trigger).
+  await sql.unsafe('vacuum analyze lead_report_leads');
   return { events: written, leads: leads.length, seconds: (Date.now() - started) / 1000, byType, byTier };
 }
 

@@ -1,6 +1,5 @@
-import { and, asc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client.js';
-import { dealMilestones, deals } from './schema.js';
 import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js';
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
@@ -34,9 +33,10 @@ import {
  * lead_report_facts (written with each lead event) for lead SLAs. Never Temporal: closed workflows are
  * purged after the namespace's retention, the audit is kept.
  *
- * The lead report is one statement over the window's report facts (their `at` index), with per-lead
- * look-ups on lead_events only at the range's edges; aggregates, percentiles included, run in SQL, so a
- * window of a million events never travels to the API.
+ * The lead report reads lead_report_leads, one row per lead with its figures resolved at write time
+ * (migration 0012), in two statements run side by side; the raw statement over the window's facts
+ * (rawLeadSlaQuery) remains its definition and reads the few leads the rollup cannot summarise. Aggregates,
+ * percentiles included, run in SQL, so a window of a million events never travels to the API.
  */
 
 export interface ReportRange {
@@ -53,10 +53,9 @@ export interface ReportRange {
  */
 async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`set local jit = off`);
-    // Room for a 90-day window's facts (about 200k narrow rows per million events) in memory: without it the
-    // materialized window and the per-lead aggregate spill to temporary files.
-    await tx.execute(sql`set local work_mem = '32MB'`);
+    // Room for a 90-day window's rows in memory (the materialized window and its sorts would spill to temporary
+    // files without it); both settings in one round trip.
+    await tx.execute(sql`select set_config('jit', 'off', true), set_config('work_mem', '32MB', true)`);
     const result = (await tx.execute(query)) as unknown as T[] | { rows: T[] };
     return Array.isArray(result) ? result : result.rows;
   });
@@ -88,72 +87,80 @@ export interface HandoffReport {
   summary: HandoffSummary;
 }
 
+/** An instant as JavaScript's toISOString writes it (milliseconds truncated, as a Date read from Postgres has them). */
+const isoText = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+interface HandoffSqlRow {
+  deal_id: string;
+  account_name: string;
+  sales_owner_id: string;
+  cs_owner_id: string | null;
+  stage: string;
+  policy_version: string;
+  signed_at: string;
+  closed_won_at: string;
+  milestone: string;
+  kind: string;
+  started_at: string;
+  due_at: string;
+  done_at: string | null;
+  breached: boolean;
+  business_minutes_late: number | null;
+}
+
 /**
  * Each deal won in the range (closed_won_at, indexed) with its milestones due vs done. The delay is the
  * business minutes past due the deal workflow recorded on the deal's own calendar (the policy snapshot's
- * default calendar) when the milestone was done; nothing is recomputed here.
+ * default calendar) when the milestone was done; nothing is recomputed here. Instants come back as the text
+ * the report shows (isoText): a few thousand deals' rows are read without a Date made and formatted per field.
  */
 export async function handoffReport(db: Database, filters: HandoffFilters): Promise<HandoffReport> {
-  const rows = await db
-    .select({
-      dealId: deals.dealId,
-      accountName: deals.accountName,
-      salesOwnerId: deals.salesOwnerId,
-      csOwnerId: deals.csOwnerId,
-      stage: deals.stage,
-      policyVersion: deals.policyVersion,
-      signedAt: deals.signedAt,
-      closedWonAt: deals.closedWonAt,
-      milestone: dealMilestones.milestone,
-      kind: dealMilestones.kind,
-      startedAt: dealMilestones.startedAt,
-      dueAt: dealMilestones.dueAt,
-      doneAt: dealMilestones.doneAt,
-      breached: dealMilestones.breached,
-      businessMinutesLate: dealMilestones.businessMinutesLate,
-    })
-    .from(deals)
-    .innerJoin(dealMilestones, eq(dealMilestones.dealId, deals.dealId))
-    .where(
-      and(
-        gte(deals.closedWonAt, filters.from),
-        lt(deals.closedWonAt, filters.to),
-        filters.csOwner === undefined ? undefined : eq(deals.csOwnerId, filters.csOwner),
-        filters.salesOwner === undefined ? undefined : eq(deals.salesOwnerId, filters.salesOwner),
-      ),
-    )
-    .orderBy(asc(deals.closedWonAt), asc(deals.dealId), asc(dealMilestones.dueAt), asc(dealMilestones.milestone));
+  const rows = await rowsOf<HandoffSqlRow>(
+    db,
+    sql`
+      select d.deal_id, d.account_name, d.sales_owner_id, d.cs_owner_id, d.stage, d.policy_version,
+        ${isoText(sql`d.signed_at`)} as signed_at, ${isoText(sql`d.closed_won_at`)} as closed_won_at,
+        m.milestone, m.kind, ${isoText(sql`m.started_at`)} as started_at, ${isoText(sql`m.due_at`)} as due_at,
+        ${isoText(sql`m.done_at`)} as done_at, m.breached, m.business_minutes_late
+      from deals d
+      join deal_milestones m on m.deal_id = d.deal_id
+      where d.closed_won_at >= ${instant(filters.from)} and d.closed_won_at < ${instant(filters.to)}
+        ${filters.csOwner === undefined ? sql`` : sql`and d.cs_owner_id = ${filters.csOwner}`}
+        ${filters.salesOwner === undefined ? sql`` : sql`and d.sales_owner_id = ${filters.salesOwner}`}
+      order by d.closed_won_at, d.deal_id, m.due_at, m.milestone`,
+  );
 
   const byDeal = new Map<string, HandoffDeal>();
   for (const row of rows) {
-    let deal = byDeal.get(row.dealId);
+    let deal = byDeal.get(row.deal_id);
     if (!deal) {
       deal = {
-        dealId: row.dealId,
-        accountName: row.accountName,
-        salesOwnerId: row.salesOwnerId,
-        csOwnerId: row.csOwnerId,
+        dealId: row.deal_id,
+        accountName: row.account_name,
+        salesOwnerId: row.sales_owner_id,
+        csOwnerId: row.cs_owner_id,
         stage: row.stage,
-        policyVersion: row.policyVersion,
-        signedAt: row.signedAt.toISOString(),
-        closedWonAt: row.closedWonAt.toISOString(),
+        policyVersion: row.policy_version,
+        signedAt: row.signed_at,
+        closedWonAt: row.closed_won_at,
         milestones: [],
       };
-      byDeal.set(row.dealId, deal);
+      byDeal.set(row.deal_id, deal);
     }
     const owner = milestoneOwnerRole(row.kind);
-    const doneAt = row.doneAt?.toISOString() ?? null;
+    const doneAt = row.done_at;
+    const minutesLate = row.business_minutes_late === null ? 0 : Number(row.business_minutes_late);
     deal.milestones.push({
       milestone: row.milestone,
       kind: row.kind,
       owner,
-      ownerId: owner === 'sales' ? row.salesOwnerId : row.csOwnerId,
-      startedAt: row.startedAt.toISOString(),
-      dueAt: row.dueAt.toISOString(),
+      ownerId: owner === 'sales' ? row.sales_owner_id : row.cs_owner_id,
+      startedAt: row.started_at,
+      dueAt: row.due_at,
       doneAt,
       breached: row.breached,
       status: milestoneStatus({ doneAt, breached: row.breached }),
-      delayBusinessHours: doneAt === null ? null : rounded((row.businessMinutesLate ?? 0) / 60, HOUR_DECIMALS),
+      delayBusinessHours: doneAt === null ? null : rounded(minutesLate / 60, HOUR_DECIMALS),
     });
   }
   const list = [...byDeal.values()];
@@ -176,10 +183,7 @@ interface LeadSqlRow {
 }
 
 /**
- * The whole lead report in one statement, so every section reads one snapshot and the window's events are
- * fetched once: `w` takes the window's report facts (lead_report_facts: the nine event types that matter,
- * typed, with the lead's tier and source) by time, and every section aggregates `w`. Per-lead look-ups on
- * lead_events remain only where a clock crosses the range's edges.
+ * What the lead report counts, by definition (the raw statement below says it in SQL over the window's facts):
  *
  * A speed-to-lead clock counts once, in the range holding its end: its `speed-to-lead-met` event (late when
  * the event says so, or when a speed-to-lead breach of the lead falls between the clock's start and the met:
@@ -191,12 +195,14 @@ interface LeadSqlRow {
  * before the range is left out rather than cut short). Sales cycle: a win's days from the lead's first MQL
  * entry in the range. Win rate: won ÷ closed (won or lost) in the range.
  */
+
 /**
- * The window's report facts (`w`) and its speed-to-lead clocks (`clocks`), as the report and its per-period
+ * The window's report facts (`w`) and its speed-to-lead clocks (`clocks`), as the raw report and its per-period
  * series share them. `period`, for the series, buckets each clock by the instant it ended (met or breached);
  * a never-met clock then counts once per lead and period, as it would in a report over that period alone.
+ * `leads`, when given, keeps only the facts of those leads (the rollup's leads it cannot summarise).
  */
-function clockCtes(range: ReportRange, period?: (at: SQL) => SQL): SQL {
+function clockCtes(range: ReportRange, period?: (at: SQL) => SQL, leads?: SQL): SQL {
   const from = instant(range.from);
   const to = instant(range.to);
   const bucket = (at: SQL) => (period ? period(at) : sql`null::timestamptz`);
@@ -205,7 +211,7 @@ function clockCtes(range: ReportRange, period?: (at: SQL) => SQL): SQL {
       select f.lead_id, f.tier, f.source, f.type, f.at, f.counts, f.business_minutes as minutes, f.met_late as flagged,
         f.clock_started_at as started_at, f.reason
       from lead_report_facts f
-      where f.at >= ${from} and f.at < ${to}
+      where f.at >= ${from} and f.at < ${to}${leads ? sql` and f.lead_id in (${leads})` : sql``}
     ),
     met as (
       select m.tier, m.minutes, true as met,
@@ -237,17 +243,8 @@ function clockCtes(range: ReportRange, period?: (at: SQL) => SQL): SQL {
     clocks as (select * from met union all select * from unmet)`;
 }
 
-/** A speed-to-lead row's figures over `clocks`: met on time, met late, never met, median and p90 minutes. */
-const clockFigures = sql`
-  (count(*) filter (where met and not breached))::float8 as a,
-  (count(*) filter (where met and breached))::float8 as b,
-  (count(*) filter (where not met))::float8 as c,
-  (percentile_cont(0.5) within group (order by minutes))::float8 as d,
-  (percentile_cont(0.9) within group (order by minutes))::float8 as e`;
-
-function leadSlaQuery(range: ReportRange): SQL {
-  return sql`
-    with ${clockCtes(range)},
+/** The raw statement's stays, cycles and per-lead flags over `w` (after clockCtes). */
+const rawFigureCtes = sql`
     stays as (
       select x.tier, 'MQL' as stage, extract(epoch from x.at - max(e.at)) / 3600 as hours
       from w x join w e on e.lead_id = x.lead_id and e.type in ('received', 'stage-changed') and e.counts and e.at <= x.at
@@ -279,7 +276,26 @@ function leadSlaQuery(range: ReportRange): SQL {
         count(*) filter (where type = 'contact-attempted') as attempts
       from w
       group by lead_id
-    )
+    )`;
+
+/** A speed-to-lead row's figures over `clocks`: met on time, met late, never met, median and p90 minutes. */
+const clockFigures = sql`
+  (count(*) filter (where met and not breached))::float8 as a,
+  (count(*) filter (where met and breached))::float8 as b,
+  (count(*) filter (where not met))::float8 as c,
+  (percentile_cont(0.5) within group (order by minutes))::float8 as d,
+  (percentile_cont(0.9) within group (order by minutes))::float8 as e`;
+
+/**
+ * The whole lead report in one statement over the window's report facts, joined to one another: what the
+ * report answered before the rollup (migration 0012), kept as its definition. The rollup statement must give
+ * the same figures for any window (test/api/report-rollup.test.ts), and the benchmark times this one over
+ * facts derived from the events as its plain-SQL baseline.
+ */
+function rawLeadSlaQuery(range: ReportRange): SQL {
+  return sql`
+    with ${clockCtes(range)},
+    ${rawFigureCtes}
     select 'speed-to-lead' as section, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason, ${clockFigures}
     from clocks
     group by grouping sets ((tier), ())
@@ -322,6 +338,163 @@ function leadSlaQuery(range: ReportRange): SQL {
     group by tier, source, reason`;
 }
 
+/** The leads of the rollup a window [from, to) overlaps that it cannot summarise: their facts are read instead. */
+const complexLeads = (range: ReportRange) =>
+  sql`select c.lead_id from lead_report_leads c where not c.simple and c.first_at < ${instant(range.to)} and c.last_at >= ${instant(range.from)}`;
+
+/**
+ * Each summarised lead the window overlaps, with its figures in the window (null or false where one does not
+ * count there): the conditions are the raw statement's, applied to the lead's one instance of each step.
+ * `has_fact` says whether the lead has any fact in the window (its first or last one is in it, or, for a lead
+ * spanning the whole window, a look-up says so): only such a lead makes a per-lead group, as in the raw statement.
+ */
+function simpleLeadFigures(range: ReportRange): SQL {
+  const from = instant(range.from);
+  const to = instant(range.to);
+  const within = (at: SQL) => sql`(${at} >= ${from} and ${at} < ${to})`;
+  return sql`
+    select r.tier, r.source,
+      (r.first_at >= ${from} or r.last_at < ${to}
+        or exists (select 1 from lead_report_facts f where f.lead_id = r.lead_id and f.at >= ${from} and f.at < ${to})) as has_fact,
+      coalesce(${within(sql`r.met_at`)}, false) as clock_met,
+      coalesce(r.met_late, false) as late,
+      case when ${within(sql`r.met_at`)} then r.met_minutes end as minutes,
+      r.unmet_at is not null and exists (select 1 from unnest(r.unmet_at) b where ${within(sql`b`)}) as clock_unmet,
+      case when ${within(sql`r.accepted_at`)} and r.mql_at >= ${from} then r.mql_hours end as mql_hours,
+      case when ${within(sql`r.qualified_at`)} and r.accepted_at >= ${from} then r.sal_hours end as sal_hours,
+      case when ${within(sql`r.closed_at`)} and r.qualified_at >= ${from} then r.sql_hours end as sql_hours,
+      case when ${within(sql`r.closed_at`)} and r.mql_at >= ${from} then r.cycle_days end as cycle_days,
+      coalesce(${within(sql`r.mql_at`)}, false) as mql,
+      coalesce(${within(sql`r.accepted_at`)}, false) as sal,
+      coalesce(${within(sql`r.qualified_at`)}, false) as qualified,
+      coalesce(r.won and ${within(sql`r.closed_at`)}, false) as won,
+      case when ${within(sql`r.accepted_at`)} then
+        case when r.attempts = 0 or (r.first_attempt_at >= ${from} and r.last_attempt_at < ${to}) then r.attempts
+          else (select count(*) from unnest(r.attempt_at) a where ${within(sql`a`)})::int end
+      end as attempts
+    from lead_report_leads r
+    where r.last_at >= ${from} and r.first_at < ${to} and r.simple`;
+}
+
+/** The same figure columns from the raw statement's sections, for the leads the rollup cannot summarise. */
+const complexLeadFigures = sql`
+    select tier, null::text as source, false as has_fact, met as clock_met, breached as late, minutes, not met as clock_unmet,
+      null::float8 as mql_hours, null::float8 as sal_hours, null::float8 as sql_hours, null::numeric as cycle_days,
+      false as mql, false as sal, false as qualified, false as won, null::int as attempts
+    from clocks
+    union all
+    select tier, null, false, false, false, null, false,
+      case when stage = 'MQL' then hours::float8 end, case when stage = 'SAL' then hours::float8 end, case when stage = 'SQL' then hours::float8 end, null,
+      false, false, false, false, null
+    from stays
+    union all
+    select tier, null, false, false, false, null, false, null, null, null, days, false, false, false, false, null
+    from cycles
+    union all
+    select tier, source, true, false, false, null, false, null, null, null, null, mql, sal, qualified, won, case when sal then attempts::int end
+    from per_lead`;
+
+/** The window's figure rows: the summarised leads' and, from the raw statement's sections, the others'. */
+function figureCtes(range: ReportRange): SQL {
+  return sql`
+    ${clockCtes(range, undefined, complexLeads(range))},
+    ${rawFigureCtes},
+    figures as not materialized (
+      ${simpleLeadFigures(range)}
+      union all
+      ${complexLeadFigures}
+    )`;
+}
+
+const tierOf = sql`case when grouping(tier) = 1 then null else tier end`;
+
+/**
+ * The lead report over the rollup, in three statements the report runs side by side (each one pass over the
+ * window's lead rows, plus the raw sections of the few leads the rollup cannot summarise): speed-to-lead,
+ * attempts and conversion here; stays, cycles, closes and rejections in leadStaysQuery; conversion per source
+ * in leadSourcesQuery. The answer has the raw
+ * statement's rows: a section's tier row is kept only where the raw statement would have one (`present`), the
+ * totals always (a missing total reads as zeros, as an empty one does).
+ */
+function leadClocksQuery(range: ReportRange): SQL {
+  return sql`
+    with ${figureCtes(range)},
+    by_tier as (
+      select ${tierOf} as tier,
+        count(*) filter (where clock_met or clock_unmet) as clocks,
+        count(*) filter (where clock_met and not late) as met_on_time,
+        count(*) filter (where clock_met and late) as met_late,
+        count(*) filter (where clock_unmet) as unmet,
+        percentile_cont(array[0.5, 0.9]) within group (order by minutes) as minutes,
+        count(*) filter (where sal) as accepted,
+        sum(attempts) filter (where sal) as attempts,
+        avg(attempts) filter (where sal) as attempts_mean,
+        percentile_cont(0.5) within group (order by attempts) filter (where sal) as attempts_median,
+        count(*) filter (where has_fact) as leads,
+        count(*) filter (where mql) as mql,
+        count(*) filter (where qualified) as qualified,
+        count(*) filter (where won) as won
+      from figures
+      group by grouping sets ((tier), ())
+    )
+    select v.section, t.tier, null::text as source, null::text as reason, v.a, v.b, v.c, v.d, v.e
+    from by_tier t cross join lateral (values
+      ('speed-to-lead', t.clocks, t.met_on_time::float8, t.met_late::float8, t.unmet::float8, t.minutes[1], t.minutes[2]),
+      ('attempts', t.accepted, t.accepted::float8, coalesce(t.attempts, 0)::float8, t.attempts_mean::float8, t.attempts_median, null),
+      ('conversion', t.leads, t.mql::float8, t.accepted::float8, t.qualified::float8, t.won::float8, null)
+    ) v(section, present, a, b, c, d, e)
+    where t.tier is null or v.present > 0`;
+}
+
+/** Conversion per lead source (each lead with a fact in the window makes its source's group); see leadClocksQuery. */
+function leadSourcesQuery(range: ReportRange): SQL {
+  return sql`
+    with ${figureCtes(range)}
+    select 'conversion-by-source' as section, null::int as tier, source, null::text as reason,
+      (count(*) filter (where mql))::float8 as a, (count(*) filter (where sal))::float8 as b,
+      (count(*) filter (where qualified))::float8 as c, (count(*) filter (where won))::float8 as d, null::float8 as e
+    from figures
+    where has_fact
+    group by source`;
+}
+
+/** Stays, cycles (from the same figure rows), closes and rejections (the facts' partial indexes); see leadClocksQuery. */
+function leadStaysQuery(range: ReportRange): SQL {
+  const from = instant(range.from);
+  const to = instant(range.to);
+  return sql`
+    with ${figureCtes(range)},
+    by_tier as (
+      select ${tierOf} as tier,
+        count(mql_hours) as mql_stays, percentile_cont(array[0.5, 0.9]) within group (order by mql_hours) as mql_hours,
+        count(sal_hours) as sal_stays, percentile_cont(array[0.5, 0.9]) within group (order by sal_hours) as sal_hours,
+        count(sql_hours) as sql_stays, percentile_cont(array[0.5, 0.9]) within group (order by sql_hours) as sql_hours,
+        count(cycle_days) as cycles, avg(cycle_days) as cycle_mean, percentile_cont(0.5) within group (order by cycle_days) as cycle_median
+      from figures
+      where mql_hours is not null or sal_hours is not null or sql_hours is not null or cycle_days is not null
+      group by grouping sets ((tier), ())
+    )
+    select v.section, t.tier, null::text as source, v.reason, v.a, v.b, v.c, v.d, v.e
+    from by_tier t cross join lateral (values
+      ('stage-aging', 'MQL', t.mql_stays, t.mql_stays::float8, t.mql_hours[1], t.mql_hours[2], null::float8, null::float8),
+      ('stage-aging', 'SAL', t.sal_stays, t.sal_stays::float8, t.sal_hours[1], t.sal_hours[2], null, null),
+      ('stage-aging', 'SQL', t.sql_stays, t.sql_stays::float8, t.sql_hours[1], t.sql_hours[2], null, null),
+      ('cycle', null, t.cycles, t.cycles::float8, t.cycle_mean::float8, t.cycle_median, null, null)
+    ) v(section, reason, present, a, b, c, d, e)
+    where t.tier is null or v.present > 0
+    union all
+    select 'closes', ${tierOf}, null, null,
+      count(*)::float8, (count(*) filter (where counts))::float8, null, null, null
+    from lead_report_facts
+    where type = 'closed' and at >= ${from} and at < ${to}
+    group by grouping sets ((tier), ())
+    union all
+    select 'rejections', tier, source, reason, count(*)::float8, null, null, null, null
+    from lead_report_facts
+    where type = 'returned-to-nurture' and at >= ${from} and at < ${to}
+    group by tier, source, reason`;
+}
+
 /** The total and tiers 1, 2, 3 (and any other tier found) of one section, zeros where nothing happened. */
 function byTier<T>(
   rows: readonly LeadSqlRow[],
@@ -340,14 +513,26 @@ function byTier<T>(
 
 const count = (value: number | null | undefined) => value ?? 0;
 
+/** GET /reports/lead-sla's figures, from the rollup (migration 0012). */
 export async function leadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
-  const [rows, [policy]] = await Promise.all([
-    rowsOf<LeadSqlRow>(db, leadSlaQuery(range)),
+  return leadReportOf(db, [leadClocksQuery(range), leadStaysQuery(range), leadSourcesQuery(range)]);
+}
+
+/** The same report from the raw statement over the window's facts: the definition the rollup is held to. */
+export async function rawLeadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
+  return leadReportOf(db, [rawLeadSlaQuery(range)]);
+}
+
+/** The report from its statements' rows (run side by side, each on a connection of its own from the pool). */
+async function leadReportOf(db: Database, queries: readonly SQL[]): Promise<LeadSlaReport> {
+  const [parts, [policy]] = await Promise.all([
+    Promise.all(queries.map((query) => rowsOf<LeadSqlRow>(db, query))),
     rowsOf<{ target: number | string | null }>(
       db,
       sql`select (document->'funnel'->>'mqlToSqlTarget')::float8 as target from policies order by created_at desc, version desc limit 1`,
     ),
   ]);
+  const rows = parts.flat();
   const conversion = byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) }));
   return {
     speedToLead: byTier(rows, 'speed-to-lead', (row) =>
@@ -421,17 +606,20 @@ export async function dataQuality(db: Database, range: ReportRange): Promise<Dat
     invalidRecordFlags.map((flag) => sql`${flag}`),
     sql`, `,
   );
+  // The flagged leads are few: the range's leads (leads_created_at_idx, index only) less those among them that
+  // have a flag event (lead_events_type_at_idx), rather than a look-up per lead.
   const [row] = await rowsOf<{ records: number; valid: number; target: number | string | null }>(
     db,
     sql`
-      select count(l.lead_id)::int as records,
-        (count(l.lead_id) filter (where not exists (
-          select 1 from lead_events e
-          where e.lead_id = l.lead_id and e.type = 'record-flagged' and e.payload->>'flag' in (${flags})
-        )))::int as valid,
+      with taken_in as (
+        select l.lead_id from leads l where l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}
+      )
+      select (select count(*) from taken_in)::int as records,
+        ((select count(*) from taken_in) - (
+          select count(*) from taken_in t
+          where t.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags}))
+        ))::int as valid,
         (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
-      from leads l
-      where l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}
     `,
   );
   const target = row?.target === null || row?.target === undefined ? null : Number(row.target);
@@ -464,6 +652,8 @@ export interface PlanMeasures {
 export async function planMeasures(db: Database, range: ReportRange, currency?: string): Promise<PlanMeasures> {
   const from = instant(range.from);
   const to = instant(range.to);
+  const within = (at: SQL) => sql`(${at} >= ${from} and ${at} < ${to})`;
+  // The rollup's summarised leads by their step instants, the others (complexLeads) from their facts.
   const [funnel] = await rowsOf<{ leads: number; mqls: number; sals: number; sqls: number; closed: number; won: number }>(
     db,
     sql`
@@ -474,7 +664,12 @@ export async function planMeasures(db: Database, range: ReportRange, currency?: 
           bool_or(type = 'qualified') as qualified
         from lead_report_facts
         where at >= ${from} and at < ${to} and type in ('received', 'stage-changed', 'accepted', 'qualified')
+          and lead_id in (${complexLeads(range)})
         group by lead_id
+        union all
+        select ${within(sql`r.received_at`)}, ${within(sql`r.mql_at`)}, ${within(sql`r.accepted_at`)}, ${within(sql`r.qualified_at`)}
+        from lead_report_leads r
+        where r.last_at >= ${from} and r.first_at < ${to} and r.simple
       ),
       closes as (
         select count(*)::float8 as closed, (count(*) filter (where counts))::float8 as won
@@ -607,11 +802,33 @@ export interface LeadSlaPeriod extends ReportRange {
  * are those GET /reports/lead-sla gives for that period alone (test/api/reports-api.test.ts holds them equal).
  */
 export async function leadSlaSeries(db: Database, range: ReportRange, unit: ReportPeriodUnit): Promise<LeadSlaPeriod[]> {
-  const truncated = (at: SQL) => sql`greatest(date_trunc(${unit}, ${at} at time zone 'UTC') at time zone 'UTC', ${instant(range.from)})`;
+  const from = instant(range.from);
+  const to = instant(range.to);
+  const truncated = (at: SQL) => sql`greatest(date_trunc(${unit}, ${at} at time zone 'UTC') at time zone 'UTC', ${from})`;
+  const within = (at: SQL) => sql`(${at} >= ${from} and ${at} < ${to})`;
+  // The rollup's summarised leads as in leadSlaQuery, each figure in the period holding its instant; the leads it
+  // cannot summarise through the raw statement's clocks and per-lead flags, per period.
   const rows = await rowsOf<LeadSqlRow & { period: Date | string }>(
     db,
     sql`
-      with ${clockCtes(range, truncated)},
+      with ${clockCtes(range, truncated, complexLeads(range))},
+      simple as materialized (
+        select r.lead_id, r.tier, r.met_at, r.met_minutes, r.met_late, r.unmet_at, r.mql_at, r.accepted_at, r.qualified_at, r.closed_at, r.won
+        from lead_report_leads r
+        where r.last_at >= ${from} and r.first_at < ${to} and r.simple
+      ),
+      all_clocks as (
+        select tier, minutes, met, breached, period from clocks
+        union all
+        select tier, met_minutes, true, coalesce(met_late, false), ${truncated(sql`met_at`)} from simple where ${within(sql`met_at`)}
+        union all
+        select tier, null::float8, false, true, period
+        from (
+          select distinct r.lead_id, r.tier, ${truncated(sql`b`)} as period
+          from simple r cross join lateral unnest(r.unmet_at) b
+          where r.unmet_at is not null and ${within(sql`b`)}
+        ) unmet_in_period
+      ),
       per_lead as (
         select ${truncated(sql`at`)} as period, min(tier) as tier,
           bool_or(type in ('received', 'stage-changed') and counts) as mql,
@@ -620,14 +837,30 @@ export async function leadSlaSeries(db: Database, range: ReportRange, unit: Repo
           bool_or(type = 'closed' and counts) as won
         from w
         group by lead_id, 1
+      ),
+      -- Conversion counts distinct leads per period; a summarised lead has one instant per step, so its steps are
+      -- counted per (period, tier) directly, and added to the other leads' per-lead flags.
+      steps as (
+        select period, tier, count(*) filter (where mql) as mql, count(*) filter (where sal) as sal,
+          count(*) filter (where qualified) as qualified, count(*) filter (where won) as won
+        from per_lead
+        group by period, tier
+        union all
+        select ${truncated(sql`mql_at`)}, tier, count(*), 0, 0, 0 from simple where ${within(sql`mql_at`)} group by 1, 2
+        union all
+        select ${truncated(sql`accepted_at`)}, tier, 0, count(*), 0, 0 from simple where ${within(sql`accepted_at`)} group by 1, 2
+        union all
+        select ${truncated(sql`qualified_at`)}, tier, 0, 0, count(*), 0 from simple where ${within(sql`qualified_at`)} group by 1, 2
+        union all
+        select ${truncated(sql`closed_at`)}, tier, 0, 0, 0, count(*) from simple where won and ${within(sql`closed_at`)} group by 1, 2
       )
       select 'speed-to-lead' as section, period, case when grouping(tier) = 1 then null else tier end as tier, null::text as source, null::text as reason, ${clockFigures}
-      from clocks
+      from all_clocks
       group by grouping sets ((period, tier), (period))
       union all
       select 'conversion', period, case when grouping(tier) = 1 then null else tier end, null, null,
-        (count(*) filter (where mql))::float8, (count(*) filter (where sal))::float8, (count(*) filter (where qualified))::float8, (count(*) filter (where won))::float8, null
-      from per_lead
+        sum(mql)::float8, sum(sal)::float8, sum(qualified)::float8, sum(won)::float8, null
+      from steps
       group by grouping sets ((period, tier), (period))`,
   );
   return reportPeriods(range.from, range.to, unit).map((period) => {

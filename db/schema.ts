@@ -29,6 +29,8 @@ export const leads = pgTable(
     // Routing looks up the account owner by company, case-insensitively, and counts each member's open leads.
     index('leads_company_lower_idx').on(sql`lower(${table.company})`),
     index('leads_owner_stage_idx').on(table.ownerId, table.stage),
+    // Data quality counts the leads taken in during a range.
+    index('leads_created_at_idx').on(table.createdAt, table.leadId),
   ],
 );
 
@@ -48,7 +50,13 @@ export const leadEvents = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('lead_events_lead_seq_idx').on(table.leadId, table.seq), index('lead_events_type_at_idx').on(table.type, table.at)],
+  (table) => [
+    index('lead_events_lead_seq_idx').on(table.leadId, table.seq),
+    index('lead_events_type_at_idx').on(table.type, table.at),
+    // Pipeline hygiene looks up, per open opportunity, its latest next step and its latest stage/value update.
+    index('lead_events_next_step_idx').on(table.leadId, table.seq).where(sql`${table.type} = 'next-step-set'`),
+    index('lead_events_opportunity_update_idx').on(table.leadId, table.at).where(sql`${table.type} in ('qualified', 'opportunity-updated')`),
+  ],
 );
 
 /**
@@ -73,7 +81,62 @@ export const leadReportFacts = pgTable(
     clockStartedAt: timestamp('clock_started_at', { withTimezone: true }),
     reason: text('reason'),
   },
-  (table) => [index('lead_report_facts_at_idx').on(table.at)],
+  (table) => [
+    index('lead_report_facts_at_idx').on(table.at),
+    // Migration 0012's triggers re-derive a lead's report row (lead_report_leads) from all of its facts.
+    index('lead_report_facts_lead_at_idx').on(table.leadId, table.at),
+  ],
+);
+
+/**
+ * One row per lead holding its lead SLA report figures, resolved at write time from all of its report facts
+ * by migration 0012's triggers on lead_report_facts (so a late-arriving or deleted fact re-resolves its lead):
+ * the instant of each stage step (its single MQL entry, acceptance, qualification, close, speed-to-lead met),
+ * the stays between them, the met clock's lateness (a breach between its start and the met), the breaches no
+ * clock met, and the contact attempts. A window then reads these narrow rows by their span instead of the
+ * window's facts joined to one another. `simple` is false for a lead with more than one of a stage step or
+ * met clock (a re-engaged lead) or with facts of different tiers or sources: the report reads that lead's
+ * facts instead, as it did before. No personal data: IDs, tiers, sources, times and figures only.
+ */
+export const leadReportLeads = pgTable(
+  'lead_report_leads',
+  {
+    leadId: text('lead_id').primaryKey(),
+    simple: boolean('simple').notNull(),
+    /** The first and last instant of the lead's report facts: the row matters to a window it overlaps. */
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull(),
+    lastAt: timestamp('last_at', { withTimezone: true }).notNull(),
+    tier: integer('tier').notNull(),
+    source: text('source'),
+    receivedAt: timestamp('received_at', { withTimezone: true }),
+    /** Its MQL entry: intake as MQL or a later change to MQL. */
+    mqlAt: timestamp('mql_at', { withTimezone: true }),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    qualifiedAt: timestamp('qualified_at', { withTimezone: true }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    won: boolean('won'),
+    metAt: timestamp('met_at', { withTimezone: true }),
+    metMinutes: doublePrecision('met_minutes'),
+    /** Met late: flagged so by the met event, or a speed-to-lead breach falls between the clock's start and the met. */
+    metLate: boolean('met_late'),
+    /** Speed-to-lead breaches no met clock covers, in order. */
+    unmetAt: timestamp('unmet_at', { withTimezone: true }).array(),
+    /** Wall-clock hours in MQL (entry → accepted), SAL (accepted → qualified), SQL (qualified → closed). */
+    mqlHours: doublePrecision('mql_hours'),
+    salHours: doublePrecision('sal_hours'),
+    sqlHours: doublePrecision('sql_hours'),
+    /** A win's days from the MQL entry, numeric as the report's mean is taken in numeric. */
+    cycleDays: numeric('cycle_days'),
+    attempts: integer('attempts').notNull(),
+    firstAttemptAt: timestamp('first_attempt_at', { withTimezone: true }),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    attemptAt: timestamp('attempt_at', { withTimezone: true }).array(),
+  },
+  (table) => [
+    // The leads a window [from, to) overlaps: last_at >= from bounds the scan, first_at < to filters it.
+    index('lead_report_leads_last_at_idx').on(table.lastAt),
+    index('lead_report_leads_complex_idx').on(table.firstAt).where(sql`not ${table.simple}`),
+  ],
 );
 
 export const reps = pgTable('reps', {

@@ -1,0 +1,334 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { sql } from 'drizzle-orm';
+import { recordLeadEvents, type LeadAuditEvent } from '../../activities/lead-audit.js';
+import { generateLead, random } from '../../bench/seed-events.js';
+import { leadSlaReport, leadSlaSeries, rawLeadSlaReport, type ReportRange } from '../../db/reports.js';
+import { reportPeriods } from '../../domain/business-time.js';
+import { eraseLead } from '../../privacy/erasure.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTimeSkippingEnvironment } from '../support/temporal.js';
+
+/**
+ * The lead SLA report over the rollup (lead_report_leads, migration 0012) gives the raw statement's figures
+ * (db/reports.ts rawLeadSlaReport: the window's facts joined to one another, what the report is defined as)
+ * for any window: random leads shaped like the benchmark's, re-engaged and otherwise irregular leads the rollup
+ * leaves to the raw path, events written through the audit writer out of order (late arrivals), windows cut at
+ * any instant (mid-day, on an event's instant, a second wide), then erasures and a deleted history.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const SEED = Number(process.env.ROLLUP_SEED ?? 20261206);
+const SPAN_FROM = Date.parse('2024-03-01T00:00:00Z');
+const SPAN_DAYS = 60;
+const RANDOM_LEADS = 160;
+
+interface PlannedEvent {
+  type: string;
+  at: number;
+  payload: Record<string, unknown>;
+  /** The projection's source for this event (a lead whose events disagree is one the rollup cannot summarise). */
+  source?: string | null;
+}
+
+interface PlannedLead {
+  leadId: string;
+  tier: number;
+  source: string | null;
+  events: PlannedEvent[];
+}
+
+const iso = (at: number) => new Date(at).toISOString();
+
+/** Irregular lifecycles, each one a reason for the rollup to step aside or a corner of its resolution. */
+function irregularLeads(prefix: string): PlannedLead[] {
+  const t = SPAN_FROM + 20 * DAY + 9 * HOUR + 17 * MINUTE;
+  const met = (started: number, at: number, minutes: number, breached = false) => ({
+    type: 'speed-to-lead-met',
+    at,
+    payload: { by: 'first-attempt', startedAt: iso(started), dueAt: iso(started + 15 * MINUTE), breached, businessMinutes: minutes },
+  });
+  const breach = (at: number) => ({ type: 'sla-breached', at, payload: { deadline: 'speed-to-lead', dueAt: iso(at) } });
+  const step = (type: string, at: number, payload: Record<string, unknown> = {}) => ({ type, at, payload });
+  return [
+    // Re-engaged: two MQL entries, two acceptances and two met clocks, won on the second round.
+    {
+      leadId: `${prefix}reengaged`,
+      tier: 1,
+      source: 'web',
+      events: [
+        step('received', t, { stage: 'MQL', profile: { source: 'web' } }),
+        step('accepted', t + 10 * MINUTE),
+        step('contact-attempted', t + 12 * MINUTE),
+        met(t, t + 12 * MINUTE, 12),
+        step('returned-to-nurture', t + 3 * DAY, { to: 'NURTURE', reason: 'too-early' }),
+        step('stage-changed', t + 9 * DAY, { from: 'NURTURE', to: 'MQL' }),
+        breach(t + 9 * DAY + 15 * MINUTE),
+        step('accepted', t + 9 * DAY + HOUR),
+        step('contact-attempted', t + 9 * DAY + 2 * HOUR),
+        met(t + 9 * DAY, t + 9 * DAY + 2 * HOUR, 120),
+        step('qualified', t + 11 * DAY),
+        step('closed', t + 25 * DAY, { outcome: 'won' }),
+      ],
+    },
+    // Two acceptances at the same instant (a duplicate step): one stay, as the raw statement groups them.
+    {
+      leadId: `${prefix}twice`,
+      tier: 2,
+      source: 'event',
+      events: [
+        step('received', t + HOUR, { stage: 'MQL', profile: { source: 'event' } }),
+        step('accepted', t + 2 * HOUR),
+        step('accepted', t + 2 * HOUR),
+        step('contact-attempted', t + 3 * HOUR),
+        met(t + HOUR, t + 3 * HOUR, 120),
+      ],
+    },
+    // A breach after its clock was met (no clock covers it) and a met clock without a start: one of each kind.
+    {
+      leadId: `${prefix}uncovered`,
+      tier: 3,
+      source: 'partner',
+      events: [
+        step('received', t + 2 * DAY, { stage: 'MQL', profile: { source: 'partner' } }),
+        step('accepted', t + 2 * DAY + HOUR),
+        { type: 'speed-to-lead-met', at: t + 2 * DAY + 2 * HOUR, payload: { by: 'first-attempt', businessMinutes: 60 } },
+        breach(t + 3 * DAY),
+        breach(t + 4 * DAY + 30 * MINUTE),
+        step('contact-attempted', t + 4 * DAY + HOUR),
+      ],
+    },
+    // Never met: three breaches over days, then returned when the ladder ran out.
+    {
+      leadId: `${prefix}expired`,
+      tier: 1,
+      source: null,
+      events: [
+        step('received', t - 5 * HOUR, { stage: 'MQL', profile: {} }),
+        breach(t - 5 * HOUR + 15 * MINUTE),
+        breach(t + DAY),
+        breach(t + 2 * DAY + 7 * HOUR),
+        step('returned-to-nurture', t + 2 * DAY + 8 * HOUR, { to: 'NURTURE', reason: 'sla-expired' }),
+      ],
+    },
+    // Sources that disagree between events (the rollup leaves the lead to the raw path).
+    {
+      leadId: `${prefix}mixed`,
+      tier: 2,
+      source: 'web',
+      events: [
+        step('received', t + 5 * DAY, { stage: 'MQL', profile: { source: 'web' } }),
+        { type: 'accepted', at: t + 5 * DAY + HOUR, payload: {}, source: 'outbound' },
+        { type: 'contact-attempted', at: t + 5 * DAY + 2 * HOUR, payload: {}, source: 'outbound' },
+        { ...met(t + 5 * DAY, t + 5 * DAY + 2 * HOUR, 120), source: 'outbound' },
+      ],
+    },
+    // A lifecycle longer than most windows: in before them, qualified long after, nothing in between.
+    {
+      leadId: `${prefix}long`,
+      tier: 3,
+      source: 'outbound',
+      events: [
+        step('received', SPAN_FROM - 30 * DAY, { stage: 'LEAD', profile: { source: 'outbound' } }),
+        step('stage-changed', SPAN_FROM - 29 * DAY, { from: 'LEAD', to: 'MQL' }),
+        step('accepted', SPAN_FROM - 28 * DAY),
+        step('contact-attempted', SPAN_FROM - 28 * DAY + HOUR),
+        step('contact-attempted', SPAN_FROM + 30 * DAY + 5 * HOUR),
+        step('qualified', SPAN_FROM + (SPAN_DAYS + 20) * DAY),
+        step('closed', SPAN_FROM + (SPAN_DAYS + 40) * DAY, { outcome: 'lost' }),
+      ],
+    },
+  ];
+}
+
+/** A lead's events as the audit writer takes them, numbered in the order planned. */
+function auditEvents(lead: PlannedLead): LeadAuditEvent[] {
+  return lead.events.map(
+    (event, index): LeadAuditEvent => ({
+      workflowId: `lead-${lead.leadId}`,
+      leadId: lead.leadId,
+      seq: index + 1,
+      stepKey: `${index + 1}-${event.type}`,
+      type: event.type,
+      at: iso(event.at),
+      actor: 'rollup-test',
+      payload: event.payload,
+      projection: {
+        email: `${lead.leadId}@example.com`,
+        company: `Company ${lead.leadId}`,
+        icpTier: lead.tier,
+        source: event.source === undefined ? lead.source : event.source,
+        stage: 'MQL',
+        ownerId: null,
+        score: 50,
+        policyVersion: 'rollup-test',
+      },
+    }),
+  );
+}
+
+/** Each lead's events as audit steps of one to three events, in time order or, for some, shuffled (late arrivals). */
+function auditBatches(lead: PlannedLead, rand: () => number): LeadAuditEvent[][] {
+  const events = auditEvents(lead);
+  const batches: LeadAuditEvent[][] = [];
+  for (let i = 0; i < events.length; ) {
+    const size = 1 + Math.floor(rand() * 3);
+    batches.push(events.slice(i, i + size));
+    i += size;
+  }
+  if (rand() < 0.35) {
+    for (let i = batches.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(rand() * (i + 1));
+      [batches[i], batches[j]] = [batches[j]!, batches[i]!];
+    }
+  }
+  return batches;
+}
+
+describe('the lead report rollup equals the raw statement over the audit', () => {
+  let database: TestDatabase;
+  let env: TestWorkflowEnvironment;
+  const rand = random(SEED);
+  const prefix = `rollup-${SEED}-`;
+  const leads: PlannedLead[] = [];
+  let instants: number[] = [];
+
+  before(async () => {
+    [database, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnvironment()]);
+    for (let n = 0; n < RANDOM_LEADS; n += 1) {
+      const generated = generateLead(`${prefix}${n}`, rand, SPAN_FROM, SPAN_FROM + SPAN_DAYS * DAY);
+      leads.push({ leadId: generated.leadId, tier: generated.tier, source: generated.source, events: generated.events });
+    }
+    leads.push(...irregularLeads(prefix));
+    const batches = leads.flatMap((lead) => auditBatches(lead, rand).map((batch) => ({ batch, order: rand() })));
+    // Leads interleave as they do live; within a lead, a shuffled lead's later steps may carry earlier times.
+    batches.sort((a, b) => a.order - b.order);
+    for (const { batch } of batches) await recordLeadEvents(database.db, batch);
+    instants = leads.flatMap((lead) => lead.events.map((event) => event.at));
+  });
+  after(async () => {
+    await Promise.all([database?.drop(), env?.teardown()]);
+  });
+
+  /** Windows of every kind: whole days, cut mid-day, on an event's instant, a second wide, the whole span. */
+  function windows(count: number): ReportRange[] {
+    const pick = () => instants[Math.floor(rand() * instants.length)]!;
+    const list: ReportRange[] = [
+      { from: new Date(SPAN_FROM - 60 * DAY), to: new Date(SPAN_FROM + 120 * DAY) },
+      { from: new Date(SPAN_FROM + 7 * DAY), to: new Date(SPAN_FROM + 37 * DAY) },
+    ];
+    while (list.length < count) {
+      const kind = list.length % 4;
+      const start = kind === 0 ? pick() : SPAN_FROM + Math.floor(rand() * SPAN_DAYS * DAY);
+      const length = kind === 1 ? 1000 : kind === 2 ? Math.floor(rand() * 3 * DAY) : Math.floor(rand() * 40 * DAY);
+      const end = kind === 3 ? pick() : start + Math.max(1, length);
+      list.push(end > start ? { from: new Date(start), to: new Date(end) } : { from: new Date(end), to: new Date(start + 1) });
+    }
+    return list;
+  }
+
+  async function assertSameAsRaw(ranges: readonly ReportRange[], what: string): Promise<void> {
+    for (const range of ranges) {
+      const label = `${what}: [${range.from.toISOString()}, ${range.to.toISOString()})`;
+      assert.deepEqual(await leadSlaReport(database.db, range), await rawLeadSlaReport(database.db, range), label);
+    }
+  }
+
+  /** The rollup's rows as migration 0012's function derives them afresh from every fact: a trigger that missed a change shows here. */
+  async function assertRollupCurrent(): Promise<void> {
+    const rows = (result: unknown) => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows);
+    const stored = rows(await database.db.execute(sql`select * from lead_report_leads order by lead_id`));
+    const fresh = rows(
+      await database.db.execute(sql`select * from revops_lead_report_rows(array(select distinct lead_id from lead_report_facts)) order by lead_id`),
+    );
+    assert.deepEqual(stored, fresh, 'the stored rollup is what the facts resolve to now');
+  }
+
+  test('the irregular leads are left to the raw path, the rest are summarised', async () => {
+    const result = await database.db.execute(sql`select lead_id, simple from lead_report_leads where lead_id like ${`${prefix}%`}`);
+    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{ lead_id: string; simple: boolean }>;
+    const complex = rows.filter((row) => !row.simple).map((row) => row.lead_id.slice(prefix.length)).sort();
+    assert.deepEqual(complex, ['mixed', 'reengaged', 'twice']);
+    assert.equal(rows.length, leads.length);
+  });
+
+  test('any window, written out of order: the same report as the raw statement, and the rollup is current', async () => {
+    await assertRollupCurrent();
+    await assertSameAsRaw(windows(60), 'after out-of-order writes');
+  });
+
+  test("the dashboard's weekly series: each week as the raw statement answers for that week alone", async () => {
+    for (const range of windows(8)) {
+      const series = await leadSlaSeries(database.db, range, 'week');
+      assert.deepEqual(
+        series.map((period) => period.from.getTime()),
+        reportPeriods(range.from, range.to, 'week').map((period) => period.from.getTime()),
+      );
+      for (const period of series) {
+        const alone = await rawLeadSlaReport(database.db, period);
+        const label = `week of ${period.from.toISOString()} in [${range.from.toISOString()}, ${range.to.toISOString()})`;
+        assert.deepEqual(period.speedToLead, alone.speedToLead, label);
+        assert.deepEqual(period.conversion, alone.conversion, label);
+      }
+    }
+  });
+
+  test('a late breach re-resolves a met clock as late; a late met clock covers the breach', async () => {
+    const leadId = `${prefix}late-breach`;
+    const t = SPAN_FROM + 30 * DAY + 13 * HOUR;
+    const lead: PlannedLead = {
+      leadId,
+      tier: 1,
+      source: 'web',
+      events: [
+        { type: 'received', at: t, payload: { stage: 'MQL', profile: { source: 'web' } } },
+        { type: 'accepted', at: t + 5 * MINUTE, payload: {} },
+        { type: 'contact-attempted', at: t + 40 * MINUTE, payload: {} },
+        { type: 'speed-to-lead-met', at: t + 40 * MINUTE, payload: { startedAt: iso(t), breached: false, businessMinutes: 40 } },
+        { type: 'sla-breached', at: t + 15 * MINUTE, payload: { deadline: 'speed-to-lead' } },
+      ],
+    };
+    leads.push(lead);
+    const [received, accepted, attempt, metEvent, breachEvent] = auditEvents(lead);
+    const range = { from: new Date(t - HOUR), to: new Date(t + DAY) };
+    await recordLeadEvents(database.db, [received!, accepted!]);
+    await recordLeadEvents(database.db, [breachEvent!]);
+    let report = await leadSlaReport(database.db, range);
+    assert.equal(report.speedToLead.byTier[0]!.breachedUnmet, 1, 'breached and not (yet) met');
+    await recordLeadEvents(database.db, [attempt!, metEvent!]);
+    report = await leadSlaReport(database.db, range);
+    assert.deepEqual([report.speedToLead.byTier[0]!.metLate, report.speedToLead.byTier[0]!.breachedUnmet], [1, 0], 'the met clock covers the breach, late');
+    assert.deepEqual(report, await rawLeadSlaReport(database.db, range));
+    await assertRollupCurrent();
+  });
+
+  test('erasure anonymises the audit and changes no figure; the rollup holds no personal data', async () => {
+    const ranges = windows(12);
+    const before = await Promise.all(ranges.map((range) => leadSlaReport(database.db, range)));
+    const erased = [`${prefix}3`, `${prefix}reengaged`, `${prefix}uncovered`, `${prefix}17`];
+    for (const leadId of erased) {
+      await eraseLead({ db: database.db, client: env.client }, leadId, { actor: 'ops-test', reason: 'DSR', at: new Date() });
+    }
+    const after = await Promise.all(ranges.map((range) => leadSlaReport(database.db, range)));
+    assert.deepEqual(after, before, 'every figure as before the erasure');
+    await assertSameAsRaw(ranges, 'after erasure');
+    const holding = await database.db.execute(
+      sql`select count(*)::int as n from lead_report_leads r where r::text like '%example.com%' or r::text like '%Company %'`,
+    );
+    const [row] = (Array.isArray(holding) ? holding : (holding as { rows: unknown[] }).rows) as Array<{ n: number }>;
+    assert.equal(row!.n, 0, 'no e-mail or company in the rollup');
+  });
+
+  test('a deleted history takes its lead out of the rollup and out of the report', async () => {
+    const gone = [`${prefix}5`, `${prefix}twice`, `${prefix}long`];
+    await database.db.execute(sql`delete from lead_events where lead_id in (${sql.join(gone.map((id) => sql`${id}`), sql`, `)})`);
+    const left = await database.db.execute(sql`select count(*)::int as n from lead_report_leads where lead_id in (${sql.join(gone.map((id) => sql`${id}`), sql`, `)})`);
+    const [row] = (Array.isArray(left) ? left : (left as { rows: unknown[] }).rows) as Array<{ n: number }>;
+    assert.equal(row!.n, 0);
+    await assertRollupCurrent();
+    await assertSameAsRaw(windows(16), 'after deleting histories');
+  });
+});

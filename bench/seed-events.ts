@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { openDatabase } from '../db/client.js';
 import { leadReportFact } from '../domain/report-stats.js';
+import { seededRandom } from '../test/support/random.js';
 
 /**
  * Seeds lead audit history for the report benchmark: N rows in lead_events (COPY FROM STDIN through
@@ -64,17 +65,8 @@ const ALLOWANCE_MS: Record<1 | 2 | 3, number> = { 1: 15 * MINUTE, 2: 4 * HOUR, 3
 const BREACH_RATE: Record<1 | 2 | 3, number> = { 1: 0.35, 2: 0.25, 3: 0.15 };
 const CHANNELS = ['phone', 'email', 'linkedin'];
 
-/** mulberry32: small, fast, deterministic. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the tests use too (mulberry32). */
+export const random = seededRandom;
 
 /** One lead's audit trail, shaped like what workflows/lead-workflow.ts writes. */
 export function generateLead(leadId: string, rand: () => number, from: number, to: number): SeedLead {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import type { RunningService } from './service.js';
+import type { Dossier } from '../../domain/deal-dossier.js';
 
 /** Lifecycles driven through the HTTP API exactly as sales and ops would, shared by e2e tests and history recording. */
 
 /** A dossier that passes every rule: a goal, a scope, a KPI with a target, an economic buyer and a champion. */
-export const completeDossier = {
+export const completeDossier: Dossier = {
   businessGoals: ['Cut first-response time'],
   scope: 'Helpdesk for 3 teams',
   kpis: [{ name: 'FRT', metric: 'median first-response time', target: 2, unit: 'hours' }],

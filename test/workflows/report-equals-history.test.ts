@@ -56,6 +56,8 @@ import {
 } from '../support/lead-harness.js';
 import { alwaysOpenPolicy } from '../support/policies.js';
 import { uniqueId } from '../support/temporal.js';
+import { seededRandom } from '../support/random.js';
+import { completeDossier } from '../support/scenarios.js';
 
 /**
  * The audit agrees with what happened. A seeded batch of lead and deal lifecycles runs on the time-skipping
@@ -76,18 +78,6 @@ const SECOND = 1_000;
 const debug = (message: string) => {
   if (process.env.REPORT_DEBUG) process.stderr.write(`[report-history ${new Date().toISOString().slice(11, 23)}] ${message}\n`);
 };
-
-/** mulberry32: small and deterministic. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Fate = 'won' | 'lost' | 'rejected-mql' | 'rejected-sal' | 'unresponsive' | 'expired';
 type MilestonePlan = 'on-time' | 'late' | 'missed';
@@ -378,7 +368,7 @@ describe('reports from Postgres equal reports from the workflows’ histories', 
   });
 
   test(`seed ${SEED}: ${LEADS} random leads and their deals`, { timeout: 15 * 60_000 }, async () => {
-    const rand = prng(SEED);
+    const rand = seededRandom(SEED);
     const between = (low: number, high: number) => low + rand() * (high - low);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
     const policy = alwaysOpenPolicy(uniqueId('report-history'));
@@ -522,19 +512,7 @@ describe('reports from Postgres equal reports from the workflows’ histories', 
         what: `dossier of ${deal.dealId} (${deal.dossier})`,
         run: () =>
           dealHandle().executeUpdate(deliverDossierUpdate, {
-            args: [
-              {
-                actor: rep,
-                businessGoals: ['Shorter time to value'],
-                scope: 'Two teams, SSO',
-                kpis: [{ name: 'TTV', metric: 'days to first value', target: 14, unit: 'days' }],
-                stakeholders: [
-                  { name: 'Ewa', role: 'economic-buyer' },
-                  { name: 'Jan', role: 'champion' },
-                ],
-                risks: [],
-              },
-            ],
+            args: [{ actor: rep, ...completeDossier }],
           }),
       });
       const kickoffAt = clear(

@@ -35,6 +35,8 @@ import { dealWorkflowId } from '../../temporal.config.js';
 import { DAY, eventually, HOUR, MINUTE, REP_A, REP_B, scores, startLeadHarness, type LeadHarness, type StartedLead } from '../support/lead-harness.js';
 import { defaultPolicyDocument } from '../support/policies.js';
 import { uniqueId } from '../support/temporal.js';
+import { seededRandom } from '../support/random.js';
+import { completeDossier } from '../support/scenarios.js';
 
 /**
  * Honest by construction: a seeded batch of lead lifecycles runs on real lead workflows (time-skipping server,
@@ -56,17 +58,6 @@ const ENTERPRISE_QUEUE = 'enterprise';
 const ENTERPRISE_REPS = ['rep-e1', 'rep-e2'];
 /** Steps closer together than this run together after one time skip (different leads in parallel). */
 const TICK = 5 * MINUTE;
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri'] as const;
 const officeHours = (start: string, end: string) => Object.fromEntries(weekdays.map((day) => [day, [{ start, end }]]));
@@ -159,7 +150,7 @@ describe('policy simulation reproduces the recorded history', () => {
   });
 
   test(`seed ${SEED}: ${LEADS} lead and ${DEALS} deal lifecycles replay with 0 mismatches`, { timeout: 30 * 60_000 }, async () => {
-    const rand = prng(SEED);
+    const rand = seededRandom(SEED);
     const between = (low: number, high: number) => low + rand() * (high - low);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
     const fateWeights = FATES.reduce((sum, [, weight]) => sum + weight, 0);
@@ -334,19 +325,7 @@ describe('policy simulation reproduces the recorded history', () => {
       if (dossier !== 'never') {
         add(wonAt + (dossier === 'late' ? between(50 * HOUR, 80 * HOUR) : between(HOUR, 40 * HOUR)), 'dossier', () =>
           dealHandle(dealId).executeUpdate(deliverDossierUpdate, {
-            args: [
-              {
-                actor: REP_A,
-                businessGoals: ['Shorter time to value'],
-                scope: 'Two teams, SSO',
-                kpis: [{ name: 'TTV', metric: 'days to first value', target: 14, unit: 'days' }],
-                stakeholders: [
-                  { name: 'Ewa', role: 'economic-buyer' },
-                  { name: 'Jan', role: 'champion' },
-                ],
-                risks: [],
-              },
-            ],
+            args: [{ actor: REP_A, ...completeDossier }],
           }),
         );
       }

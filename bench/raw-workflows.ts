@@ -71,16 +71,14 @@ export async function durableUpdatableWorkflow(): Promise<void> {
 }
 
 /**
- * Sleeps until an absolute instant (epoch ms), then runs one trivial activity: the floor for a timer storm.
- * With `markBeforeMs`, it first sleeps until that long before the instant: two timers, as leads had before
- * patch 'lean-clocks' stopped waking them at their due-soon mark (the storm now passes none).
+ * Sleeps on one timer until an absolute instant (epoch ms), then runs one trivial activity: the floor for a
+ * timer storm, as a lead sleeps on its deadline's one timer (its due-soon mark arms none).
  */
-export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number, markBeforeMs = 0): Promise<void> {
+export async function sleepThenActivityWorkflow(untilEpochMs: number, index: number): Promise<void> {
   const delay = untilEpochMs - Date.now();
   if (delay > 0) {
     storm.timerSet(index);
-    if (markBeforeMs > 0 && delay > markBeforeMs) await sleep(delay - markBeforeMs);
-    await sleep(untilEpochMs - Date.now());
+    await sleep(delay);
   }
   await touch(index);
 }

@@ -42,7 +42,7 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
-import { finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { CURRENT_ENGINE, finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
 import { auditSummary, notificationSenders, showDealDetails, summarised } from './ui-metadata.js';
 
@@ -82,10 +82,12 @@ const CLOCK_SKEW_MS = 60_000;
  * milestones are committed; a missed milestone escalates to the owner and then the manager.
  */
 export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult> {
+  // Runs started on the current engine take every change below without a check of their own.
+  const current = patched(CURRENT_ENGINE);
   // Runs started before the step engine keep the code they started with, so their histories replay.
-  if (!patched('step-engine')) return dealWorkflowV1(input);
+  if (!current && !patched('step-engine')) return dealWorkflowV1(input);
   // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
-  const oneTaskStep = patched(ONE_TASK_STEP);
+  const oneTaskStep = current || patched(ONE_TASK_STEP);
   const writeAudit = oneTaskStep
     ? localFirst(summarised(local.recordDealEvents, auditSummary), summarised(recordDealEvents, auditSummary))
     : summarised(recordDealEvents, auditSummary);

@@ -64,7 +64,7 @@ import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealStartSearchAttributes } from './deal-search-attributes.js';
-import { finalArchive, LEAN_CLOCKS, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { CURRENT_ENGINE, finalArchive, LEAN_CLOCKS, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
 import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSenders, showLeadDetails, summarised } from './ui-metadata.js';
 import { dealWorkflowId } from './workflow-ids.js';
@@ -100,12 +100,14 @@ const { notify, notifyAll } = proxyActivities<Activities>({
  * policy snapshot the lead started under. Each return to nurture starts a fresh run.
  */
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult> {
+  // Runs started on the current engine take every change below without a check of their own.
+  const current = patched(CURRENT_ENGINE);
   // Runs started before the step engine keep the code they started with, so their histories replay.
-  if (!patched('step-engine')) return leadWorkflowV1(input);
+  if (!current && !patched('step-engine')) return leadWorkflowV1(input);
   // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
-  const oneTaskStep = patched(ONE_TASK_STEP);
+  const oneTaskStep = current || patched(ONE_TASK_STEP);
   // Runs started before it wake at the due-soon mark, re-arm timers when idle and show the cadence's end as NextDeadline.
-  const leanClocks = oneTaskStep && patched(LEAN_CLOCKS);
+  const leanClocks = current || (oneTaskStep && patched(LEAN_CLOCKS));
   const writeAudit = oneTaskStep
     ? localFirst(summarised(local.recordLeadEvents, auditSummary), summarised(recordLeadEvents, auditSummary))
     : summarised(recordLeadEvents, auditSummary);
@@ -252,7 +254,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     // A lead back from nurture starts a fresh cycle: its first attempt must again meet speed-to-lead.
     if (from === 'NURTURE') state.attempts = [];
     // The rep it had before nurture gets it back (when available): runs from before this rule route it afresh.
-    const returningOwnerId = from === 'NURTURE' && state.ownerId && patched('nurture-keeps-owner') ? state.ownerId : undefined;
+    const returningOwnerId = from === 'NURTURE' && state.ownerId && (current || patched('nurture-keeps-owner')) ? state.ownerId : undefined;
     enterStage('MQL');
     state.escalationLevel = 0;
     state.nurtureReason = null;

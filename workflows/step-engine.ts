@@ -61,6 +61,14 @@ export const ONE_TASK_STEP = 'one-task-step';
 export const LEAN_CLOCKS = 'lean-clocks';
 
 /**
+ * Patch: runs started since it take every earlier change (step-engine, nurture-keeps-owner, one-task-step,
+ * lean-clocks) on this one check. Each patch check a run makes records a marker and a TemporalChangeVersion
+ * upsert (a visibility write), and a lead makes them again after every continue-as-new; one check instead of
+ * three or four. Older runs find no such marker and ask for each change as before, so their histories replay.
+ */
+export const CURRENT_ENGINE = 'engine-2026-12';
+
+/**
  * Local writes are bounded well inside the API's step timeout (10 s by default) and the workflow task's (10 s):
  * a database that does not answer within 5 s hands the write to the durable activity (see localFirst).
  */

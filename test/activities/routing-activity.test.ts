@@ -118,6 +118,15 @@ describe('routeLead against real Postgres', () => {
     assert.deepEqual(results.map((result) => result.repId).sort(), [...repIds].sort());
   });
 
+  test('thirty leads routed at once through one queue share its turns evenly, each turn taken once', async () => {
+    const { queueId, repIds } = await seedQueue([{ suffix: 'a' }, { suffix: 'b' }, { suffix: 'c' }]);
+    const results = await Promise.all(Array.from({ length: 30 }, () => routeLead(database.db, input(queueId))));
+    const perRep = repIds.map((repId) => results.filter((result) => result.repId === repId).length);
+    assert.deepEqual(perRep, [10, 10, 10], 'two leads chosen from the same pointer would give one rep an extra turn');
+    const rows = await database.db.select().from(leadAssignments).where(eq(leadAssignments.queueId, queueId));
+    assert.equal(rows.length, 30);
+  });
+
   test('a rep who is out of office at the decision time is skipped', async () => {
     const { queueId, repIds } = await seedQueue([{ suffix: 'away', outOfOffice: awayNow }, { suffix: 'here' }]);
     const first = await routeLead(database.db, input(queueId));

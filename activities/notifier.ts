@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, inArray, notInArray } from 'drizzle-orm';
+import { and, eq, notInArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { notifications } from '../db/schema.js';
 import { logger } from '../observability/logger.js';
@@ -100,18 +100,10 @@ export function createNotifier(db: Database, settings: NotifierSettings): Notifi
     if (!webhookSecret) throw new Error('The notification webhook needs a secret to sign notifications with');
   }
 
-  async function alreadyDone(idempotencyKey: string): Promise<boolean> {
-    const rows = await db
-      .select({ status: notifications.status })
-      .from(notifications)
-      .where(and(eq(notifications.idempotencyKey, idempotencyKey), inArray(notifications.status, FINAL_STATUSES)));
-    return rows.length > 0;
-  }
-
   return {
+    // Each write below is conditional on the row not being final, so a key already delivered or logged is
+    // answered 'already-delivered' by the write itself, with no read before it.
     async send(notification) {
-      if (await alreadyDone(notification.idempotencyKey)) return { status: 'already-delivered' };
-
       const payload = {
         idempotencyKey: notification.idempotencyKey,
         type: notification.type,

@@ -12,7 +12,7 @@ import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { connectClient } from '../worker/temporal-connection.js';
 import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
 import { createApp } from './app.js';
-import { createPolicyStore } from './policy-store.js';
+import { createPolicyStore, followingPublications } from './policy-store.js';
 import { closeServer, listen } from './server.js';
 
 const apiOutageConsequences: Record<string, string> = {
@@ -48,7 +48,7 @@ async function main() {
   try {
     const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
     stop = () => database.close();
-    const policyStore = createPolicyStore(database.db);
+    const policyStore = createPolicyStore(database.db, followingPublications(database));
     await untilAvailable('database', () => policyStore.seedFromFile(settings.policyFile), {
       signal: shutdown.signal,
       permanent: (error) => error instanceof PolicyValidationError,

@@ -17,6 +17,11 @@ export function firstRow<Row>(result: unknown): Row | undefined {
 
 export interface DatabaseHandle {
   db: Database;
+  /**
+   * Calls `onChange` for every NOTIFY on `channel` and each time the listening connection is (re)established,
+   * when notifications may have been missed. Resolves once listening.
+   */
+  listen(channel: string, onChange: () => void): Promise<void>;
   /** Where the data lives, for the start-up banner; never includes a password. */
   description: string;
   close(): Promise<void>;
@@ -51,7 +56,14 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       await sql.end({ timeout: 0 }).catch(() => {});
       throw error;
     }
-    return { db, description: redactPassword(options.databaseUrl), close: () => sql.end({ timeout: 5 }) };
+    return {
+      db,
+      description: redactPassword(options.databaseUrl),
+      listen: async (channel, onChange) => {
+        await sql.listen(channel, onChange, onChange);
+      },
+      close: () => sql.end({ timeout: 5 }),
+    };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -61,7 +73,15 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   const client = new PGlite(directory);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
-  return { db, description: `embedded PGlite at ${directory}`, close: () => client.close() };
+  return {
+    db,
+    description: `embedded PGlite at ${directory}`,
+    listen: async (channel, onChange) => {
+      await client.listen(channel, onChange);
+      onChange();
+    },
+    close: () => client.close(),
+  };
 }
 
 function redactPassword(url: string): string {

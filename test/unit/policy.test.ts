@@ -22,6 +22,15 @@ describe('policy documents', () => {
     assert.ok(!holidays.includes('2026-11-12'));
   });
 
+  test('the snapshot a workflow receives leaves the rationale in the stored document, and every rule as parsed', () => {
+    const document = defaultPolicyDocument() as any;
+    const parsed = parsePolicy(document);
+    const snapshot = resolvePolicy(document, new Date('2026-06-01T00:00:00Z'));
+    assert.ok(Object.keys(parsed.rationale).length > 0, 'the shipped default explains its choices');
+    assert.deepEqual(snapshot.rationale, {});
+    assert.deepEqual({ ...snapshot, calendars: {}, rationale: {} }, { ...parsed, calendars: {}, rationale: {} });
+  });
+
   test('every problem is reported with its path', () => {
     const document = defaultPolicyDocument() as any;
     document.scoring.hotThreshold = 10;

@@ -10,6 +10,25 @@ import { TASK_QUEUE } from '../temporal.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/**
+ * Modules the workflows import that keep no state of their own a workflow could see: the pure domain rules and
+ * the workflows' definitions, keys and helpers. Evaluated once when the worker's V8 context starts and shared
+ * by every workflow in it (the SDK freezes them), rather than evaluated again for each new or replayed
+ * workflow, which cost each one their module scope in time and heap. The workflow functions' own modules stay
+ * per workflow. test/unit/workflow-bundle.test.ts checks the list against what the bundle holds.
+ */
+export const sharedWorkflowModules = [
+  ...['business-time', 'data-quality', 'deal-briefs', 'deal-clocks', 'deal-dossier', 'deal-lifecycle', 'failures', 'lead-clocks', 'lead-lifecycle', 'lead-rules', 'opportunity-hygiene', 'routing', 'scoring'].map(
+    (name) => `../domain/${name}.ts`,
+  ),
+  ...['deal-definitions', 'deal-search-attributes', 'lead-definitions', 'lead-search-attributes', 'search-attributes', 'step-engine', 'ui-metadata', 'workflow-ids', 'workflow-runtime'].map(
+    (name) => `../workflows/${name}.ts`,
+  ),
+].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+
+/** How the workflows are bundled, by the worker and by tests and benchmarks alike. */
+export const workflowBundleOptions = { workflowsPath, bundlerOptions: { preloadModules: sharedWorkflowModules } };
+
 export interface WorkerDependencies {
   connection: NativeConnection;
   namespace: string;
@@ -29,7 +48,7 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     dataConverter: deps.dataConverter,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowBundleOptions),
     interceptors: { activity: [observeActivities] },
     plugins: tracedPlugins(),
     activities: createActivities({

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { workerRuntimeInstalled } from '../../worker/boot.js';
-import { workflowsPath } from '../../worker/create-worker.js';
+import { workflowBundleOptions } from '../../worker/create-worker.js';
 import { startDevServer, type DevServer } from '../../worker/dev-server.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
 import { temporalCliPath, temporalTestServerPath } from '../../worker/temporal-binaries.js';
@@ -16,7 +16,7 @@ const bundles = new Map<string, Promise<WorkflowBundle>>();
  */
 export function workflowBundle(options: { failureConverterPath?: string } = {}): Promise<WorkflowBundle> {
   const key = options.failureConverterPath ?? '';
-  if (!bundles.has(key)) bundles.set(key, bundleWorkflowCode({ workflowsPath, logger: quietLogger, failureConverterPath: options.failureConverterPath }));
+  if (!bundles.has(key)) bundles.set(key, bundleWorkflowCode({ workflowsPath: workflowBundleOptions.workflowsPath, ...workflowBundleOptions.bundlerOptions, logger: quietLogger, failureConverterPath: options.failureConverterPath }));
   return bundles.get(key)!;
 }
 

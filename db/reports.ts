@@ -708,27 +708,30 @@ const HYGIENE_FRESH_MS = 7 * 86_400_000;
 /**
  * The open opportunities (leads in SQL now, from the projection) and how many have a next step that is not past
  * due and a stage/value update (or the qualification itself) within the last 7 days, as of `asOf`. A snapshot:
- * the projection knows the stage now, not in the past.
+ * the projection knows the stage now, not in the past. "Updated" is read from the week's update events
+ * (lead_events_type_at_idx) rather than a latest-update look-up per open opportunity: one of them in
+ * [asOf - 7 days, asOf] is the same as the latest one up to asOf falling there.
  */
 export async function pipelineHygiene(db: Database, asOf: Date): Promise<PipelineHygiene> {
   const freshSince = new Date(asOf.getTime() - HYGIENE_FRESH_MS);
   const [row] = await rowsOf<{ open: number; with_next_step: number; updated: number; maintained: number }>(
     db,
     sql`
+      with recent as (
+        select distinct e.lead_id from lead_events e
+        where e.type in ('qualified', 'opportunity-updated') and e.at >= ${instant(freshSince)} and e.at <= ${instant(asOf)}
+      )
       select count(*)::int as open,
         (count(*) filter (where ns.due_at >= ${instant(asOf)}))::int as with_next_step,
-        (count(*) filter (where up.at >= ${instant(freshSince)}))::int as updated,
-        (count(*) filter (where ns.due_at >= ${instant(asOf)} and up.at >= ${instant(freshSince)}))::int as maintained
+        (count(*) filter (where r.lead_id is not null))::int as updated,
+        (count(*) filter (where ns.due_at >= ${instant(asOf)} and r.lead_id is not null))::int as maintained
       from leads l
+      left join recent r on r.lead_id = l.lead_id
       left join lateral (
         select (e.payload->>'dueAt')::timestamptz as due_at from lead_events e
         where e.lead_id = l.lead_id and e.type = 'next-step-set' and e.at <= ${instant(asOf)}
         order by e.seq desc limit 1
       ) ns on true
-      left join lateral (
-        select max(e.at) as at from lead_events e
-        where e.lead_id = l.lead_id and e.type in ('qualified', 'opportunity-updated') and e.at <= ${instant(asOf)}
-      ) up on true
       where l.stage = 'SQL'
     `,
   );

@@ -750,20 +750,19 @@ export async function dataQuality(db: Database, range: ReportRange): Promise<Dat
     invalidRecordFlags.map((flag) => sql`${flag}`),
     sql`, `,
   );
-  // The flagged leads are few: the range's leads (leads_created_at_idx, index only) less those among them that
-  // have a flag event (lead_events_type_at_idx), rather than a look-up per lead.
-  const [row] = await rowsOf<{ records: number; valid: number; target: number | string | null }>(
+  // The flagged leads are few: the range's leads counted on leads_created_at_idx (index only), less those among
+  // them that have a flag event (lead_events_type_at_idx, each looked up by key), without materializing the range.
+  const taken = sql`l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}`;
+  const [row] = await directRowsOf<{ records: number; valid: number; target: number | string | null }>(
     db,
     sql`
-      with taken_in as (
-        select l.lead_id from leads l where l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}
-      )
-      select (select count(*) from taken_in)::int as records,
-        ((select count(*) from taken_in) - (
-          select count(*) from taken_in t
-          where t.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags}))
-        ))::int as valid,
-        (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
+      select records::int, (records - flagged)::int as valid, target
+      from (
+        select (select count(*) from leads l where ${taken}) as records,
+          (select count(*) from leads l
+            where ${taken} and l.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags}))) as flagged,
+          (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
+      ) counts
     `,
   );
   const target = row?.target === null || row?.target === undefined ? null : Number(row.target);

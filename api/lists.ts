@@ -30,7 +30,7 @@ const queryParam = <S extends z.ZodType>(schema: S, name: string, description: s
   schema.optional().openapi({ param: { name, in: 'query' }, description, ...(example === undefined ? {} : { example }) });
 
 const cursorSource = '^[A-Za-z0-9_-]{1,400}$';
-const cursorParam = queryParam(
+export const cursorParam = queryParam(
   z.string().regex(new RegExp(cursorSource), 'the nextCursor of a previous page, as it was given').openapi({ pattern: cursorSource, minLength: 1, maxLength: 400 }),
   'cursor',
   'Opaque: the `nextCursor` of the previous page, unchanged; omit it for the first page. A cursor this API did not hand out is a 400.',
@@ -155,7 +155,7 @@ const listDealsRoute = createRoute({
   responses: { 200: jsonResponse(dealPage, 'One page of deals'), ...errorResponses(400, 401, 403, 503) },
 });
 
-interface Position {
+export interface Position {
   /** updated_at as Postgres prints it to the microsecond, so the next page starts exactly after it. */
   at: string;
   id: string;
@@ -170,11 +170,11 @@ function isRealInstant(at: string): boolean {
   return !Number.isNaN(millis) && new Date(millis).toISOString().slice(0, 23) === at.slice(0, 23);
 }
 
-function encodeCursor(position: Position): string {
+export function encodeCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): Position {
+export function decodeCursor(cursor: string): Position {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -1,12 +1,13 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Database } from '../db/client.js';
-import { dataQuality, handoffReport, leadSlaReport, pipelineHygiene, planMeasures, type HandoffReport, type PlanMeasures } from '../db/reports.js';
+import { dataQuality, handoffPage, handoffReport, leadSlaReport, pipelineHygiene, planMeasures, type HandoffReport, type PlanMeasures } from '../db/reports.js';
 import { backCalculatePlan, planStages, type Plan, type PlanRates } from '../domain/planner.js';
 import { rounded, SHARE_DECIMALS, toCsv, type ByTier, type CsvValue, type LeadSlaReport } from '../domain/report-stats.js';
 import { requireRole, type AppEnv } from './auth.js';
 import { validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses } from './openapi.js';
+import { cursorParam, decodeCursor, encodeCursor } from './lists.js';
 import { currency, identifier, instant, isoDate, MONEY_MAX } from './primitives.js';
 
 /**
@@ -37,10 +38,28 @@ const rangeQuery = {
 const ownerIdQuery = (name: string, description: string) =>
   identifier.optional().openapi({ param: { name, in: 'query' }, description, example: name === 'csOwner' ? 'cs-anna' : 'rep-anna' });
 
+export const HANDOFF_LIMIT_MAX = 500;
+const HANDOFF_LIMIT_DEFAULT = 50;
+
 const handoffQuery = z.object({
   ...rangeQuery,
   csOwner: ownerIdQuery('csOwner', "Only deals this CS rep owns (the deal's current CS owner)"),
   salesOwner: ownerIdQuery('salesOwner', 'Only deals this sales rep owns'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(HANDOFF_LIMIT_MAX)
+    .optional()
+    .openapi({
+      param: { name: 'limit', in: 'query' },
+      type: 'integer',
+      minimum: 1,
+      maximum: HANDOFF_LIMIT_MAX,
+      description: `Deals listed per page, 1 to ${HANDOFF_LIMIT_MAX}; default ${HANDOFF_LIMIT_DEFAULT}. The summary is always over every deal of the range. CSV ignores it and lists every deal.`,
+      example: '50',
+    }),
+  cursor: cursorParam,
 });
 const leadSlaQuery = z.object(rangeQuery);
 
@@ -116,6 +135,8 @@ const handoffReportSchema = z
     to: z.string(),
     csOwner: z.string().nullable(),
     salesOwner: z.string().nullable(),
+    limit: z.number().int().openapi({ description: 'Deals per page, as asked (or the default)' }),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` (with the same range and filters) for the next page of deals; null on the last page.' }),
     deals: z.array(
       z.object({
         dealId: z.string(),
@@ -269,12 +290,13 @@ const handoffsRoute = createRoute({
   method: 'get',
   path: '/handoffs',
   tags: ['reports'],
-  summary: 'Deal handoff timeliness: each deal won in [from, to) with its milestones due vs done, and on-time shares, delays and breaches per owner',
+  summary:
+    'Deal handoff timeliness: on-time shares, delays and breaches per owner over every deal won in [from, to), and one page of those deals (ordered by closedWonAt, then dealId) with their milestones due vs done',
   middleware: [requireRole('manager', 'ops')] as const,
   request: { query: handoffQuery },
   responses: {
     200: {
-      description: 'The report; with `Accept: text/csv`, one CSV row per deal milestone',
+      description: 'The summary and one page of deals; with `Accept: text/csv`, one CSV row per milestone of every deal of the range (no paging)',
       content: {
         'application/json': { schema: handoffReportSchema },
         ...csvContent('dealId,accountName,salesOwnerId,csOwnerId,dealStage,closedWonAt,milestone,kind,owner,ownerId,startedAt,dueAt,doneAt,status,breached,delayBusinessHours\r\n'),
@@ -509,10 +531,25 @@ export function reportRoutes({ db, now = () => new Date() }: ReportRoutesDepende
     const query = c.req.valid('query');
     const range = resolveRange(query, now());
     if ('error' in range) return c.json(range, 400);
-    const report = await handoffReport(db, { ...range, csOwner: query.csOwner, salesOwner: query.salesOwner });
-    if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'handoffs', handoffCsv(report));
+    const filters = { ...range, csOwner: query.csOwner, salesOwner: query.salesOwner };
+    if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'handoffs', handoffCsv(await handoffReport(db, filters)));
+    const limit = query.limit ?? HANDOFF_LIMIT_DEFAULT;
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const { deals, summary, next } = await handoffPage(db, filters, { limit, after });
     c.header('vary', 'Accept');
-    return c.json({ from: range.from.toISOString(), to: range.to.toISOString(), csOwner: query.csOwner ?? null, salesOwner: query.salesOwner ?? null, ...report }, 200);
+    return c.json(
+      {
+        from: range.from.toISOString(),
+        to: range.to.toISOString(),
+        csOwner: query.csOwner ?? null,
+        salesOwner: query.salesOwner ?? null,
+        limit,
+        nextCursor: next === null ? null : encodeCursor(next),
+        deals,
+        summary,
+      },
+      200,
+    );
   });
 
   app.openapi(leadSlaRoute, async (c) => {

@@ -13,11 +13,13 @@ import {
   rejectionCounts,
   rounded,
   salesCycleRow,
+  share,
+  SHARE_DECIMALS,
+  kindRank,
   speedToLeadRow,
   stageAgingRow,
   winRateRow,
   agingStages,
-  summarizeHandoffs,
   type ByTier,
   type HandoffMilestone,
   type HandoffSummary,
@@ -61,6 +63,15 @@ async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
   });
 }
 
+/**
+ * One round trip, no transaction and no settings: for a statement whose plan stays far below jit_above_cost and
+ * whose sorts fit the default work_mem (the handoff report's, over thousands of milestones, not a million events).
+ */
+async function directRowsOf<T>(db: Database, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
+}
+
 const instant = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 
 // ---- GET /reports/handoffs ---------------------------------------------------------------------------
@@ -87,8 +98,23 @@ export interface HandoffReport {
   summary: HandoffSummary;
 }
 
+/** Where a page of the handoff report starts: after a deal (keyset, the API's cursor) or after `offset` deals (the dashboard's page numbers). */
+export interface HandoffPageRequest {
+  limit: number;
+  /** The last deal of the previous page: its closed_won_at to the microsecond, as `exactInstant` writes it, and its ID. */
+  after?: { at: string; id: string };
+  offset?: number;
+}
+
+export interface HandoffPage extends HandoffReport {
+  /** The page's last deal, when another page follows. */
+  next: { at: string; id: string } | null;
+}
+
 /** An instant as JavaScript's toISOString writes it (milliseconds truncated, as a Date read from Postgres has them). */
 const isoText = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** An instant to the microsecond: a keyset position that matches its row exactly. */
+const exactText = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 interface HandoffSqlRow {
   deal_id: string;
@@ -99,6 +125,7 @@ interface HandoffSqlRow {
   policy_version: string;
   signed_at: string;
   closed_won_at: string;
+  position_at: string;
   milestone: string;
   kind: string;
   started_at: string;
@@ -108,29 +135,58 @@ interface HandoffSqlRow {
   business_minutes_late: number | null;
 }
 
+/** The deals the filters select: won in the range (deals_closed_won_at_idx), by owner; only deals with a milestone, as the report lists them. */
+function handoffDeals(filters: HandoffFilters): SQL {
+  return sql`
+    d.closed_won_at >= ${instant(filters.from)} and d.closed_won_at < ${instant(filters.to)}
+    ${filters.csOwner === undefined ? sql`` : sql`and d.cs_owner_id = ${filters.csOwner}`}
+    ${filters.salesOwner === undefined ? sql`` : sql`and d.sales_owner_id = ${filters.salesOwner}`}`;
+}
+
 /**
- * Each deal won in the range (closed_won_at, indexed) with its milestones due vs done. The delay is the
- * business minutes past due the deal workflow recorded on the deal's own calendar (the policy snapshot's
- * default calendar) when the milestone was done; nothing is recomputed here. Instants come back as the text
- * the report shows (isoText): a few thousand deals' rows are read without a Date made and formatted per field.
+ * Each deal won in the range (closed_won_at, indexed) with its milestones due vs done, ordered by closed_won_at
+ * then deal ID; the summary over every one of them. The delay is the business minutes past due the deal
+ * workflow recorded on the deal's own calendar (the policy snapshot's default calendar) when the milestone was
+ * done; nothing is recomputed here. Instants come back as the text the report shows (isoText).
  */
 export async function handoffReport(db: Database, filters: HandoffFilters): Promise<HandoffReport> {
-  const rows = await rowsOf<HandoffSqlRow>(
+  const [deals, summary] = await Promise.all([handoffDealRows(db, filters), handoffSummary(db, filters)]);
+  return { deals: deals.deals, summary };
+}
+
+/** One page of the report's deals (`page.limit` of them, from `page.after` or `page.offset`), with the summary over all of them. */
+export async function handoffPage(db: Database, filters: HandoffFilters, page: HandoffPageRequest): Promise<HandoffPage> {
+  const [deals, summary] = await Promise.all([handoffDealRows(db, filters, page), handoffSummary(db, filters)]);
+  return { ...deals, summary };
+}
+
+async function handoffDealRows(db: Database, filters: HandoffFilters, page?: HandoffPageRequest): Promise<{ deals: HandoffDeal[]; next: HandoffPage['next'] }> {
+  // A page reads its deals first (one more than asked: is there a next page?), then their milestones.
+  const chosen = page
+    ? sql`(
+        select d.* from deals d
+        where ${handoffDeals(filters)}
+          ${page.after ? sql`and (d.closed_won_at, d.deal_id) > (${page.after.at}::timestamptz, ${page.after.id})` : sql``}
+          and exists (select 1 from deal_milestones m where m.deal_id = d.deal_id)
+        order by d.closed_won_at, d.deal_id
+        limit ${page.limit + 1} offset ${page.offset ?? 0}
+      )`
+    : sql`deals`;
+  const rows = await directRowsOf<HandoffSqlRow>(
     db,
     sql`
       select d.deal_id, d.account_name, d.sales_owner_id, d.cs_owner_id, d.stage, d.policy_version,
-        ${isoText(sql`d.signed_at`)} as signed_at, ${isoText(sql`d.closed_won_at`)} as closed_won_at,
+        ${isoText(sql`d.signed_at`)} as signed_at, ${isoText(sql`d.closed_won_at`)} as closed_won_at, ${exactText(sql`d.closed_won_at`)} as position_at,
         m.milestone, m.kind, ${isoText(sql`m.started_at`)} as started_at, ${isoText(sql`m.due_at`)} as due_at,
         ${isoText(sql`m.done_at`)} as done_at, m.breached, m.business_minutes_late
-      from deals d
+      from ${chosen} d
       join deal_milestones m on m.deal_id = d.deal_id
-      where d.closed_won_at >= ${instant(filters.from)} and d.closed_won_at < ${instant(filters.to)}
-        ${filters.csOwner === undefined ? sql`` : sql`and d.cs_owner_id = ${filters.csOwner}`}
-        ${filters.salesOwner === undefined ? sql`` : sql`and d.sales_owner_id = ${filters.salesOwner}`}
+      where ${handoffDeals(filters)}
       order by d.closed_won_at, d.deal_id, m.due_at, m.milestone`,
   );
 
   const byDeal = new Map<string, HandoffDeal>();
+  const positions = new Map<string, string>();
   for (const row of rows) {
     let deal = byDeal.get(row.deal_id);
     if (!deal) {
@@ -146,6 +202,7 @@ export async function handoffReport(db: Database, filters: HandoffFilters): Prom
         milestones: [],
       };
       byDeal.set(row.deal_id, deal);
+      positions.set(row.deal_id, row.position_at);
     }
     const owner = milestoneOwnerRole(row.kind);
     const doneAt = row.done_at;
@@ -164,7 +221,91 @@ export async function handoffReport(db: Database, filters: HandoffFilters): Prom
     });
   }
   const list = [...byDeal.values()];
-  return { deals: list, summary: summarizeHandoffs(list) };
+  if (!page || list.length <= page.limit) return { deals: list, next: null };
+  const shown = list.slice(0, page.limit);
+  const last = shown[shown.length - 1]!;
+  return { deals: shown, next: { at: positions.get(last.dealId)!, id: last.dealId } };
+}
+
+/** `x` rounded to HOUR_DECIMALS as domain/report-stats.ts rounded() does it in float8 (Math.round: halves up). */
+const roundedHours = (x: SQL) => sql`(case when ${x} - floor(${x}) >= 0.5 then ceil(${x}) else floor(${x}) end) / ${10 ** HOUR_DECIMALS}::float8`;
+
+interface HandoffSummarySqlRow {
+  section: 'deals' | 'kind' | 'sales' | 'cs';
+  key: string | null;
+  total: number;
+  on_time: number | null;
+  late: number | null;
+  overdue: number | null;
+  open: number | null;
+  delays: number | null;
+  median: number | null;
+  p90: number | null;
+}
+
+/**
+ * The report's summary over every deal the filters select, in one statement: what summarizeHandoffs
+ * (domain/report-stats.ts) computes from the listed deals, the delays rounded as the list shows them before
+ * their percentiles are taken (test/api/report-rollup.test.ts holds the two equal).
+ */
+export async function handoffSummary(db: Database, filters: HandoffFilters): Promise<HandoffSummary> {
+  const rows = await directRowsOf<HandoffSummarySqlRow>(
+    db,
+    sql`
+      with m as materialized (
+        select d.deal_id, d.sales_owner_id, d.cs_owner_id, m.kind, m.done_at is not null as done, m.breached,
+          case when m.done_at is not null then ${roundedHours(sql`(coalesce(m.business_minutes_late, 0) / 60 * ${10 ** HOUR_DECIMALS}::float8)`)} end as delay
+        from deals d join deal_milestones m on m.deal_id = d.deal_id
+        where ${handoffDeals(filters)}
+      ),
+      kinds as (
+        select kind, count(*) as total,
+          count(*) filter (where done and not breached) as on_time, count(*) filter (where done and breached) as late,
+          count(*) filter (where not done and breached) as overdue, count(*) filter (where not done and not breached) as open,
+          count(delay) as delays, percentile_cont(array[0.5, 0.9]) within group (order by delay) as p
+        from m group by kind
+      )
+      select 'deals' as section, null::text as key, count(*)::float8 as total,
+        null::float8 as on_time, null::float8 as late, null::float8 as overdue, null::float8 as open, null::float8 as delays, null::float8 as median, null::float8 as p90
+      from (select deal_id from m group by deal_id) listed
+      union all
+      select 'kind', kind, total::float8, on_time::float8, late::float8, overdue::float8, open::float8, delays::float8, p[1], p[2] from kinds
+      union all
+      select 'sales', sales_owner_id, count(*)::float8, (count(*) filter (where breached))::float8, null, null, null, null, null, null
+      from m where kind = 'dossier' group by sales_owner_id
+      union all
+      select 'cs', cs_owner_id, count(*)::float8, (count(*) filter (where breached))::float8, null, null, null, null, null, null
+      from m where kind <> 'dossier' group by cs_owner_id`,
+  );
+  return handoffSummaryOf(rows);
+}
+
+function handoffSummaryOf(rows: readonly HandoffSummarySqlRow[]): HandoffSummary {
+  const n = (value: number | string | null) => Number(value ?? 0);
+  const nullable = (value: number | string | null) => (value === null ? null : Number(value));
+  const milestones = rows
+    .filter((row) => row.section === 'kind')
+    .map((row) => {
+      const [onTime, late, overdue, open] = [n(row.on_time), n(row.late), n(row.overdue), n(row.open)];
+      return {
+        kind: row.key!,
+        total: n(row.total),
+        onTime,
+        late,
+        overdue,
+        open,
+        onTimeShare: rounded(share(onTime, onTime + late + overdue), SHARE_DECIMALS),
+        delayBusinessHours: { count: n(row.delays), median: rounded(nullable(row.median), HOUR_DECIMALS), p90: rounded(nullable(row.p90), HOUR_DECIMALS) },
+      };
+    })
+    .sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || a.kind.localeCompare(b.kind));
+  const owners = (section: 'sales' | 'cs') =>
+    rows
+      .filter((row) => row.section === section)
+      .map((row) => ({ ownerId: row.key, milestones: n(row.total), breaches: n(row.on_time) }))
+      .sort((a, b) => b.breaches - a.breaches || (a.ownerId ?? '').localeCompare(b.ownerId ?? ''));
+  const deals = rows.find((row) => row.section === 'deals');
+  return { deals: n(deals?.total ?? null), milestones, breachesByOwner: { sales: owners('sales'), cs: owners('cs') } };
 }
 
 // ---- GET /reports/lead-sla ---------------------------------------------------------------------------
@@ -567,27 +708,30 @@ const HYGIENE_FRESH_MS = 7 * 86_400_000;
 /**
  * The open opportunities (leads in SQL now, from the projection) and how many have a next step that is not past
  * due and a stage/value update (or the qualification itself) within the last 7 days, as of `asOf`. A snapshot:
- * the projection knows the stage now, not in the past.
+ * the projection knows the stage now, not in the past. "Updated" is read from the week's update events
+ * (lead_events_type_at_idx) rather than a latest-update look-up per open opportunity: one of them in
+ * [asOf - 7 days, asOf] is the same as the latest one up to asOf falling there.
  */
 export async function pipelineHygiene(db: Database, asOf: Date): Promise<PipelineHygiene> {
   const freshSince = new Date(asOf.getTime() - HYGIENE_FRESH_MS);
   const [row] = await rowsOf<{ open: number; with_next_step: number; updated: number; maintained: number }>(
     db,
     sql`
+      with recent as (
+        select distinct e.lead_id from lead_events e
+        where e.type in ('qualified', 'opportunity-updated') and e.at >= ${instant(freshSince)} and e.at <= ${instant(asOf)}
+      )
       select count(*)::int as open,
         (count(*) filter (where ns.due_at >= ${instant(asOf)}))::int as with_next_step,
-        (count(*) filter (where up.at >= ${instant(freshSince)}))::int as updated,
-        (count(*) filter (where ns.due_at >= ${instant(asOf)} and up.at >= ${instant(freshSince)}))::int as maintained
+        (count(*) filter (where r.lead_id is not null))::int as updated,
+        (count(*) filter (where ns.due_at >= ${instant(asOf)} and r.lead_id is not null))::int as maintained
       from leads l
+      left join recent r on r.lead_id = l.lead_id
       left join lateral (
         select (e.payload->>'dueAt')::timestamptz as due_at from lead_events e
         where e.lead_id = l.lead_id and e.type = 'next-step-set' and e.at <= ${instant(asOf)}
         order by e.seq desc limit 1
       ) ns on true
-      left join lateral (
-        select max(e.at) as at from lead_events e
-        where e.lead_id = l.lead_id and e.type in ('qualified', 'opportunity-updated') and e.at <= ${instant(asOf)}
-      ) up on true
       where l.stage = 'SQL'
     `,
   );
@@ -606,20 +750,19 @@ export async function dataQuality(db: Database, range: ReportRange): Promise<Dat
     invalidRecordFlags.map((flag) => sql`${flag}`),
     sql`, `,
   );
-  // The flagged leads are few: the range's leads (leads_created_at_idx, index only) less those among them that
-  // have a flag event (lead_events_type_at_idx), rather than a look-up per lead.
-  const [row] = await rowsOf<{ records: number; valid: number; target: number | string | null }>(
+  // The flagged leads are few: the range's leads counted on leads_created_at_idx (index only), less those among
+  // them that have a flag event (lead_events_type_at_idx, each looked up by key), without materializing the range.
+  const taken = sql`l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}`;
+  const [row] = await directRowsOf<{ records: number; valid: number; target: number | string | null }>(
     db,
     sql`
-      with taken_in as (
-        select l.lead_id from leads l where l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}
-      )
-      select (select count(*) from taken_in)::int as records,
-        ((select count(*) from taken_in) - (
-          select count(*) from taken_in t
-          where t.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags}))
-        ))::int as valid,
-        (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
+      select records::int, (records - flagged)::int as valid, target
+      from (
+        select (select count(*) from leads l where ${taken}) as records,
+          (select count(*) from leads l
+            where ${taken} and l.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags}))) as flagged,
+          (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
+      ) counts
     `,
   );
   const target = row?.target === null || row?.target === undefined ? null : Number(row.target);

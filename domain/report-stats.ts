@@ -121,7 +121,7 @@ export interface HandoffSummary {
 }
 
 const KIND_ORDER = ['dossier', 'kickoff', 'qbr'];
-const kindRank = (kind: string) => {
+export const kindRank = (kind: string) => {
   const index = KIND_ORDER.indexOf(kind);
   return index === -1 ? KIND_ORDER.length : index;
 };

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { html } from 'hono/html';
 import type { Database } from '../../db/client.js';
-import { handoffReport, leadBreachBreakdown, leadBreachPage, leadSlaReport, leadSlaSeries, type ReportRange } from '../../db/reports.js';
+import { handoffPage, leadBreachBreakdown, leadBreachPage, leadSlaReport, leadSlaSeries, type ReportRange } from '../../db/reports.js';
 import { dealEvents, dealMilestones, deals, leadEvents, leads } from '../../db/schema.js';
 import { addDuration, businessMinutesBetween, nextWorkingInstant, reportPeriods, type ReportPeriodUnit } from '../../domain/business-time.js';
 import type { Policy } from '../../domain/policy.js';
@@ -109,11 +109,16 @@ export async function handoffsPage(ctx: PageContext): Page {
   const parsed = parse(handoffQuery, ctx);
   if (!parsed.ok) return invalid(ctx, title, active, parsed.problems, form);
   const { range, value: query } = parsed;
-  const report = await handoffReport(ctx.db, { ...range, salesOwner: query.salesOwner, csOwner: query.csOwner });
-  const { summary } = report;
   const page = query.page ?? 1;
-  const shown = report.deals.slice((page - 1) * DEALS_PER_PAGE, page * DEALS_PER_PAGE);
-  const milestoneNames = [...new Set(report.deals.flatMap((deal) => deal.milestones.map((m) => m.milestone)))];
+  // The summary over every deal of the range, and only this page's deals read (db/reports.ts handoffPage).
+  const report = await handoffPage(
+    ctx.db,
+    { ...range, salesOwner: query.salesOwner, csOwner: query.csOwner },
+    { limit: DEALS_PER_PAGE, offset: (page - 1) * DEALS_PER_PAGE },
+  );
+  const { summary } = report;
+  const shown = report.deals;
+  const milestoneNames = [...new Set(shown.flatMap((deal) => deal.milestones.map((m) => m.milestone)))];
 
   type Kind = (typeof summary.milestones)[number];
   const kindColumns: Array<Column<Kind>> = [
@@ -220,8 +225,8 @@ ${dataTable('handoff-breaches-cs-table', 'CS owners', ownerColumns, summary.brea
 </section>
 <section><h2>Each deal's timeline</h2>
 ${timeline}
-${dataTable('handoff-deals', `Deals ${shown.length === 0 ? 0 : (page - 1) * DEALS_PER_PAGE + 1}–${(page - 1) * DEALS_PER_PAGE + shown.length} of ${report.deals.length}`, dealColumns, shown)}
-${pager(active, ctx.query, page, page * DEALS_PER_PAGE < report.deals.length)}
+${dataTable('handoff-deals', `Deals ${shown.length === 0 ? 0 : (page - 1) * DEALS_PER_PAGE + 1}–${(page - 1) * DEALS_PER_PAGE + shown.length} of ${summary.deals}`, dealColumns, shown)}
+${pager(active, ctx.query, page, report.next !== null)}
 </section>`;
   return { status: 200, body: layout({ title, caller: ctx.caller, active, body }) };
 }

@@ -50,15 +50,19 @@ describe('pipeline hygiene report (Postgres)', () => {
     await lead('L-replaced', 'SQL', [{ type: 'qualified', at: daysAgo(2) }, nextStep(daysAgo(2), daysAgo(-9)), nextStep(daysAgo(1), daysAgo(0.5))]);
     // Not open: won.
     await lead('L-won', 'WON', [{ type: 'qualified', at: daysAgo(2) }, nextStep(daysAgo(1), daysAgo(-1))]);
+    // Updated twice this week: one opportunity, counted once.
+    await lead('L-twice', 'SQL', [{ type: 'qualified', at: daysAgo(4) }, { type: 'opportunity-updated', at: daysAgo(2) }, nextStep(daysAgo(2), daysAgo(-2))]);
+    // Its only recent update is after asOf: not updated as of then.
+    await lead('L-later', 'SQL', [{ type: 'qualified', at: daysAgo(30) }, { type: 'opportunity-updated', at: daysAgo(-1) }]);
 
     const figures = await pipelineHygiene(database.db, asOf);
     assert.deepEqual(figures, {
       asOf: asOf.toISOString(),
-      openOpportunities: 4,
-      withNextStep: 2,
-      updatedThisWeek: 3,
-      maintained: 1,
-      maintainedShare: 0.25,
+      openOpportunities: 6,
+      withNextStep: 3,
+      updatedThisWeek: 4,
+      maintained: 2,
+      maintainedShare: 2 / 6,
     });
     const csv = leadSlaCsv({
       speedToLead: { all: {} as never, byTier: [] },
@@ -72,7 +76,7 @@ describe('pipeline hygiene report (Postgres)', () => {
       mqlToSql: { actual: null, target: null, meetsTarget: null },
       pipelineHygiene: figures,
     });
-    assert.match(csv, /pipeline-hygiene,all,,,maintainedShare,0\.25/);
+    assert.match(csv, /pipeline-hygiene,all,,,maintainedShare,0\.333/);
   });
 
   test('no open opportunity: the share is null, not 0', () => {

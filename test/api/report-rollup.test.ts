@@ -4,7 +4,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import { recordLeadEvents, type LeadAuditEvent } from '../../activities/lead-audit.js';
 import { generateLead, random } from '../../bench/seed-events.js';
-import { leadSlaReport, leadSlaSeries, rawLeadSlaReport, type ReportRange } from '../../db/reports.js';
+import { handoffPage, handoffReport, handoffSummary, leadSlaReport, leadSlaSeries, rawLeadSlaReport, type HandoffFilters, type ReportRange } from '../../db/reports.js';
+import { dealMilestones, deals } from '../../db/schema.js';
+import { summarizeHandoffs } from '../../domain/report-stats.js';
 import { reportPeriods } from '../../domain/business-time.js';
 import { eraseLead } from '../../privacy/erasure.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -16,6 +18,9 @@ import { createTimeSkippingEnvironment } from '../support/temporal.js';
  * for any window: random leads shaped like the benchmark's, re-engaged and otherwise irregular leads the rollup
  * leaves to the raw path, events written through the audit writer out of order (late arrivals), windows cut at
  * any instant (mid-day, on an event's instant, a second wide), then erasures and a deleted history.
+ *
+ * The handoff report's summary, computed in SQL over every deal of the range (db/reports.ts handoffSummary),
+ * equals summarizeHandoffs (domain/report-stats.ts) over the full deal list, and its pages list that deal list.
  */
 
 const MINUTE = 60_000;
@@ -330,5 +335,121 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
     assert.equal(row!.n, 0);
     await assertRollupCurrent();
     await assertSameAsRaw(windows(16), 'after deleting histories');
+  });
+});
+
+describe('the handoff summary in SQL equals the summary of the listed deals', () => {
+  let database: TestDatabase;
+  const rand = random(SEED + 1);
+  const SALES = ['rep-a', 'rep-b', 'rep-c', 'Rep-B'];
+  const CS = ['cs-a', 'cs-b', null];
+  // Delays whose hours land on a tie at 4 decimals, or next to one, and zeros: the rounding before the percentile must match the list's.
+  const DELAYS = [0, 0, 0, 0.003, 0.009, 0.015, 0.027, 0.0030000001, 1.5, 0.75, 90.003, 59.997, 1e-9, 1234.5678, null];
+  const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
+
+  before(async () => {
+    database = await createTestDatabase();
+    const dealRows = [];
+    const milestoneRows: Array<typeof dealMilestones.$inferInsert> = [];
+    for (let i = 0; i < 400; i += 1) {
+      const dealId = `hd-${String(i).padStart(4, '0')}`;
+      // Some deals share their win instant (the page's keyset must order them by ID); some are won to the microsecond apart.
+      const won = new Date(SPAN_FROM + (i % 7 === 0 ? 10 * DAY : Math.floor(rand() * SPAN_DAYS * DAY)));
+      dealRows.push({
+        dealId,
+        workflowId: `deal-${dealId}`,
+        accountName: `Account ${i}`,
+        amount: 1000,
+        currency: 'EUR',
+        salesOwnerId: pick(SALES),
+        csOwnerId: pick(CS),
+        stage: 'ONBOARDING',
+        handoffState: 'on-track',
+        policyVersion: 'test',
+        signedAt: won,
+        closedWonAt: won,
+        lastEventSeq: 1,
+        createdAt: won,
+        updatedAt: won,
+      });
+      // A few deals have no milestone yet (the report lists only deals with one); one has an incident milestone.
+      const kinds = i % 23 === 0 ? [] : i % 31 === 0 ? (['dossier', 'kickoff', 'incident-critical'] as const) : (['dossier', 'kickoff', 'qbr'] as const);
+      kinds.forEach((kind, index) => {
+        const due = new Date(won.getTime() + (index + 1) * 2 * DAY);
+        const roll = rand();
+        const done = roll < 0.75;
+        const late = pick(DELAYS);
+        milestoneRows.push({
+          dealId,
+          milestone: kind === 'qbr' ? 'qbr-1' : kind,
+          kind,
+          workflowId: `deal-${dealId}`,
+          startedAt: won,
+          dueAt: due,
+          doneAt: done ? new Date(due.getTime() + (late ?? 0) * MINUTE) : null,
+          actor: done ? 'test' : null,
+          breached: done ? (late ?? 0) > 0 : roll < 0.9,
+          businessMinutesTaken: null,
+          businessMinutesLate: done ? late : null,
+          lastEventSeq: 1,
+          updatedAt: won,
+        });
+      });
+    }
+    await database.db.insert(deals).values(dealRows);
+    await database.db.insert(dealMilestones).values(milestoneRows);
+  });
+  after(async () => {
+    await database?.drop();
+  });
+
+  function filters(count: number): HandoffFilters[] {
+    const list: HandoffFilters[] = [
+      { from: new Date(SPAN_FROM - DAY), to: new Date(SPAN_FROM + 2 * SPAN_DAYS * DAY) },
+      { from: new Date(SPAN_FROM + 10 * DAY), to: new Date(SPAN_FROM + 10 * DAY + 1) },
+      { from: new Date(SPAN_FROM - 9 * DAY), to: new Date(SPAN_FROM - 8 * DAY) },
+    ];
+    while (list.length < count) {
+      const start = SPAN_FROM + Math.floor(rand() * SPAN_DAYS * DAY);
+      const range = { from: new Date(start), to: new Date(start + 1 + Math.floor(rand() * 30 * DAY)) };
+      const roll = rand();
+      list.push(roll < 0.2 ? { ...range, salesOwner: pick(SALES) } : roll < 0.4 ? { ...range, csOwner: pick(CS) ?? 'cs-none' } : range);
+    }
+    return list;
+  }
+
+  test('any range and owner filter: the SQL summary is the summary of every deal listed', async () => {
+    let delays = 0;
+    for (const filter of filters(40)) {
+      const label = JSON.stringify(filter);
+      const report = await handoffReport(database.db, filter);
+      assert.deepEqual(report.summary, summarizeHandoffs(report.deals), label);
+      assert.deepEqual(await handoffSummary(database.db, filter), report.summary, label);
+      delays += report.summary.milestones.reduce((sum, kind) => sum + kind.delayBusinessHours.count, 0);
+    }
+    assert.ok(delays > 500, 'the ranges held delays to take percentiles of');
+  });
+
+  test('pages by cursor or offset list the same deals in the same order, with the summary over all of them', async () => {
+    for (const filter of filters(12)) {
+      const full = await handoffReport(database.db, filter);
+      for (const limit of [1, 7, 50]) {
+        const byCursor = [];
+        let after: { at: string; id: string } | undefined;
+        for (;;) {
+          const page = await handoffPage(database.db, filter, { limit, after });
+          assert.ok(page.deals.length <= limit);
+          assert.deepEqual(page.summary, full.summary);
+          byCursor.push(...page.deals);
+          if (page.next === null) break;
+          assert.equal(page.deals.length, limit, 'a page followed by another is full');
+          after = page.next;
+        }
+        assert.deepEqual(byCursor, full.deals, `${JSON.stringify(filter)} by ${limit}`);
+        const third = await handoffPage(database.db, filter, { limit, offset: 2 * limit });
+        assert.deepEqual(third.deals, full.deals.slice(2 * limit, 3 * limit));
+        assert.equal(third.next === null, full.deals.length <= 3 * limit);
+      }
+    }
   });
 });

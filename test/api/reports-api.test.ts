@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { recordLeadEvents } from '../../activities/lead-audit.js';
 import { leadSlaReport, leadSlaSeries } from '../../db/reports.js';
+import { HANDOFF_LIMIT_MAX } from '../../api/reports.js';
 import { dealMilestones, deals } from '../../db/schema.js';
 import { MINUTE_DECIMALS, percentile, rounded } from '../../domain/report-stats.js';
 import type { Role } from '../../service.config.js';
@@ -173,8 +174,9 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
     }
     assert.deepEqual(
       doc.body.paths['/reports/handoffs'].get.parameters.map((parameter: { name: string }) => parameter.name).sort(),
-      ['csOwner', 'from', 'salesOwner', 'to'],
+      ['csOwner', 'cursor', 'from', 'limit', 'salesOwner', 'to'],
     );
+    assert.deepEqual(doc.body.components.schemas.HandoffReport.required.filter((name: string) => ['limit', 'nextCursor', 'deals', 'summary'].includes(name)).sort(), ['deals', 'limit', 'nextCursor', 'summary']);
     const leadSla = doc.body.components.schemas.LeadSlaReport;
     for (const section of ['stageAging', 'salesCycle', 'winRate', 'conversionBySource']) assert.ok(leadSla.properties[section], `lead-sla documents ${section}`);
     const plan = doc.body.paths['/reports/plan']?.get;
@@ -274,6 +276,21 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
     const filtered = await get(`/reports/handoffs${query({ ...range, csOwner: c2 })}`);
     assert.equal(filtered.body.csOwner, c2);
     assert.deepEqual(filtered.body.summary.breachesByOwner.cs, [{ ownerId: c2, milestones: 2, breaches: 1 }]);
+
+    // Paged: `limit` deals a page, the summary over all of them on every page, the cursor to the next page.
+    assert.deepEqual([report.body.limit, report.body.nextCursor], [50, null], 'the default page holds them all');
+    const first = await get(`/reports/handoffs${query({ ...range, limit: '2' })}`);
+    assert.deepEqual(first.body.deals.map((d: { dealId: string }) => d.dealId), [`D1-${tag}`, `D2-${tag}`]);
+    assert.equal(first.body.limit, 2);
+    assert.deepEqual(first.body.summary, report.body.summary);
+    assert.equal(typeof first.body.nextCursor, 'string');
+    const second = await get(`/reports/handoffs${query({ ...range, limit: '2', cursor: first.body.nextCursor })}`);
+    assert.deepEqual(second.body.deals, report.body.deals.slice(2));
+    assert.deepEqual([second.body.nextCursor, second.body.summary], [null, report.body.summary]);
+    for (const bad of [{ limit: '0' }, { limit: `${HANDOFF_LIMIT_MAX + 1}` }, { limit: 'x' }, { cursor: 'bm90LWEtY3Vyc29y' }, { cursor: 'not a cursor!' }]) {
+      const refused = await get(`/reports/handoffs${query({ ...range, ...bad })}`);
+      assert.equal(refused.status, 400, JSON.stringify(bad));
+    }
   });
 
   test('handoffs as CSV: a header, one row per deal milestone, RFC 4180 quoting', async () => {

@@ -14,6 +14,7 @@ import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protec
 import { createApp } from './app.js';
 import { createPolicyStore, followingPublications } from './policy-store.js';
 import { closeServer, listen } from './server.js';
+import { followingDestructions } from '../privacy/record-keys.js';
 
 const apiOutageConsequences: Record<string, string> = {
   database: 'the API keeps running; requests that need it fail with 5xx and /ready answers 503 until it is back',
@@ -54,7 +55,7 @@ async function main() {
       permanent: (error) => error instanceof PolicyValidationError,
     });
     const policy = await untilAvailable('database', () => policyStore.current(), { signal: shutdown.signal });
-    const protection = payloadProtection(database.db, keyring);
+    const protection = payloadProtection(database.db, keyring, followingDestructions(database));
     const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
     // Intake gives search attributes with each start, so they must exist before the first lead, worker or not.
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>

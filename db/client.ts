@@ -18,10 +18,10 @@ export function firstRow<Row>(result: unknown): Row | undefined {
 export interface DatabaseHandle {
   db: Database;
   /**
-   * Calls `onChange` for every NOTIFY on `channel` and each time the listening connection is (re)established,
-   * when notifications may have been missed. Resolves once listening.
+   * Calls `onChange` with the payload of every NOTIFY on `channel`, and with no payload each time the listening
+   * connection is (re)established, when notifications may have been missed. Resolves once listening.
    */
-  listen(channel: string, onChange: () => void): Promise<void>;
+  listen(channel: string, onChange: (payload?: string) => void): Promise<void>;
   /** Where the data lives, for the start-up banner; never includes a password. */
   description: string;
   close(): Promise<void>;
@@ -60,7 +60,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       db,
       description: redactPassword(options.databaseUrl),
       listen: async (channel, onChange) => {
-        await sql.listen(channel, onChange, onChange);
+        await sql.listen(channel, (payload) => onChange(payload), () => onChange());
       },
       close: () => sql.end({ timeout: 5 }),
     };
@@ -77,7 +77,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     db,
     description: `embedded PGlite at ${directory}`,
     listen: async (channel, onChange) => {
-      await client.listen(channel, onChange);
+      await client.listen(channel, (payload) => onChange(payload));
       onChange();
     },
     close: () => client.close(),

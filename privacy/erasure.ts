@@ -30,7 +30,7 @@ export interface Erasure {
 export interface ErasureDependencies {
   db: Database;
   client: Client;
-  /** This process's key cache, emptied of the record at once (other processes drop it within a minute). */
+  /** This process's key cache, emptied of the record at once (other processes drop it when the destroyed key is announced). */
   recordKeys?: RecordKeys;
 }
 

@@ -4,7 +4,7 @@ import type { Database } from '../db/client.js';
 import { logger } from '../observability/logger.js';
 import { EncryptionCodec, encryptedDataConverter } from './encryption-codec.js';
 import type { Keyring } from './keyring.js';
-import { createRecordKeys, type RecordKeys } from './record-keys.js';
+import { createRecordKeys, type RecordKeys, type RecordKeysOptions } from './record-keys.js';
 import { ensureRetentionSchedule } from './retention-schedule.js';
 
 /** Everything a process needs to encrypt what it sends to Temporal and read it back: one per process. */
@@ -16,8 +16,8 @@ export interface PayloadProtection {
   recordKeys: RecordKeys;
 }
 
-export function payloadProtection(db: Database, keyring: Keyring): PayloadProtection {
-  const recordKeys = createRecordKeys(db, keyring);
+export function payloadProtection(db: Database, keyring: Keyring, options: RecordKeysOptions = {}): PayloadProtection {
+  const recordKeys = createRecordKeys(db, keyring, options);
   return {
     dataConverter: encryptedDataConverter(new EncryptionCodec(keyring, recordKeys)),
     codecServerCodec: new EncryptionCodec(keyring, recordKeys, { freshRecordKeys: true }),

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { and, eq, isNotNull, ne, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import type { Database, DatabaseHandle } from '../db/client.js';
 import { recordKeys } from '../db/schema.js';
 import type { Keyring } from './keyring.js';
 
@@ -35,11 +35,40 @@ interface StoredKeyRow {
 }
 
 const CACHE_LIMIT = 20_000;
-// A worker or API replica that cached a key before an erasure keeps it at most this long.
+// Without destruction notices, a process that cached a key before an erasure keeps it at most this long.
 const CACHE_TTL_MS = 60_000;
 
-export function createRecordKeys(db: Database, keyring: Keyring): RecordKeys {
+/** The channel a trigger on record_keys notifies with the subject of every destroyed key (migration 0014). */
+export const RECORD_KEY_DESTROYED_CHANNEL = 'revops_record_key_destroyed';
+
+export interface RecordKeysOptions {
+  /**
+   * Subscribes to destroyed keys, by any process: `DatabaseHandle.listen` on RECORD_KEY_DESTROYED_CHANNEL. The
+   * callback gets the subject, or nothing when notices may have been missed (a reconnect). With it, a cached key
+   * is dropped the moment it is destroyed and otherwise kept, so a lead waking after hours reads no key; without
+   * it, cached keys expire after a minute.
+   */
+  destructions?: (onDestroyed: (subject?: string) => void) => Promise<void>;
+  logger?: Pick<Console, 'warn'>;
+}
+
+/** Options that follow destroyed keys through the database's LISTEN (see RecordKeysOptions.destructions). */
+export function followingDestructions(database: Pick<DatabaseHandle, 'listen'>): RecordKeysOptions {
+  return { destructions: (onDestroyed) => database.listen(RECORD_KEY_DESTROYED_CHANNEL, onDestroyed) };
+}
+
+export function createRecordKeys(db: Database, keyring: Keyring, options: RecordKeysOptions = {}): RecordKeys {
   const cache = new Map<string, { key: Buffer; at: number }>();
+  let following = false;
+  options
+    .destructions?.((subject) => {
+      if (subject === undefined) cache.clear();
+      else cache.delete(subject);
+    })
+    .then(() => {
+      following = true;
+    })
+    .catch((error: Error) => (options.logger ?? console).warn(`Not following destroyed record keys (${error.message}); cached keys expire after a minute`));
 
   function remember(subject: string, key: Buffer): Buffer {
     cache.delete(subject);
@@ -51,7 +80,7 @@ export function createRecordKeys(db: Database, keyring: Keyring): RecordKeys {
   function cached(subject: string): Buffer | undefined {
     const entry = cache.get(subject);
     if (!entry) return undefined;
-    if (Date.now() - entry.at > CACHE_TTL_MS) {
+    if (!following && Date.now() - entry.at > CACHE_TTL_MS) {
       cache.delete(subject);
       return undefined;
     }

@@ -11,6 +11,7 @@ import { databaseProbe, observeNotificationWebhook, runWorkerUntilStopped, tempo
 import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
 import { missingPayloadKeys, payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
+import { followingDestructions } from '../privacy/record-keys.js';
 
 /**
  * `npm run worker`: one worker process for a shared Temporal cluster and Postgres; run as many as load needs.
@@ -39,7 +40,7 @@ async function main() {
 
   done = (async () => {
     const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
-    const protection = payloadProtection(database.db, keyring);
+    const protection = payloadProtection(database.db, keyring, followingDestructions(database));
     const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
       logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),

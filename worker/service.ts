@@ -17,6 +17,7 @@ import { ensureSearchAttributes } from './search-attributes.js';
 import { connectClient } from './temporal-connection.js';
 import { developmentKeyring } from '../privacy/keyring.js';
 import { payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
+import { followingDestructions } from '../privacy/record-keys.js';
 
 /**
  * The service part of `npm start` (worker/all-in-one.ts starts and supervises it): database, worker and API
@@ -60,7 +61,7 @@ async function main() {
     : 'none (TEAM_FILE=none)';
   const development = settings.payloadKeys ? null : developmentKeyring(settings.dataDir);
   const keyring = settings.payloadKeys ?? development!.keyring;
-  const protection = payloadProtection(database.db, keyring);
+  const protection = payloadProtection(database.db, keyring, followingDestructions(database));
   const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal });
   const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
     logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);

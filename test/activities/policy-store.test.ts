@@ -69,9 +69,13 @@ describe('policy store against real Postgres', () => {
     await database.db.delete(policies);
     let listening!: () => void;
     const listened = new Promise<void>((resolve) => (listening = resolve));
+    let notices = 0;
     const follower = createPolicyStore(database.db, {
       publications: async (onPublished) => {
-        await followingPublications(database).publications!(onPublished);
+        await followingPublications(database).publications!(() => {
+          notices += 1;
+          onPublished();
+        });
         listening();
       },
     });
@@ -96,6 +100,11 @@ describe('policy store against real Postgres', () => {
     await elsewhere.publish({ document: second, author: 'ops-ana', note: 'second' });
     await currentBecomes(second.version);
 
+    // The follower may read a publication before its notice arrives; let both notices (and the listen's own) land.
+    const deadline = Date.now() + 10_000;
+    while (notices < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(notices, 3, 'one notice when listening began and one per publication');
+    assert.equal((await follower.current()).version, second.version); // read again after the last notice, and kept
     // Published without a notification: the follower keeps the version it read, so it does not query per call...
     await database.db.execute(sql`alter table policies disable trigger policies_published`);
     try {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure, defaultPayloadConverter, type Payload, type SerializationContext } from '@temporalio/common';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { recordKeys } from '../../db/schema.js';
 import { EncryptionCodec, encryptedWith, PAYLOAD_ERASED } from '../../privacy/encryption-codec.js';
 import { generateKeyEntry, parseKeyring, type Keyring } from '../../privacy/keyring.js';
-import { createRecordKeys } from '../../privacy/record-keys.js';
+import { createRecordKeys, followingDestructions } from '../../privacy/record-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -95,6 +95,51 @@ describe('payload encryption codec against real Postgres', () => {
     const [row] = await database.db.select().from(recordKeys).where(eq(recordKeys.subject, workflowId));
     assert.equal(row?.wrappedKey, null);
     assert.ok(row?.destroyedAt);
+  });
+
+  test('a process following destroyed keys drops a cached key the moment another process destroys it, or on a reconnect', async () => {
+    const keyring = parseKeyring(k1);
+    let listening!: () => void;
+    const listened = new Promise<void>((resolve) => (listening = resolve));
+    const worker = createRecordKeys(database.db, keyring, {
+      destructions: async (onDestroyed) => {
+        await followingDestructions(database).destructions!(onDestroyed);
+        listening();
+      },
+    });
+    await listened;
+    await new Promise((resolve) => setImmediate(resolve));
+    const api = createRecordKeys(database.db, keyring); // another process, the one that erases
+    const erasedSoon = async (subject: string) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        if ((await worker.existingKey(subject)) === 'erased') return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.fail(`the worker still holds the key of ${subject}`);
+    };
+
+    const announced = `lead-${uniqueId('L')}`;
+    const key = await worker.keyFor(announced);
+    await api.destroy(announced, new Date());
+    await erasedSoon(announced);
+    await assert.rejects(worker.keyFor(announced), /was erased/);
+
+    // Destroyed without a notice, the worker keeps serving its cached key (no read per use)...
+    const unannounced = `lead-${uniqueId('L')}`;
+    const cached = await worker.keyFor(unannounced);
+    await database.db.execute(sql`alter table record_keys disable trigger record_keys_destroyed`);
+    try {
+      await api.destroy(unannounced, new Date());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(await worker.existingKey(unannounced), cached);
+      // ...until its listening connection is cut: notices may have been missed, so it forgets every key.
+      await database.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%'`);
+      await erasedSoon(unannounced);
+    } finally {
+      await database.db.execute(sql`alter table record_keys enable trigger record_keys_destroyed`);
+    }
+    assert.equal(key.length, 32);
   });
 
   test('a payload relabelled with another record key does not open', async () => {

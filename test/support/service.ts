@@ -9,6 +9,7 @@ import { generateKeyEntry, parseKeyring } from '../../privacy/keyring.js';
 import { payloadProtection, type PayloadProtection } from '../../privacy/payload-protection.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { createDevServerEnvironment, quietWorkerLogs, workflowBundle, type DevServerEnvironment } from './temporal.js';
+import { followingDestructions } from '../../privacy/record-keys.js';
 
 /** The browser origin a test Temporal UI would call the codec server from. */
 export const TEST_UI_ORIGIN = 'http://localhost:8233';
@@ -61,7 +62,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
   // The given policy is published first, so it is the current one new leads start under.
   const policyStore = createPolicyStore(database.db, followingPublications(database));
   await policyStore.publish({ document: policy, author: 'test', note: `startService(${policy.version})` });
-  const protection = payloadProtection(database.db, parseKeyring(generateKeyEntry('test-1')));
+  const protection = payloadProtection(database.db, parseKeyring(generateKeyEntry('test-1')), followingDestructions(database));
   const client = new Client({ connection: temporal.client.connection, namespace: temporal.namespace, dataConverter: protection.dataConverter });
   const worker = await createWorker({
     connection: temporal.workerConnection,

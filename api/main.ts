@@ -12,7 +12,7 @@ import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { connectClient } from '../worker/temporal-connection.js';
 import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
 import { createApp } from './app.js';
-import { createPolicyStore, followingPublications } from './policy-store.js';
+import { createPolicyStore } from './policy-store.js';
 import { closeServer, listen } from './server.js';
 import { followingDestructions } from '../privacy/record-keys.js';
 
@@ -49,7 +49,7 @@ async function main() {
   try {
     const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
     stop = () => database.close();
-    const policyStore = createPolicyStore(database.db, followingPublications(database));
+    const policyStore = createPolicyStore(database.db);
     await untilAvailable('database', () => policyStore.seedFromFile(settings.policyFile), {
       signal: shutdown.signal,
       permanent: (error) => error instanceof PolicyValidationError,

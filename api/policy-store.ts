@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { desc, eq } from 'drizzle-orm';
-import type { Database, DatabaseHandle } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import { policies } from '../db/schema.js';
 import { publicHolidayDates } from '../domain/holidays.js';
 import { policySchema, PolicyValidationError, type Policy } from '../domain/policy.js';
@@ -84,20 +84,6 @@ export interface PolicyStoreOptions {
   /** The clock that picks the years of public holidays to resolve. */
   now?: () => Date;
   logger?: Pick<Console, 'warn'>;
-  /**
-   * Subscribes to publications by any process: `DatabaseHandle.listen` on POLICY_PUBLISHED_CHANNEL (a trigger on
-   * the policies table notifies it, migration 0013). With it, current() reads the latest version once and again
-   * only after a publication; without it, on every call.
-   */
-  publications?: (onPublished: () => void) => Promise<void>;
-}
-
-/** The channel the policies table's trigger notifies on every publication. */
-export const POLICY_PUBLISHED_CHANNEL = 'revops_policy_published';
-
-/** Store options that follow publications through the database's LISTEN (see PolicyStoreOptions.publications). */
-export function followingPublications(database: Pick<DatabaseHandle, 'listen'>): PolicyStoreOptions {
-  return { publications: (onPublished) => database.listen(POLICY_PUBLISHED_CHANNEL, onPublished) };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -173,30 +159,6 @@ export function createPolicyStore(db: Database, options: PolicyStoreOptions = {}
     return stored.document;
   }
 
-  async function latestVersion(): Promise<string> {
-    const [latest] = await db
-      .select({ version: policies.version })
-      .from(policies)
-      .orderBy(desc(policies.createdAt), desc(policies.version))
-      .limit(1);
-    if (!latest) throw new NoPolicyPublishedError();
-    return latest.version;
-  }
-
-  // The latest version as last read, while publications are followed; forgotten on every publication (and on
-  // every reconnect of the listener, which may have missed some), so the next call reads it again.
-  let following = false;
-  let latest: Promise<string> | undefined;
-  const forgetLatest = () => {
-    latest = undefined;
-  };
-  options
-    .publications?.(forgetLatest)
-    .then(() => {
-      following = true;
-    })
-    .catch((error: Error) => logger.warn(`Not following policy publications (${error.message}); the current policy is read on every call`));
-
   const store: PolicyStore = {
     async publish({ document, author, note }) {
       const policy = validatePolicyDocument(document, now());
@@ -206,7 +168,6 @@ export function createPolicyStore(db: Database, options: PolicyStoreOptions = {}
         .onConflictDoNothing({ target: policies.version })
         .returning();
       if (!row) throw new PolicyVersionConflictError(policy.version);
-      forgetLatest(); // this process uses it at once, before the notification comes back
       return toStored(row);
     },
 
@@ -226,22 +187,14 @@ export function createPolicyStore(db: Database, options: PolicyStoreOptions = {}
     },
 
     async current() {
-      let version: Promise<string>;
-      if (following) {
-        if (!latest) {
-          latest = latestVersion();
-          const reading = latest;
-          reading.catch(() => {
-            if (latest === reading) forgetLatest();
-          });
-        }
-        version = latest;
-      } else {
-        // Another API process may have published since.
-        version = latestVersion();
-      }
-      const current = await version;
-      return resolveCached(current, () => loadDocument(current));
+      // One small query per call: another API process may have published since.
+      const [latest] = await db
+        .select({ version: policies.version })
+        .from(policies)
+        .orderBy(desc(policies.createdAt), desc(policies.version))
+        .limit(1);
+      if (!latest) throw new NoPolicyPublishedError();
+      return resolveCached(latest.version, () => loadDocument(latest.version));
     },
 
     async seedFromFile(path) {

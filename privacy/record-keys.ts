@@ -38,7 +38,7 @@ const CACHE_LIMIT = 20_000;
 // Without destruction notices, a process that cached a key before an erasure keeps it at most this long.
 const CACHE_TTL_MS = 60_000;
 
-/** The channel a trigger on record_keys notifies with the subject of every destroyed key (migration 0014). */
+/** The channel a trigger on record_keys notifies with the subject of every destroyed key (migration 0013). */
 export const RECORD_KEY_DESTROYED_CHANNEL = 'revops_record_key_destroyed';
 
 export interface RecordKeysOptions {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../api/app.js';
-import { createPolicyStore, followingPublications } from '../api/policy-store.js';
+import { createPolicyStore } from '../api/policy-store.js';
 import { describeTeamLoad, loadTeamFile, TeamFileError, teamFileSetting } from '../api/team-file.js';
 import { closeServer, listen } from '../api/server.js';
 import { openDatabase } from '../db/client.js';
@@ -50,7 +50,7 @@ async function main() {
   const { signal } = shutdown;
   const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal });
   stop = () => database.close();
-  const policyStore = createPolicyStore(database.db, followingPublications(database));
+  const policyStore = createPolicyStore(database.db);
   const seeded = await untilAvailable('database', () => policyStore.seedFromFile(settings.policyFile), {
     signal,
     permanent: (error) => error instanceof PolicyValidationError,

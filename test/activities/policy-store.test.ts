@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eq, sql } from 'drizzle-orm';
-import { createPolicyStore, followingPublications, InvalidPolicyError, NoPolicyPublishedError, PolicyVersionConflictError, type PolicyStore } from '../../api/policy-store.js';
+import { eq } from 'drizzle-orm';
+import { createPolicyStore, InvalidPolicyError, NoPolicyPublishedError, PolicyVersionConflictError, type PolicyStore } from '../../api/policy-store.js';
 import { policies } from '../../db/schema.js';
 import { PolicyValidationError } from '../../domain/policy.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -63,66 +63,6 @@ describe('policy store against real Postgres', () => {
     assert.deepEqual(got.document, first, 'stored as given: holidays are not resolved into it');
     assert.equal(got.document && (got.document as any).calendars['pl-sales'].holidays, undefined);
     assert.equal(await store.get('no-such-version'), undefined);
-  });
-
-  test('a store following publications reads the current version only after a publication, by any process, or a reconnect', async () => {
-    await database.db.delete(policies);
-    let listening!: () => void;
-    const listened = new Promise<void>((resolve) => (listening = resolve));
-    let notices = 0;
-    const follower = createPolicyStore(database.db, {
-      publications: async (onPublished) => {
-        await followingPublications(database).publications!(() => {
-          notices += 1;
-          onPublished();
-        });
-        listening();
-      },
-    });
-    await listened;
-    await new Promise((resolve) => setImmediate(resolve));
-    const elsewhere = createPolicyStore(database.db); // another API process
-    const currentBecomes = async (version: string) => {
-      const deadline = Date.now() + 10_000;
-      let seen: string | undefined;
-      while (Date.now() < deadline) {
-        seen = (await follower.current()).version;
-        if (seen === version) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      assert.fail(`current() stayed ${seen}, expected ${version}`);
-    };
-
-    const first = document();
-    await elsewhere.publish({ document: first, author: 'ops-ana', note: 'first' });
-    await currentBecomes(first.version);
-    const second = document();
-    await elsewhere.publish({ document: second, author: 'ops-ana', note: 'second' });
-    await currentBecomes(second.version);
-
-    // The follower may read a publication before its notice arrives; let both notices (and the listen's own) land.
-    const deadline = Date.now() + 10_000;
-    while (notices < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(notices, 3, 'one notice when listening began and one per publication');
-    assert.equal((await follower.current()).version, second.version); // read again after the last notice, and kept
-    // Published without a notification: the follower keeps the version it read, so it does not query per call...
-    await database.db.execute(sql`alter table policies disable trigger policies_published`);
-    try {
-      const unannounced = document();
-      await elsewhere.publish({ document: unannounced, author: 'ops-ana', note: 'unannounced' });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.equal((await follower.current()).version, second.version, 'read again with no publication announced');
-      // ...until its listening connection is cut: notifications may have been missed, so it reads again.
-      await database.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%'`);
-      await currentBecomes(unannounced.version);
-    } finally {
-      await database.db.execute(sql`alter table policies enable trigger policies_published`);
-    }
-
-    // A publication through the store itself is current at once, before its notification comes back.
-    const own = document();
-    await follower.publish({ document: own, author: 'ops-ana', note: 'own' });
-    assert.equal((await follower.current()).version, own.version);
   });
 
   test('a version that already exists is refused and the stored one stays', async () => {

@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
-import { createPolicyStore, followingPublications } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../api/policy-store.js';
 import type { Policy } from '../../domain/policy.js';
 import type { ApiKey, Role } from '../../service.config.js';
 import { createWorker } from '../../worker/create-worker.js';
@@ -60,7 +60,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
   quietWorkerLogs();
   const [temporal, database] = await Promise.all([createDevServerEnvironment(), createTestDatabase()]);
   // The given policy is published first, so it is the current one new leads start under.
-  const policyStore = createPolicyStore(database.db, followingPublications(database));
+  const policyStore = createPolicyStore(database.db);
   await policyStore.publish({ document: policy, author: 'test', note: `startService(${policy.version})` });
   const protection = payloadProtection(database.db, parseKeyring(generateKeyEntry('test-1')), followingDestructions(database));
   const client = new Client({ connection: temporal.client.connection, namespace: temporal.namespace, dataConverter: protection.dataConverter });

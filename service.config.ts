@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getHeapStatistics } from 'node:v8';
 import { parseKeyring, type Keyring } from './privacy/keyring.js';
 
 /** The one home for the service's own environment (Temporal's lives in temporal.config.ts). */
@@ -37,28 +36,6 @@ export interface ServiceSettings {
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
-
-/**
- * Room a cached lead or deal is given in the worker's heap when sizing its cache. A cached lead measures about
- * 100 KiB of heap (`npm run bench -- --only memory`); four times that leaves room for long-lived records. The
- * SDK's own default assumes about 1.7 MiB per workflow, which here would keep only a quarter as many cached and
- * replay the rest from history whenever their timers fire together.
- */
-const CACHED_WORKFLOW_BUDGET_KIB = 400;
-
-/**
- * WORKER_MAX_CACHED_WORKFLOWS, or as many workflows as fit the worker's heap limit (less 200 MiB for the worker
- * itself) at CACHED_WORKFLOW_BUDGET_KIB each.
- */
-export function workflowCacheSize(env: NodeJS.ProcessEnv = process.env, heapLimitBytes = getHeapStatistics().heap_size_limit): number {
-  if (env.WORKER_MAX_CACHED_WORKFLOWS) {
-    const size = Number(env.WORKER_MAX_CACHED_WORKFLOWS);
-    if (!Number.isInteger(size) || size < 2) throw new Error(`WORKER_MAX_CACHED_WORKFLOWS=${env.WORKER_MAX_CACHED_WORKFLOWS} is not a whole number of at least 2`);
-    return size;
-  }
-  const heapMiB = heapLimitBytes / (1024 * 1024);
-  return Math.max(10, Math.floor((Math.max(heapMiB - 200, 0) * 1024) / CACHED_WORKFLOW_BUDGET_KIB));
-}
 
 export const defaultPolicyFile = fileURLToPath(new URL('./policies/default.json', import.meta.url));
 

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
-import { workflowCacheSize } from '../service.config.js';
 import { sql } from 'drizzle-orm';
 import { createPolicyStore } from '../api/policy-store.js';
 import { leadEvents } from '../db/schema.js';
@@ -108,8 +107,6 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     workflowBundle: rawBundle,
     activities,
     sinks,
-    // The same cache as the service's worker (worker/create-worker.ts), so neither side replays more for it.
-    maxCachedWorkflows: workflowCacheSize(),
   });
   const rawRun = rawWorker.run();
 

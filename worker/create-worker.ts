@@ -7,7 +7,6 @@ import type { Database } from '../db/client.js';
 import { observeActivities } from '../observability/activity-interceptor.js';
 import { tracing } from '../observability/tracing.js';
 import { TASK_QUEUE } from '../temporal.config.js';
-import { workflowCacheSize } from '../service.config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -50,7 +49,6 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     dataConverter: deps.dataConverter,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowBundleOptions),
-    maxCachedWorkflows: workflowCacheSize(),
     interceptors: { activity: [observeActivities] },
     plugins: tracedPlugins(),
     activities: createActivities({

@@ -4,8 +4,7 @@ import { refusedByTheDatabase } from './audit-failures.js';
 import { assignDealCsOwner, type AssignCsOwnerInput, type CsOwnerAssignment } from './deal-owner.js';
 import { lookupDealManagers, recordDealEvents, type DealAuditEvent, type DealManagers, type DealManagersInput } from './deal-audit.js';
 import { recordLeadEvents, type LeadAuditEvent } from './lead-audit.js';
-import { ApplicationFailure } from '@temporalio/common';
-import type { Notification, Notifier, RefusedNotification } from './notifier.js';
+import { deliverBatch, type Notification, type Notifier, type RefusedNotification } from './notifier.js';
 import { retentionActivities } from './retention.js';
 import { routeLead, type RouteLeadInput, type RouteLeadResult } from './routing.js';
 
@@ -33,22 +32,27 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
      * Answers the ones the webhook refused for good; any other failure fails the whole batch, to be retried.
      */
     async notifyAll(batch: Notification[]): Promise<RefusedNotification[]> {
-      const refused: RefusedNotification[] = [];
-      let retryable: unknown = null;
-      for (const notification of batch) {
-        try {
-          await notifier.send(notification);
-        } catch (error) {
-          if (error instanceof ApplicationFailure && error.nonRetryable) refused.push({ idempotencyKey: notification.idempotencyKey, reason: error.message });
-          else retryable ??= error;
-        }
-      }
-      if (retryable) throw retryable;
+      const { refused, undelivered } = await deliverBatch(notifier, batch);
+      if (undelivered.length > 0) throw undelivered[0]!.error;
       return refused;
+    },
+    /**
+     * A commit no one waits on (intake, a wake-up) with the notifications it causes, in one local activity instead
+     * of two: the audit first, and only once it is committed the notifications, for at most `deliverWithinMs`.
+     * Answers those refused for good and those not delivered in time, which the workflow hands to notifyAll.
+     */
+    async recordLeadEventsAndNotify(events: LeadAuditEvent[], batch: Notification[], deliverWithinMs: number): Promise<AuditDelivery> {
+      await refusedByTheDatabase(() => recordLeadEvents(db, events));
+      return auditDelivery(await deliverBatch(notifier, batch, deliverWithinMs));
     },
     /** Appends a step's deal audit events in order with the milestones they change, in one transaction; each is written once. */
     async recordDealEvents(events: DealAuditEvent[]): Promise<void> {
       await refusedByTheDatabase(() => recordDealEvents(db, events));
+    },
+    /** recordLeadEventsAndNotify for a deal's events and milestones. */
+    async recordDealEventsAndNotify(events: DealAuditEvent[], batch: Notification[], deliverWithinMs: number): Promise<AuditDelivery> {
+      await refusedByTheDatabase(() => recordDealEvents(db, events));
+      return auditDelivery(await deliverBatch(notifier, batch, deliverWithinMs));
     },
     /** Draws a deal's CS owner from the CS queue, once per idempotency key, recorded in deal_cs_assignments. */
     assignDealCsOwner(input: AssignCsOwnerInput): Promise<CsOwnerAssignment> {
@@ -66,3 +70,13 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** What an audit commit that carried notifications answers: the ones refused for good, the keys of those not delivered yet. */
+export interface AuditDelivery {
+  refused: RefusedNotification[];
+  undelivered: string[];
+}
+
+function auditDelivery({ refused, undelivered }: Awaited<ReturnType<typeof deliverBatch>>): AuditDelivery {
+  return { refused, undelivered: undelivered.map((entry) => entry.idempotencyKey) };
+}

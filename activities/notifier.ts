@@ -37,7 +37,36 @@ export interface RefusedNotification {
 export type SendResult = { status: 'delivered' | 'logged' | 'already-delivered' };
 
 export interface Notifier {
-  send(notification: Notification): Promise<SendResult>;
+  /** `signal` ends the webhook request early (the caller's own deadline); the attempt then failed and may be repeated. */
+  send(notification: Notification, options?: { signal?: AbortSignal }): Promise<SendResult>;
+}
+
+/** What became of a batch: the ones the webhook refused for good, and the ones not delivered yet (with why). */
+export interface BatchDelivery {
+  refused: RefusedNotification[];
+  undelivered: Array<{ idempotencyKey: string; error: unknown }>;
+}
+
+/**
+ * Sends a batch one by one; each keeps its own idempotency key, so sending the batch again skips what was
+ * delivered. With `within` (ms), what is not delivered by then is left undelivered and not started.
+ */
+export async function deliverBatch(notifier: Notifier, batch: readonly Notification[], within?: number): Promise<BatchDelivery> {
+  const delivery: BatchDelivery = { refused: [], undelivered: [] };
+  const signal = within === undefined ? undefined : AbortSignal.timeout(within);
+  for (const notification of batch) {
+    if (signal?.aborted) {
+      delivery.undelivered.push({ idempotencyKey: notification.idempotencyKey, error: signal.reason });
+      continue;
+    }
+    try {
+      await notifier.send(notification, { signal });
+    } catch (error) {
+      if (error instanceof ApplicationFailure && error.nonRetryable) delivery.refused.push({ idempotencyKey: notification.idempotencyKey, reason: error.message });
+      else delivery.undelivered.push({ idempotencyKey: notification.idempotencyKey, error });
+    }
+  }
+  return delivery;
 }
 
 /** Value: `sha256=<hex HMAC-SHA256 of the exact body bytes, keyed with the shared secret>`. */
@@ -103,7 +132,7 @@ export function createNotifier(db: Database, settings: NotifierSettings): Notifi
   return {
     // Each write below is conditional on the row not being final, so a key already delivered or logged is
     // answered 'already-delivered' by the write itself, with no read before it.
-    async send(notification) {
+    async send(notification, options = {}) {
       const payload = {
         idempotencyKey: notification.idempotencyKey,
         type: notification.type,
@@ -145,7 +174,8 @@ export function createNotifier(db: Database, settings: NotifierSettings): Notifi
       if (pending.length === 0) return { status: 'already-delivered' };
 
       const body = JSON.stringify(payload);
-      const signal = AbortSignal.timeout(timeoutMs);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
       let response: Response;
       try {
         response = await fetch(webhookUrl, {
@@ -160,7 +190,11 @@ export function createNotifier(db: Database, settings: NotifierSettings): Notifi
           signal,
         });
       } catch (error) {
-        const reason = signal.aborted ? `timed out after ${timeoutMs} ms` : `failed: ${describeError(error)}`;
+        const reason = timeout.aborted
+          ? `timed out after ${timeoutMs} ms`
+          : signal.aborted
+            ? 'stopped at the caller\'s deadline'
+            : `failed: ${describeError(error)}`;
         throw new Error(`Notification ${notification.idempotencyKey}: webhook request ${reason}`, { cause: error });
       }
 

@@ -17,7 +17,7 @@ import { eventually, intakeRoutedLead, runEscalatedLead, runStandardLead, seedIn
 import { startService, testApiKeys, type RunningService } from '../test/support/service.js';
 
 /** The histories of the current workflow code; existing files are never overwritten (old histories must keep replaying). */
-const RECORDING_FOLDER = 'engine-2026-12/';
+const RECORDING_FOLDER = 'engine-2027-01/';
 const directory = new URL(`../test/histories/${RECORDING_FOLDER}`, import.meta.url);
 
 const ENCRYPTED = new TextEncoder().encode('binary/encrypted');

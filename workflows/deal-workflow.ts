@@ -42,9 +42,9 @@ import {
 } from './deal-definitions.js';
 import { DealSearchAttributes } from './deal-search-attributes.js';
 import { dealWorkflowV1 } from './legacy/deal-workflow-v1.js';
-import { CURRENT_ENGINE, finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { CURRENT_ENGINE, ENGINE_2026_12, finalArchive, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, NOTIFY_WITH_AUDIT_WITHIN_MS, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
-import { auditSummary, notificationSenders, showDealDetails, summarised } from './ui-metadata.js';
+import { auditSummary, auditThenNotify, notificationSenders, showDealDetails, summarised } from './ui-metadata.js';
 
 // The CS-owner draw, manager look-ups and the archive are idempotent and must never be lost: they retry until the database answers.
 const { assignDealCsOwner, lookupDealManagers, archiveWorkflow } = proxyActivities<Activities>({
@@ -82,8 +82,10 @@ const CLOCK_SKEW_MS = 60_000;
  * milestones are committed; a missed milestone escalates to the owner and then the manager.
  */
 export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult> {
-  // Runs started on the current engine take every change below without a check of their own.
-  const current = patched(CURRENT_ENGINE);
+  // Runs started on the current engine take every change below without a check of their own; runs started on
+  // the one before it take all but the notifications carried by the audit commit.
+  const notifiesWithAudit = patched(CURRENT_ENGINE);
+  const current = notifiesWithAudit || patched(ENGINE_2026_12);
   // Runs started before the step engine keep the code they started with, so their histories replay.
   if (!current && !patched('step-engine')) return dealWorkflowV1(input);
   // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
@@ -146,6 +148,9 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     },
     writeAudit,
     ...notificationSenders(oneTaskStep, { notify, notifyAll, notifyAllLocally: notifyLocally.notifyAll }),
+    ...(notifiesWithAudit
+      ? { writeAuditAndNotify: auditThenNotify(local.recordDealEventsAndNotify, summarised(recordDealEvents, auditSummary), NOTIFY_WITH_AUDIT_WITHIN_MS) }
+      : {}),
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
     keepEarlierTimer: oneTaskStep,

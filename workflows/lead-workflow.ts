@@ -64,9 +64,9 @@ import { dealWorkflow } from './deal-workflow.js';
 import { leadWorkflowV1 } from './legacy/lead-workflow-v1.js';
 import { LeadSearchAttributes } from './lead-search-attributes.js';
 import { dealStartSearchAttributes } from './deal-search-attributes.js';
-import { CURRENT_ENGINE, finalArchive, LEAN_CLOCKS, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
+import { CURRENT_ENGINE, ENGINE_2026_12, finalArchive, LEAN_CLOCKS, ONE_TASK_NOTIFY_LOCAL_OPTIONS, ONE_TASK_STEP, NOTIFY_WITH_AUDIT_WITHIN_MS, ONE_TASK_STEP_LOCAL_OPTIONS, refuse, StepEngine, withoutLedger, type StepAnswer } from './step-engine.js';
 import { activityApplicationFailure, localFirst } from './workflow-runtime.js';
-import { auditSummary, dealMemo, dealStaticDetails, dealSummary, notificationSenders, showLeadDetails, summarised } from './ui-metadata.js';
+import { auditSummary, auditThenNotify, dealMemo, dealStaticDetails, dealSummary, notificationSenders, showLeadDetails, summarised } from './ui-metadata.js';
 import { dealWorkflowId } from './workflow-ids.js';
 
 // Routing and the archive are idempotent and must never be lost: they retry until the database answers.
@@ -100,8 +100,10 @@ const { notify, notifyAll } = proxyActivities<Activities>({
  * policy snapshot the lead started under. Each return to nurture starts a fresh run.
  */
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult> {
-  // Runs started on the current engine take every change below without a check of their own.
-  const current = patched(CURRENT_ENGINE);
+  // Runs started on the current engine take every change below without a check of their own; runs started on
+  // the one before it take all but the notifications carried by the audit commit.
+  const notifiesWithAudit = patched(CURRENT_ENGINE);
+  const current = notifiesWithAudit || patched(ENGINE_2026_12);
   // Runs started before the step engine keep the code they started with, so their histories replay.
   if (!current && !patched('step-engine')) return leadWorkflowV1(input);
   // Runs started before steps took one workflow task keep writing through activities, so their histories replay.
@@ -156,6 +158,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     }),
     writeAudit,
     ...notificationSenders(oneTaskStep, { notify, notifyAll, notifyAllLocally: notifyLocally.notifyAll }),
+    ...(notifiesWithAudit
+      ? { writeAuditAndNotify: auditThenNotify(local.recordLeadEventsAndNotify, summarised(recordLeadEvents, auditSummary), NOTIFY_WITH_AUDIT_WITHIN_MS) }
+      : {}),
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     keepEarlierTimer: oneTaskStep,

@@ -1,5 +1,6 @@
 import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, workflowInfo, type LocalActivityOptions } from '@temporalio/workflow';
 import type { WorkflowArchive } from '../activities/archive.js';
+import type { AuditDelivery } from '../activities/index.js';
 import type { Notification, RefusedNotification } from '../activities/notifier.js';
 import { AUDIT_REJECTED, IDEMPOTENCY_KEY_REUSED, STEP_FORBIDDEN, STEP_NOT_RECORDED, STEP_REFUSED } from '../domain/failures.js';
 import { activityApplicationFailure, numberedNotification, WakeUpTimer, type WakeUpMark } from './workflow-runtime.js';
@@ -66,7 +67,18 @@ export const LEAN_CLOCKS = 'lean-clocks';
  * upsert (a visibility write), and a lead makes them again after every continue-as-new; one check instead of
  * three or four. Older runs find no such marker and ask for each change as before, so their histories replay.
  */
-export const CURRENT_ENGINE = 'engine-2026-12';
+export const ENGINE_2026_12 = 'engine-2026-12';
+
+/**
+ * Patch: the engine generation runs start on now, checked before ENGINE_2026_12 (one marker either way). It adds
+ * one change: a commit no one waits on (intake, a wake-up) carries its notifications in the same local activity
+ * (`writeAuditAndNotify`), one activation and one history marker fewer each time. Runs started before it find no
+ * such marker and run as ENGINE_2026_12 says.
+ */
+export const CURRENT_ENGINE = 'engine-2027-01';
+
+/** How long a commit that carries notifications spends delivering them before handing the rest to the durable notifyAll. */
+export const NOTIFY_WITH_AUDIT_WITHIN_MS = 1_000;
 
 /**
  * Local writes are bounded well inside the API's step timeout (10 s by default) and the workflow task's (10 s):
@@ -97,6 +109,11 @@ export interface StagedEvent {
   payload: Record<string, unknown>;
 }
 
+interface NumberedNotification {
+  type: string;
+  notification: Notification;
+}
+
 interface StagedNotification {
   type: string;
   recipients: Array<string | null>;
@@ -119,6 +136,12 @@ export interface StepEngineOptions<State extends EngineState, Event> {
    * the call should not hold that task (a local activity would).
    */
   sendNotifications?: (notifications: Notification[], answerWaits: boolean) => Promise<RefusedNotification[]>;
+  /**
+   * When given (with sendNotifications), a commit no one waits on (intake, a wake-up) and the notifications staged
+   * with it go in one call: the audit, then, once it is committed, the notifications. What it could not deliver
+   * goes out through `sendNotifications(…, true)`, what was refused for good is recorded as failed.
+   */
+  writeAuditAndNotify?: (events: Event[], notifications: Notification[]) => Promise<AuditDelivery>;
   /** Fields every notification of this record carries (its ID, stage, ...). */
   notificationDetails: () => Record<string, unknown>;
   /** Called after every change, e.g. to upsert search attributes. */
@@ -139,6 +162,8 @@ export class StepEngine<State extends EngineState, Event> {
   private written: Promise<void> = Promise.resolve();
   private staged: StagedEvent[] = [];
   private outbox: StagedNotification[] = [];
+  /** Numbered notifications a commit was to carry but did not (its audit failed): sent with the next dispatch. */
+  private unsent: NumberedNotification[] = [];
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: StepEngineOptions<State, Event>) {}
@@ -166,7 +191,7 @@ export class StepEngine<State extends EngineState, Event> {
     return this.exclusive(async () => {
       await work();
       this.options.afterChange();
-      await this.commitOrFail('intake');
+      await this.commitOrFail('intake', true);
       this.initialized = true;
       this.dispatchOutbox(false);
     });
@@ -238,7 +263,7 @@ export class StepEngine<State extends EngineState, Event> {
       this.changed();
       this.options.afterChange();
       try {
-        await this.commitStaged();
+        await this.commitStaged(true);
       } catch (error) {
         if (!isAuditRejected(error)) throw error;
         this.staged = [];
@@ -285,20 +310,41 @@ export class StepEngine<State extends EngineState, Event> {
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  /** Writes what is staged, after every earlier write, so "committed" always means "and all before it". */
-  private commitStaged(): Promise<void> {
+  /**
+   * Writes what is staged, after every earlier write, so "committed" always means "and all before it". With
+   * `carryOutbox` (a commit no one waits on) and `writeAuditAndNotify`, the notifications staged so far go with it.
+   */
+  private commitStaged(carryOutbox = false): Promise<void> {
     const events = this.staged.splice(0);
     if (events.length === 0) return this.written;
     const rows = events.map((event) => this.options.toAuditEvent(event));
-    const write = this.written.then(() => this.options.writeAudit(rows));
+    const writeAndNotify = carryOutbox && this.options.sendNotifications ? this.options.writeAuditAndNotify : undefined;
+    const batch = writeAndNotify ? this.numberOutbox() : [];
+    const write = this.written.then(async () => {
+      if (batch.length === 0) return this.options.writeAudit(rows);
+      let delivery: AuditDelivery;
+      try {
+        delivery = await writeAndNotify!(rows, batch.map((entry) => entry.notification));
+      } catch (error) {
+        // Not committed, so nothing was sent: they go out with the next dispatch, after whatever is recorded instead.
+        this.unsent.push(...batch);
+        throw error;
+      }
+      this.recordRefused(batch, delivery.refused);
+      const undelivered = new Set(delivery.undelivered);
+      this.sendBatch(
+        batch.filter((entry) => undelivered.has(entry.notification.idempotencyKey)),
+        (notifications) => this.options.sendNotifications!(notifications, true),
+      );
+    });
     this.written = write.catch(() => undefined);
     return write;
   }
 
   /** A write that must succeed for the record to exist at all (intake, or the note that a step was refused). */
-  private async commitOrFail(what: string): Promise<void> {
+  private async commitOrFail(what: string, carryOutbox = false): Promise<void> {
     try {
-      await this.commitStaged();
+      await this.commitStaged(carryOutbox);
     } catch (error) {
       if (!isAuditRejected(error)) throw error;
       throw ApplicationFailure.nonRetryable(`the audit refused ${what}: ${auditRejection(error)}`, STEP_NOT_RECORDED);
@@ -306,7 +352,8 @@ export class StepEngine<State extends EngineState, Event> {
   }
 
   private dispatchOutbox(answerWaits: boolean): void {
-    if (this.options.sendNotifications) return this.dispatchOutboxAsOne(this.options.sendNotifications, answerWaits);
+    const send = this.options.sendNotifications;
+    if (send) return this.sendBatch([...this.unsent.splice(0), ...this.numberOutbox()], (notifications) => send(notifications, answerWaits));
     for (const staged of this.outbox.splice(0)) {
       this.state.notificationsSent += 1;
       const notification = numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() });
@@ -322,26 +369,40 @@ export class StepEngine<State extends EngineState, Event> {
     }
   }
 
-  /** The outbox in one call; a notification refused, or not delivered within its bound, is recorded as failed. */
-  private dispatchOutboxAsOne(send: NonNullable<StepEngineOptions<State, Event>['sendNotifications']>, answerWaits: boolean): void {
-    const batch = this.outbox.splice(0).map((staged) => {
+  /** Numbers what the outbox holds, in staging order, and empties it. */
+  private numberOutbox(): NumberedNotification[] {
+    return this.outbox.splice(0).map((staged) => {
       this.state.notificationsSent += 1;
       return { type: staged.type, notification: numberedNotification(this.options.workflowId, this.state.notificationsSent, { ...staged, at: this.options.now().toISOString() }) };
     });
+  }
+
+  /** A batch in one call; a notification refused, or not delivered within its bound, is recorded as failed. */
+  private sendBatch(batch: NumberedNotification[], send: (notifications: Notification[]) => Promise<RefusedNotification[]>): void {
     if (batch.length === 0) return;
-    const recordFailed = (failed: Array<{ idempotencyKey: string; reason: string }>) =>
-      failed.length === 0
-        ? undefined
-        : this.background(async () => {
-            for (const { idempotencyKey, reason } of failed) {
-              const type = batch.find((entry) => entry.notification.idempotencyKey === idempotencyKey)?.type;
-              this.record('notification-failed', 'system', { type, idempotencyKey, reason });
-            }
-          });
-    const sent: Promise<void> = send(batch.map((entry) => entry.notification), answerWaits)
-      .then(recordFailed, (error: unknown) => recordFailed(batch.map((entry) => ({ idempotencyKey: entry.notification.idempotencyKey, reason: failureMessage(error) }))))
+    const sent: Promise<void> = send(batch.map((entry) => entry.notification))
+      .then(
+        (refused) => this.recordRefused(batch, refused),
+        (error: unknown) => this.recordRefused(batch, batch.map((entry) => ({ idempotencyKey: entry.notification.idempotencyKey, reason: failureMessage(error) }))),
+      )
       .finally(() => this.inFlight.delete(sent));
     this.inFlight.add(sent);
+  }
+
+  /**
+   * Records each failed notification of `batch` in the audit, as background work after whatever holds the gate
+   * now; in flight until recorded, so the run does not end before it.
+   */
+  private recordRefused(batch: NumberedNotification[], failed: RefusedNotification[]): Promise<void> | undefined {
+    if (failed.length === 0) return undefined;
+    const recorded: Promise<void> = this.background(async () => {
+      for (const { idempotencyKey, reason } of failed) {
+        const type = batch.find((entry) => entry.notification.idempotencyKey === idempotencyKey)?.type;
+        this.record('notification-failed', 'system', { type, idempotencyKey, reason });
+      }
+    }).finally(() => this.inFlight.delete(recorded));
+    this.inFlight.add(recorded);
+    return recorded;
   }
 
   private remembered(request: StepRequest): AppliedRequest | null {

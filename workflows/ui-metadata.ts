@@ -1,4 +1,5 @@
 import { setCurrentDetails } from '@temporalio/workflow';
+import type { AuditDelivery } from '../activities/index.js';
 import type { Notification, RefusedNotification } from '../activities/notifier.js';
 import { localFirst } from './workflow-runtime.js';
 import type { DealState } from './deal-definitions.js';
@@ -180,4 +181,26 @@ export function notificationSenders(oneTaskStep: boolean, activities: { notify: 
     sendNotification: summarised(activities.notify, notificationSummary),
     sendNotifications: oneTaskStep ? (batch: Notification[], answerWaits: boolean) => (answerWaits ? durableAll(batch) : localThenDurableAll(batch)) : undefined,
   };
+}
+
+type AuditAndNotify<Event> = { executeWithOptions(options: { summary: string }, args: [Event[], Notification[], number]): Promise<AuditDelivery> };
+
+/**
+ * A commit that carries its notifications (see StepEngineOptions.writeAuditAndNotify), as a local activity whose
+ * row reads "audit: …; then notify …". When it cannot commit within its bounds, the durable audit activity takes
+ * the events and every notification counts as undelivered, for the durable notifyAll.
+ */
+export function auditThenNotify<Event extends { type: string }>(
+  activity: AuditAndNotify<Event>,
+  durableAudit: (events: Event[]) => Promise<void>,
+  deliverWithinMs: number,
+): (events: Event[], notifications: Notification[]) => Promise<AuditDelivery> {
+  return localFirst(
+    (events: Event[], notifications: Notification[]) =>
+      activity.executeWithOptions({ summary: `${auditSummary(events)}; then notify ${notificationsSummary(notifications)}` }, [events, notifications, deliverWithinMs]),
+    async (events: Event[], notifications: Notification[]) => {
+      await durableAudit(events);
+      return { refused: [], undelivered: notifications.map((notification) => notification.idempotencyKey) };
+    },
+  );
 }

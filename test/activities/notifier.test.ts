@@ -8,6 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import {
   createNotifier,
+  deliverBatch,
   IDEMPOTENCY_HEADER,
   notifierSettingsFromEnv,
   SIGNATURE_HEADER,
@@ -221,6 +222,21 @@ describe('notifier against a real webhook receiver and Postgres', () => {
     assertPlainError(error, /timed out/);
     assert.ok(Date.now() - started < 4_000, 'gave up at the timeout');
     assert.equal((await rowFor(sent.idempotencyKey))?.status, 'pending');
+  });
+
+  test('a batch with a deadline: a receiver that does not answer in time leaves it and the rest undelivered, unstarted', async (t) => {
+    const receiver = await startReceiver([{ status: 422, body: 'no such rep' }, 'hang']);
+    t.after(() => receiver.close());
+    const batch = [notification(), notification(), notification()];
+
+    const delivery = await deliverBatch(createNotifier(database.db, webhookSettings(receiver)), batch, 300);
+
+    assert.deepEqual(delivery.refused.map((entry) => entry.idempotencyKey), [batch[0]!.idempotencyKey]);
+    assert.match(delivery.refused[0]!.reason, /HTTP 422/);
+    assert.deepEqual(delivery.undelivered.map((entry) => entry.idempotencyKey), [batch[1]!.idempotencyKey, batch[2]!.idempotencyKey]);
+    assert.match(String(delivery.undelivered[0]!.error), /caller's deadline/);
+    assert.equal(receiver.requests.length, 2, 'the third was not started once the deadline had passed');
+    assert.equal((await rowFor(batch[1]!.idempotencyKey))?.status, 'pending', 'left for the durable retry');
   });
 
   test('a receiver that is not listening gives a retryable error', async () => {

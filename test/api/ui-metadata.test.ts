@@ -61,7 +61,8 @@ describe('what the Temporal UI shows of leads and deals', () => {
     assert.match(soonest, /^(Attempt 2 of 5 due|Tier 1 response deadline)$/);
     assert.ok(details.includes(`Next deadline: ${soonest}`), details);
     assert.ok(!details.includes('ceo@acme.example'), 'no e-mail in the UI');
-    assert.ok(view.activitySummaries.includes(`assign → ${owner}`), view.activitySummaries.join(' | '));
+    // Intake's audit carries its notification (one local activity since engine-2027-01).
+    assert.ok(view.activitySummaries.includes(`audit: received, routed; then notify assign → ${owner}`), view.activitySummaries.join(' | '));
     assert.ok(view.activitySummaries.includes('audit: accepted'), view.activitySummaries.join(' | '));
   });
 
@@ -77,8 +78,8 @@ describe('what the Temporal UI shows of leads and deals', () => {
     assert.equal(nurtured.body.nurtureReason, 'sla-expired');
 
     const firstRun = await uiView(service, `lead-${leadId}`, firstRunId);
-    assert.ok(firstRun.activitySummaries.includes('alert manager → mgr-ola'), firstRun.activitySummaries.join(' | '));
-    assert.ok(firstRun.activitySummaries.some((summary) => summary.startsWith('remind owner → ')));
+    assert.ok(firstRun.activitySummaries.includes('audit: escalated; then notify alert manager → mgr-ola'), firstRun.activitySummaries.join(' | '));
+    assert.ok(firstRun.activitySummaries.some((summary) => summary.startsWith('audit: sla-breached, escalated; then notify remind owner → ')));
 
     const secondRun = await eventually(() => handle.describe(), (d) => d.runId !== firstRunId, 'the next run');
     assert.deepEqual(secondRun.memo?.leadId, leadId, 'the memo carries over to the next run');

@@ -93,8 +93,8 @@ export interface LeadHarness {
   notificationsOf(workflowId: string, type?: string): ReceivedNotification[];
   /** Makes the webhook answer slowly (real time), so a notification activity stays in flight that long. */
   setWebhookDelay(ms: number): void;
-  /** The webhook answers 503 to the next `count` deliveries of `type`. */
-  refuseNext(type: string, count: number): void;
+  /** The webhook answers `status` (503 unless given: a transient failure) to the next `count` deliveries of `type`. */
+  refuseNext(type: string, count: number, status?: number): void;
   waitForNotification(workflowId: string, type: string, accept?: (n: ReceivedNotification) => boolean): Promise<ReceivedNotification>;
   slaState(handle: LeadHandle): Promise<string | undefined>;
   /** Skips server time by `ms`, firing every timer due on the way. */
@@ -200,8 +200,8 @@ interface Receiver {
   received: ReceivedNotification[];
   /** How long the webhook takes to answer (real time). */
   delayMs: number;
-  /** Notification type → how many more deliveries of it to refuse with a 503 (a transient failure the notifier retries). */
-  refusals: Map<string, number>;
+  /** Notification type → how many more deliveries of it to refuse, and with which status (503: transient, 4xx: for good). */
+  refusals: Map<string, { count: number; status: number }>;
 }
 
 async function startReceiver(): Promise<Receiver> {
@@ -215,10 +215,10 @@ async function startReceiver(): Promise<Receiver> {
       try {
         const key = String(request.headers['idempotency-key'] ?? '');
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedNotification;
-        const refuse = receiver.refusals.get(body.type) ?? 0;
-        if (refuse > 0) {
-          receiver.refusals.set(body.type, refuse - 1);
-          response.writeHead(503).end('try again later');
+        const refuse = receiver.refusals.get(body.type);
+        if (refuse && refuse.count > 0) {
+          receiver.refusals.set(body.type, { ...refuse, count: refuse.count - 1 });
+          response.writeHead(refuse.status).end(refuse.status === 503 ? 'try again later' : 'refused');
           return;
         }
         if (key && !seen.has(key)) {
@@ -320,8 +320,8 @@ export async function startLeadHarness(name: string): Promise<LeadHarness> {
       receiver.delayMs = ms;
     },
 
-    refuseNext(type, count) {
-      receiver.refusals.set(type, count);
+    refuseNext(type, count, status = 503) {
+      receiver.refusals.set(type, { count, status });
     },
 
     async waitForNotification(workflowId, type, accept = () => true) {

@@ -154,6 +154,7 @@ export async function dealWorkflow(input: DealWorkflowInput): Promise<DealResult
     notificationDetails: () => ({ dealId: state.dealId, accountName: state.accountName, stage: state.stage }),
     afterChange: refresh,
     keepEarlierTimer: oneTaskStep,
+    skipStepWakeUps: notifiesWithAudit,
     locals: {
       capture: () => qbrHeldThisRun,
       restore: (saved) => {

@@ -164,6 +164,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<LeadResult
     notificationDetails: () => ({ leadId: state.leadId, stage: state.stage }),
     afterChange: refreshSearchAttributes,
     keepEarlierTimer: oneTaskStep,
+    skipStepWakeUps: notifiesWithAudit,
     keepIdleTimer: leanClocks,
     locals: {
       capture: () => ({ policy, nurturedThisRun }),

@@ -152,6 +152,11 @@ export interface StepEngineOptions<State extends EngineState, Event> {
   keepEarlierTimer?: boolean;
   /** Keep a running timer while nothing is pending (see WakeUpTimer); false for runs started before patch 'lean-clocks'. */
   keepIdleTimer?: boolean;
+  /**
+   * Go back to sleep without a background pass when a step woke the clocks and nothing is due (each pass is a turn
+   * of the gate on the step's answer path); false for runs started before CURRENT_ENGINE, whose histories hold it.
+   */
+  skipStepWakeUps?: boolean;
 }
 
 export class StepEngine<State extends EngineState, Event> {
@@ -284,10 +289,13 @@ export class StepEngine<State extends EngineState, Event> {
     while (clocks.running() && !workflowInfo().continueAsNewSuggested) {
       timer.arm(clocks.pending()[0]);
       const seen = this.revision;
-      await timer.untilFiredOr(() => this.revision !== seen);
+      const fired = await timer.untilFiredOr(() => this.revision !== seen);
+      const nextDue = () => clocks.pending().find((wake) => wake.at <= this.options.now().toISOString());
+      // Woken by a step with nothing due: the step already refreshed what the record shows, at this same instant.
+      if (this.options.skipStepWakeUps && fired !== true && !nextDue()) continue;
       await this.background(async () => {
         for (;;) {
-          const due = clocks.pending().find((wake) => wake.at <= this.options.now().toISOString());
+          const due = nextDue();
           if (!due || !clocks.running()) break;
           await clocks.onWakeUp(due);
         }

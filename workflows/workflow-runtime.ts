@@ -48,7 +48,7 @@ export class WakeUpTimer {
     this.current = current;
   }
 
-  /** Resolves when the armed timer fires or `changed()` holds, whichever comes first. */
+  /** Resolves when the armed timer fires (to true) or `changed()` holds (to anything else), whichever comes first. */
   untilFiredOr(changed: () => boolean): Promise<unknown> {
     return Promise.race([this.current?.fired ?? new Promise<never>(() => {}), condition(changed)]);
   }

@@ -71,9 +71,10 @@ export const ENGINE_2026_12 = 'engine-2026-12';
 
 /**
  * Patch: the engine generation runs start on now, checked before ENGINE_2026_12 (one marker either way). It adds
- * one change: a commit no one waits on (intake, a wake-up) carries its notifications in the same local activity
- * (`writeAuditAndNotify`), one activation and one history marker fewer each time. Runs started before it find no
- * such marker and run as ENGINE_2026_12 says.
+ * two changes: a commit no one waits on (intake, a wake-up) carries its notifications in the same local activity
+ * (`writeAuditAndNotify`), one activation and one history marker fewer each time; and a step that leaves nothing
+ * due does not send the clocks through the gate (`skipStepWakeUps`). Runs started before it find no such marker
+ * and run as ENGINE_2026_12 says.
  */
 export const CURRENT_ENGINE = 'engine-2027-01';
 

@@ -4,6 +4,7 @@ import type { LatencyResult } from './latency.js';
 import type { MemoryResult } from './memory.js';
 import type { ReportsResult } from './reports.js';
 import type { DashboardResult } from './dashboard.js';
+import type { ReplayResult } from './replay.js';
 import type { SimulateResult } from './simulate.js';
 import type { StormResult } from './storm.js';
 import type { Spread } from './support.js';
@@ -25,6 +26,7 @@ export interface BenchResult {
     reports?: ReportsResult;
     dashboard?: DashboardResult;
     simulate?: SimulateResult;
+    replay?: ReplayResult;
   };
   errors: Record<string, string>;
   /** 1-minute load average when each measurement started and ended: other work on the machine shows here. */
@@ -42,7 +44,7 @@ const fmtSpread = (value: Spread, digits = 1): string => `${fmt(value.median, di
 const xSpread = (value: Spread): string => `${x(value.median)} (${x(value.min)}–${x(value.max)})`;
 
 export function renderMarkdown(result: BenchResult): string {
-  const { cost, intake, latency, storm, memory, reports, dashboard, simulate } = result.measurements;
+  const { cost, intake, latency, storm, memory, reports, dashboard, simulate, replay } = result.measurements;
   const rows: string[][] = [];
   if (intake) {
     rows.push([
@@ -163,6 +165,18 @@ export function renderMarkdown(result: BenchResult): string {
       x(simulate.simulateMs.p50 / simulate.targetMs),
       `read ${fmt(simulate.phasesMs.load)} ms + replay ${fmt(simulate.phasesMs.replay)} ms (candidate and reproduction); ${simulate.seeded.events.toLocaleString('en-US')} seeded events; ${simulate.changes} leads would change; synthetic history: ${simulate.reproductionMismatches ?? '—'} reproduction mismatches against the seeder's own rules`,
     ]);
+  }
+
+  if (replay) {
+    for (const [name, cpu] of Object.entries(replay.cpuMsPerLifecycle)) {
+      rows.push([
+        `Workflow CPU per replayed lifecycle, ${name} (ms, ${cpu.events} history events; median (min–max))`,
+        fmtSpread(cpu, 2),
+        '—',
+        '',
+        `${replay.replays} replays per round, ${cpu.rounds.length} rounds, in the bench process: what the workflow code costs the worker`,
+      ]);
+    }
   }
 
   const header = ['measurement', 'service', 'raw Temporal / baseline', 'ratio', 'notes'];

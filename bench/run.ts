@@ -15,6 +15,7 @@ import { measureIntake } from './intake.js';
 import { measureLatency } from './latency.js';
 import { measureMemory } from './memory.js';
 import { renderMarkdown, type BenchResult } from './report.js';
+import { measureReplay } from './replay.js';
 import { measureReports } from './reports.js';
 import { measureSimulate } from './simulate.js';
 import { measureStorm } from './storm.js';
@@ -27,7 +28,7 @@ import { progress } from './support.js';
  *   --quick             small sizes everywhere (a few minutes on 2 cores)
  *   --leads N           timer storm size (default 10000; quick 300)
  *   --events N          lead events seeded for the report queries (default 1000000; quick 50000)
- *   --only a,b          run only these: cost, intake, latency, storm, memory, reports, dashboard, simulate
+ *   --only a,b          run only these: cost, intake, latency, storm, memory, reports, dashboard, simulate, replay
  *   --intake N          intake requests per side and round (default 2000; quick 100)
  *   --samples N         step latency samples per side and round (default 300; quick 40)
  *   --rounds N          rounds of intake and step latency, sides alternating (default 3)
@@ -35,7 +36,7 @@ import { progress } from './support.js';
  *   --concurrency N     in-flight requests for intake and starts (default 20)
  */
 
-const MEASUREMENTS = ['cost', 'intake', 'latency', 'storm', 'memory', 'reports', 'dashboard', 'simulate'] as const;
+const MEASUREMENTS = ['cost', 'intake', 'latency', 'storm', 'memory', 'reports', 'dashboard', 'simulate', 'replay'] as const;
 type MeasurementName = (typeof MEASUREMENTS)[number];
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -155,7 +156,9 @@ async function main(): Promise<void> {
       }
       result.load[name] = { before: Math.round(before * 100) / 100, after: Math.round(loadavg()[0]! * 100) / 100 };
     };
-    // Cost first: its escalated lead runs on second-scale timers and should not share the machine with a backlog.
+    // Replay first, while no other work runs in this process: it times the process's own CPU.
+    await step('replay', () => measureReplay(context));
+    // Cost next: its escalated lead runs on second-scale timers and should not share the machine with a backlog.
     await step('cost', () => measureCost(context));
     await step('intake', () => measureIntake(context));
     await step('latency', () => measureLatency(context));

@@ -1,8 +1,8 @@
 // Records real histories for the replay tests: runs each scenario through the API on a dev server and
-// writes every run of each workflow to test/histories/<RECORDING_FOLDER> (test/histories/legacy/ keeps the
+// writes every run of each workflow to CURRENT_HISTORY_FOLDER (test/support/histories.ts) (test/histories/legacy/ keeps the
 // histories of runs from before the step engine, which replay through workflows/legacy/; the top level those
 // of the step engine before 'one-task-step'; each other folder is named after the patch its histories predate the next of). After a deliberate, patched() workflow change, point
-// RECORDING_FOLDER at a new folder named after the patch and run:
+// CURRENT_HISTORY_FOLDER at a new folder named after the patch and run:
 //   npx tsx scripts/record-histories.ts          (every scenario)
 //   npx tsx scripts/record-histories.ts deal     (only the deal scenarios; `lead` for only the lead ones)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -12,13 +12,13 @@ import assert from 'node:assert/strict';
 import { authenticate } from '../api/auth.js';
 import { dealRoutes } from '../api/deals.js';
 import type { Policy } from '../domain/policy.js';
+import { CURRENT_HISTORY_FOLDER } from '../test/support/histories.js';
 import { secondsScalePolicy } from '../test/support/policies.js';
 import { eventually, intakeRoutedLead, runEscalatedLead, runStandardLead, seedInboundQueue } from '../test/support/scenarios.js';
 import { startService, testApiKeys, type RunningService } from '../test/support/service.js';
 
 /** The histories of the current workflow code; existing files are never overwritten (old histories must keep replaying). */
-const RECORDING_FOLDER = 'engine-2027-01/';
-const directory = new URL(`../test/histories/${RECORDING_FOLDER}`, import.meta.url);
+const directory = CURRENT_HISTORY_FOLDER;
 
 const ENCRYPTED = new TextEncoder().encode('binary/encrypted');
 const isEncryptedPayload = (value: any): value is Payload =>
@@ -53,7 +53,7 @@ async function saveAllRuns(service: RunningService, workflowId: string, name: st
   for (const [index, { runId }] of runs.entries()) {
     const history = await decrypted(await client.workflow.getHandle(workflowId, runId).fetchHistory(), service.protection.codecServerCodec);
     const file = new URL(`${name}${index === 0 ? '' : `.run${index + 1}`}.json`, directory);
-    if (existsSync(file)) throw new Error(`${file.pathname} exists: record into a new RECORDING_FOLDER instead of overwriting a history that must keep replaying`);
+    if (existsSync(file)) throw new Error(`${file.pathname} exists: record into a new CURRENT_HISTORY_FOLDER instead of overwriting a history that must keep replaying`);
     writeFileSync(file, historyToJSON(history) + '\n');
     console.log(`wrote ${file.pathname} (${history.events?.length} events)`);
   }

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { firstRow, type Database } from '../db/client.js';
 import { queues, reps } from '../db/schema.js';
 import type { MilestoneRecord } from '../domain/deal-clocks.js';
@@ -41,10 +41,11 @@ export function dealEventIdempotencyKey(event: Pick<DealAuditEvent, 'workflowId'
  * ONE statement (one round trip, atomic like a transaction), so the audit never holds half a step. A retry
  * finds each event's idempotency key taken and writes nothing for it; a row already written by a later event
  * is never rolled back by an older one. The projection, and each milestone, take the newest event the
- * statement wrote that carries them: the same rows as writing the events one by one.
+ * statement wrote that carries them: the same rows as writing the events one by one. `carried`, as for
+ * recordLeadEvents: the notifications the events cause, on record in the same statement.
  */
-export async function recordDealEvents(db: Database, events: readonly DealAuditEvent[]): Promise<{ written: number }> {
-  if (events.length === 0) return { written: 0 };
+export async function recordDealEvents(db: Database, events: readonly DealAuditEvent[], carried?: SQL): Promise<{ written: number; recorded?: string[] }> {
+  if (events.length === 0 && carried === undefined) return { written: 0 };
   const rows = events.map((event) => ({
     idempotency_key: dealEventIdempotencyKey(event),
     deal_id: event.dealId,
@@ -123,8 +124,10 @@ export async function recordDealEvents(db: Database, events: readonly DealAuditE
         last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at
       where m.last_event_seq < excluded.last_event_seq
     )
-    select count(*)::int as written from inserted`);
-  return { written: firstRow<{ written: number }>(result)?.written ?? 0 };
+    ${carried === undefined ? sql`` : sql`, recorded as (${carried})`}
+    select count(*)::int as written${carried === undefined ? sql`` : sql`, array(select idempotency_key from recorded) as recorded`} from inserted`);
+  const row = firstRow<{ written: number; recorded?: string[] }>(result);
+  return carried === undefined ? { written: row?.written ?? 0 } : { written: row?.written ?? 0, recorded: row?.recorded ?? [] };
 }
 
 export interface DealManagersInput {

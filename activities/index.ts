@@ -38,12 +38,13 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     },
     /**
      * A commit no one waits on (intake, a wake-up) with the notifications it causes, in one local activity instead
-     * of two: the audit first, and only once it is committed the notifications, for at most `deliverWithinMs`.
-     * Answers those refused for good and those not delivered in time, which the workflow hands to notifyAll.
+     * of two: the audit and the notifications' records in one statement, and only once that is committed their
+     * delivery, for at most `deliverWithinMs`. Answers those refused for good and those not delivered in time,
+     * which the workflow hands to notifyAll.
      */
     async recordLeadEventsAndNotify(events: LeadAuditEvent[], batch: Notification[], deliverWithinMs: number): Promise<AuditDelivery> {
-      await refusedByTheDatabase(() => recordLeadEvents(db, events));
-      return auditDelivery(await deliverBatch(notifier, batch, deliverWithinMs));
+      const { recorded } = await refusedByTheDatabase(() => recordLeadEvents(db, events, batch.length > 0 ? notifier.recordBatch(batch) : undefined));
+      return auditDelivery(await deliverBatch(notifier, batch, { within: deliverWithinMs, recorded: new Set(recorded ?? []) }));
     },
     /** Appends a step's deal audit events in order with the milestones they change, in one transaction; each is written once. */
     async recordDealEvents(events: DealAuditEvent[]): Promise<void> {
@@ -51,8 +52,8 @@ export function createActivities({ db, notifier }: ActivityDependencies) {
     },
     /** recordLeadEventsAndNotify for a deal's events and milestones. */
     async recordDealEventsAndNotify(events: DealAuditEvent[], batch: Notification[], deliverWithinMs: number): Promise<AuditDelivery> {
-      await refusedByTheDatabase(() => recordDealEvents(db, events));
-      return auditDelivery(await deliverBatch(notifier, batch, deliverWithinMs));
+      const { recorded } = await refusedByTheDatabase(() => recordDealEvents(db, events, batch.length > 0 ? notifier.recordBatch(batch) : undefined));
+      return auditDelivery(await deliverBatch(notifier, batch, { within: deliverWithinMs, recorded: new Set(recorded ?? []) }));
     },
     /** Draws a deal's CS owner from the CS queue, once per idempotency key, recorded in deal_cs_assignments. */
     assignDealCsOwner(input: AssignCsOwnerInput): Promise<CsOwnerAssignment> {

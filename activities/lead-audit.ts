@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { firstRow, type Database } from '../db/client.js';
 import { leadReportFact } from '../domain/report-stats.js';
 
@@ -36,9 +36,11 @@ export function leadEventIdempotencyKey(event: Pick<LeadAuditEvent, 'workflowId'
  * like a transaction), so the audit never holds half a step. A retry finds each event's idempotency key taken
  * and writes nothing for it; an older event never overwrites a newer projection. The projection takes the
  * newest event the statement wrote: the same row as writing them one by one, each newer than the last.
+ * `carried` (Notifier.recordBatch) puts the notifications the events cause on record in the same statement, and
+ * `recorded` answers the keys it wrote.
  */
-export async function recordLeadEvents(db: Database, events: readonly LeadAuditEvent[]): Promise<{ written: number }> {
-  if (events.length === 0) return { written: 0 };
+export async function recordLeadEvents(db: Database, events: readonly LeadAuditEvent[], carried?: SQL): Promise<{ written: number; recorded?: string[] }> {
+  if (events.length === 0 && carried === undefined) return { written: 0 };
   const rows = events.map((event) => {
     const { source, ...projection } = event.projection;
     const fact = leadReportFact(event.type, event.payload);
@@ -104,6 +106,8 @@ export async function recordLeadEvents(db: Database, events: readonly LeadAuditE
       from inserted join input using (idempotency_key)
       where input.fact_type is not null
     )
-    select count(*)::int as written from inserted`);
-  return { written: firstRow<{ written: number }>(result)?.written ?? 0 };
+    ${carried === undefined ? sql`` : sql`, recorded as (${carried})`}
+    select count(*)::int as written${carried === undefined ? sql`` : sql`, array(select idempotency_key from recorded) as recorded`} from inserted`);
+  const row = firstRow<{ written: number; recorded?: string[] }>(result);
+  return carried === undefined ? { written: row?.written ?? 0 } : { written: row?.written ?? 0, recorded: row?.recorded ?? [] };
 }

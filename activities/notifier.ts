@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, notInArray } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { firstRow, type Database } from '../db/client.js';
 import { notifications } from '../db/schema.js';
 import { logger } from '../observability/logger.js';
 
@@ -39,6 +39,14 @@ export type SendResult = { status: 'delivered' | 'logged' | 'already-delivered' 
 export interface Notifier {
   /** `signal` ends the webhook request early (the caller's own deadline); the attempt then failed and may be repeated. */
   send(notification: Notification, options?: { signal?: AbortSignal }): Promise<SendResult>;
+  /**
+   * What `send` writes before it delivers, for a batch, as a data-modifying statement an audit commit carries in
+   * its own transaction (`with recorded as (…)`): it returns the keys it put on record, and leaves out those
+   * already delivered or logged.
+   */
+  recordBatch(batch: readonly Notification[]): SQL;
+  /** `send` for a notification whose record a committed `recordBatch` wrote: only the delivery is left. */
+  sendRecorded(notification: Notification, options?: { signal?: AbortSignal }): Promise<SendResult>;
 }
 
 /** What became of a batch: the ones the webhook refused for good, and the ones not delivered yet (with why). */
@@ -49,18 +57,26 @@ export interface BatchDelivery {
 
 /**
  * Sends a batch one by one; each keeps its own idempotency key, so sending the batch again skips what was
- * delivered. With `within` (ms), what is not delivered by then is left undelivered and not started.
+ * delivered. With `within` (ms), what is not delivered by then is left undelivered and not started. With
+ * `recorded` (the keys a committed `recordBatch` returned), the batch is already on record: a key not among
+ * them was delivered before and is skipped, the others only need delivering.
  */
-export async function deliverBatch(notifier: Notifier, batch: readonly Notification[], within?: number): Promise<BatchDelivery> {
+export async function deliverBatch(
+  notifier: Notifier,
+  batch: readonly Notification[],
+  options: { within?: number; recorded?: ReadonlySet<string> } = {},
+): Promise<BatchDelivery> {
   const delivery: BatchDelivery = { refused: [], undelivered: [] };
+  const { within, recorded } = options;
   const signal = within === undefined ? undefined : AbortSignal.timeout(within);
   for (const notification of batch) {
+    if (recorded && !recorded.has(notification.idempotencyKey)) continue;
     if (signal?.aborted) {
       delivery.undelivered.push({ idempotencyKey: notification.idempotencyKey, error: signal.reason });
       continue;
     }
     try {
-      await notifier.send(notification, { signal });
+      await (recorded ? notifier.sendRecorded(notification, { signal }) : notifier.send(notification, { signal }));
     } catch (error) {
       if (error instanceof ApplicationFailure && error.nonRetryable) delivery.refused.push({ idempotencyKey: notification.idempotencyKey, reason: error.message });
       else delivery.undelivered.push({ idempotencyKey: notification.idempotencyKey, error });
@@ -129,88 +145,103 @@ export function createNotifier(db: Database, settings: NotifierSettings): Notifi
     if (!webhookSecret) throw new Error('The notification webhook needs a secret to sign notifications with');
   }
 
+  /** What a notification's record holds: its delivery's body, as the webhook receives it. */
+  const bodyOf = (notification: Notification) => ({
+    idempotencyKey: notification.idempotencyKey,
+    type: notification.type,
+    subjectId: notification.subjectId,
+    recipients: notification.recipients,
+    at: notification.at,
+    summary: notification.summary,
+    details: notification.details,
+  });
+  const mode = webhookUrl && webhookSecret ? 'pending' : 'logged';
+
+  /**
+   * The batch on record, in one statement: with a webhook, 'pending' before the POST (a key already delivered
+   * or logged is left alone); without one, 'logged' (a 'pending' row left by an earlier attempt made while a
+   * webhook was configured becomes 'logged'). Conditional, so a key already final is answered by the write
+   * itself, with no read before it: it is simply not returned.
+   */
+  function recordBatch(batch: readonly Notification[]): SQL {
+    // One row per key: a statement may not update the same row twice.
+    const unique = [...new Map(batch.map((notification) => [notification.idempotencyKey, notification])).values()];
+    const rows = unique.map((notification) => ({
+      idempotency_key: notification.idempotencyKey,
+      type: notification.type,
+      subject_id: notification.subjectId,
+      recipients: notification.recipients,
+      body: bodyOf(notification),
+    }));
+    const final = sql.join(FINAL_STATUSES.map((status) => sql`${status}`), sql`, `);
+    const replaceable = mode === 'pending' ? sql`n.status not in (${final})` : sql`n.status = 'pending'`;
+    return sql`
+      insert into notifications as n (idempotency_key, type, subject_id, recipients, body, status)
+      select idempotency_key, type, subject_id, recipients, body, ${mode}
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(idempotency_key text, type text, subject_id text, recipients jsonb, body jsonb)
+      on conflict (idempotency_key) do update set
+        type = excluded.type, subject_id = excluded.subject_id, recipients = excluded.recipients, body = excluded.body, status = excluded.status
+      where ${replaceable}
+      returning n.idempotency_key`;
+  }
+
+  async function sendRecorded(notification: Notification, options: { signal?: AbortSignal } = {}): Promise<SendResult> {
+    if (mode === 'logged') {
+      // The summary stays in the notifications table: it may name the lead's company.
+      logger.info(
+        { component: 'notify', type: notification.type, subjectId: notification.subjectId, recipients: notification.recipients, idempotencyKey: notification.idempotencyKey },
+        `notification ${notification.type} recorded, not sent (no NOTIFY_WEBHOOK_URL)`,
+      );
+      return { status: 'logged' };
+    }
+
+    const body = JSON.stringify(bodyOf(notification));
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    let response: Response;
+    try {
+      response = await fetch(webhookUrl!, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signBody(body, webhookSecret!),
+          [IDEMPOTENCY_HEADER]: notification.idempotencyKey,
+        },
+        body,
+        redirect: 'manual',
+        signal,
+      });
+    } catch (error) {
+      const reason = timeout.aborted
+        ? `timed out after ${timeoutMs} ms`
+        : signal.aborted
+          ? 'stopped at the caller\'s deadline'
+          : `failed: ${describeError(error)}`;
+      throw new Error(`Notification ${notification.idempotencyKey}: webhook request ${reason}`, { cause: error });
+    }
+
+    if (response.ok) {
+      await response.body?.cancel().catch(() => {});
+      await db
+        .update(notifications)
+        .set({ status: 'delivered', deliveredAt: new Date() })
+        .where(and(eq(notifications.idempotencyKey, notification.idempotencyKey), eq(notifications.status, 'pending')));
+      return { status: 'delivered' };
+    }
+
+    const excerpt = await responseExcerpt(response);
+    const message = `Notification ${notification.idempotencyKey}: webhook answered HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`;
+    if (isTransient(response.status)) throw new Error(message);
+    throw ApplicationFailure.nonRetryable(message, NOTIFICATION_REJECTED);
+  }
+
   return {
-    // Each write below is conditional on the row not being final, so a key already delivered or logged is
-    // answered 'already-delivered' by the write itself, with no read before it.
+    recordBatch,
+    sendRecorded,
     async send(notification, options = {}) {
-      const payload = {
-        idempotencyKey: notification.idempotencyKey,
-        type: notification.type,
-        subjectId: notification.subjectId,
-        recipients: notification.recipients,
-        at: notification.at,
-        summary: notification.summary,
-        details: notification.details,
-      };
-      const row = {
-        type: notification.type,
-        subjectId: notification.subjectId,
-        recipients: notification.recipients,
-        body: payload,
-      };
-
-      if (!webhookUrl || !webhookSecret) {
-        // A 'pending' row left by an earlier attempt made while a webhook was configured becomes 'logged'.
-        const written = await db
-          .insert(notifications)
-          .values({ idempotencyKey: notification.idempotencyKey, ...row, status: 'logged' })
-          .onConflictDoUpdate({ target: notifications.idempotencyKey, set: { ...row, status: 'logged' }, setWhere: eq(notifications.status, 'pending') })
-          .returning({ key: notifications.idempotencyKey });
-        if (written.length === 0) return { status: 'already-delivered' };
-        // The summary stays in the notifications table: it may name the lead's company.
-        logger.info(
-          { component: 'notify', type: notification.type, subjectId: notification.subjectId, recipients: notification.recipients, idempotencyKey: notification.idempotencyKey },
-          `notification ${notification.type} recorded, not sent (no NOTIFY_WEBHOOK_URL)`,
-        );
-        return { status: 'logged' };
-      }
-
-      // On record before the POST; a row another attempt finished meanwhile is left alone.
-      const pending = await db
-        .insert(notifications)
-        .values({ idempotencyKey: notification.idempotencyKey, ...row, status: 'pending' })
-        .onConflictDoUpdate({ target: notifications.idempotencyKey, set: { ...row, status: 'pending' }, setWhere: notInArray(notifications.status, FINAL_STATUSES) })
-        .returning({ key: notifications.idempotencyKey });
-      if (pending.length === 0) return { status: 'already-delivered' };
-
-      const body = JSON.stringify(payload);
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-      let response: Response;
-      try {
-        response = await fetch(webhookUrl, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [SIGNATURE_HEADER]: signBody(body, webhookSecret),
-            [IDEMPOTENCY_HEADER]: notification.idempotencyKey,
-          },
-          body,
-          redirect: 'manual',
-          signal,
-        });
-      } catch (error) {
-        const reason = timeout.aborted
-          ? `timed out after ${timeoutMs} ms`
-          : signal.aborted
-            ? 'stopped at the caller\'s deadline'
-            : `failed: ${describeError(error)}`;
-        throw new Error(`Notification ${notification.idempotencyKey}: webhook request ${reason}`, { cause: error });
-      }
-
-      if (response.ok) {
-        await response.body?.cancel().catch(() => {});
-        await db
-          .update(notifications)
-          .set({ status: 'delivered', deliveredAt: new Date() })
-          .where(and(eq(notifications.idempotencyKey, notification.idempotencyKey), eq(notifications.status, 'pending')));
-        return { status: 'delivered' };
-      }
-
-      const excerpt = await responseExcerpt(response);
-      const message = `Notification ${notification.idempotencyKey}: webhook answered HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`;
-      if (isTransient(response.status)) throw new Error(message);
-      throw ApplicationFailure.nonRetryable(message, NOTIFICATION_REJECTED);
+      const recorded = await db.execute(sql`with recorded as (${recordBatch([notification])}) select idempotency_key from recorded`);
+      if (firstRow(recorded) === undefined) return { status: 'already-delivered' };
+      return sendRecorded(notification, options);
     },
   };
 }

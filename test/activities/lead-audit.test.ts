@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { readFileSync } from 'node:fs';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { createActivities } from '../../activities/index.js';
-import { createNotifier } from '../../activities/notifier.js';
+import { createNotifier, type Notification } from '../../activities/notifier.js';
 import type { LeadAuditEvent } from '../../activities/lead-audit.js';
 import { leadEvents, leadReportFacts, leads } from '../../db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -126,5 +126,53 @@ describe('recordLeadEvents against real Postgres', () => {
     await database.db.update(leads).set({ source: null }).where(eq(leads.leadId, leadId));
     for (const statement of backfill) await database.db.execute(sql.raw(statement));
     assert.deepEqual(await facts(), written);
+  });
+  describe('a commit that carries its notifications (recordLeadEventsAndNotify)', () => {
+    const notificationOf = (leadId: string, step: string): Notification => ({
+      idempotencyKey: `lead-${leadId}:notify:${step}`,
+      type: 'lead.assigned',
+      subjectId: `lead-${leadId}`,
+      recipients: ['rep-1'],
+      at: new Date(Date.UTC(2026, 10, 23, 10, 0)).toISOString(),
+      summary: 'Lead assigned to rep-1',
+      details: { leadId },
+    });
+    /** The ID of the transaction that wrote each row (Postgres' xmin): equal IDs mean one commit. */
+    const writers = async (leadId: string) => {
+      const [event] = (await database.db.execute(sql`select xmin::text as xid from lead_events where lead_id = ${leadId}`)) as unknown as Array<{ xid: string }>;
+      const recorded = (await database.db.execute(
+        sql`select xmin::text as xid, status from notifications where subject_id = ${`lead-${leadId}`}`,
+      )) as unknown as Array<{ xid: string; status: string }>;
+      return { event: event?.xid, notifications: recorded.map(({ xid, status }) => ({ xid, status })) };
+    };
+
+    test("the notifications' records are written by the audit's own transaction, and a retry records and sends nothing again", async () => {
+      const activities = createActivities({ db: database.db, notifier: createNotifier(database.db, {}) });
+      const env = new MockActivityEnvironment();
+      const leadId = uniqueId('L');
+      const batch = [notificationOf(leadId, 'a'), notificationOf(leadId, 'b')];
+
+      const first = await env.run(activities.recordLeadEventsAndNotify, [auditEvent(leadId, 1, 'MQL')], batch, 1_000);
+      assert.deepEqual(first, { refused: [], undelivered: [] });
+      const written = await writers(leadId);
+      assert.equal(written.notifications.length, 2);
+      for (const row of written.notifications) {
+        assert.equal(row.status, 'logged');
+        assert.equal(row.xid, written.event, 'recorded in the transaction that wrote the audit event');
+      }
+
+      const retried = await env.run(activities.recordLeadEventsAndNotify, [auditEvent(leadId, 1, 'MQL')], batch, 1_000);
+      assert.deepEqual(retried, { refused: [], undelivered: [] });
+      assert.deepEqual(await writers(leadId), written, 'the retry changed no row');
+    });
+
+    test('an audit the database refuses records none of its notifications', async () => {
+      const activities = createActivities({ db: database.db, notifier: createNotifier(database.db, {}) });
+      const env = new MockActivityEnvironment();
+      const leadId = uniqueId('L');
+      const unwritable = { ...auditEvent(leadId, 1, 'MQL'), at: 'not an instant' };
+      await assert.rejects(env.run(activities.recordLeadEventsAndNotify, [unwritable], [notificationOf(leadId, 'a')], 1_000));
+      assert.deepEqual(await writers(leadId), { event: undefined, notifications: [] });
+    });
   });
 });

@@ -229,7 +229,7 @@ describe('notifier against a real webhook receiver and Postgres', () => {
     t.after(() => receiver.close());
     const batch = [notification(), notification(), notification()];
 
-    const delivery = await deliverBatch(createNotifier(database.db, webhookSettings(receiver)), batch, 300);
+    const delivery = await deliverBatch(createNotifier(database.db, webhookSettings(receiver)), batch, { within: 300 });
 
     assert.deepEqual(delivery.refused.map((entry) => entry.idempotencyKey), [batch[0]!.idempotencyKey]);
     assert.match(delivery.refused[0]!.reason, /HTTP 422/);

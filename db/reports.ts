@@ -3,6 +3,8 @@ import type { Database } from './client.js';
 import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js';
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
+import { emptyFigureRow, factInWindowKnown, FigureTotals, leadFigures, type FigureRow, type RollupColumns, type SectionRow } from '../domain/lead-report-figures.js';
+import { leadReportCopyOf, type LeadReportCopy } from './lead-report-copy.js';
 import {
   attemptsRow,
   conversionRow,
@@ -311,17 +313,6 @@ function handoffSummaryOf(rows: readonly HandoffSummarySqlRow[]): HandoffSummary
 // ---- GET /reports/lead-sla ---------------------------------------------------------------------------
 
 /** One figure row of the lead query: `tier` null on a total over every tier; a..e as each section names them. */
-interface LeadSqlRow {
-  section: 'speed-to-lead' | 'attempts' | 'conversion' | 'conversion-by-source' | 'rejections' | 'stage-aging' | 'cycle' | 'closes';
-  tier: number | null;
-  source: string | null;
-  reason: string | null;
-  a: number | null;
-  b: number | null;
-  c: number | null;
-  d: number | null;
-  e: number | null;
-}
 
 /**
  * What the lead report counts, by definition (the raw statement below says it in SQL over the window's facts):
@@ -601,8 +592,6 @@ function leadSourcesQuery(range: ReportRange): SQL {
 
 /** Stays, cycles (from the same figure rows), closes and rejections (the facts' partial indexes); see leadClocksQuery. */
 function leadStaysQuery(range: ReportRange): SQL {
-  const from = instant(range.from);
-  const to = instant(range.to);
   return sql`
     with ${figureCtes(range)},
     by_tier as (
@@ -624,8 +613,16 @@ function leadStaysQuery(range: ReportRange): SQL {
     ) v(section, reason, present, a, b, c, d, e)
     where t.tier is null or v.present > 0
     union all
-    select 'closes', ${tierOf}, null, null,
-      count(*)::float8, (count(*) filter (where counts))::float8, null, null, null
+    ${factCountsQuery(range)}`;
+}
+
+/** Closes and rejections, counted straight from the facts by time (their partial indexes, no table visit). */
+function factCountsQuery(range: ReportRange): SQL {
+  const from = instant(range.from);
+  const to = instant(range.to);
+  return sql`
+    select 'closes' as section, ${tierOf} as tier, null::text as source, null::text as reason,
+      count(*)::float8 as a, (count(*) filter (where counts))::float8 as b, null::float8 as c, null::float8 as d, null::float8 as e
     from lead_report_facts
     where type = 'closed' and at >= ${from} and at < ${to}
     group by grouping sets ((tier), ())
@@ -638,10 +635,10 @@ function leadStaysQuery(range: ReportRange): SQL {
 
 /** The total and tiers 1, 2, 3 (and any other tier found) of one section, zeros where nothing happened. */
 function byTier<T>(
-  rows: readonly LeadSqlRow[],
-  section: LeadSqlRow['section'],
-  shape: (row: LeadSqlRow | undefined) => T,
-  only: (row: LeadSqlRow) => boolean = () => true,
+  rows: readonly SectionRow[],
+  section: SectionRow['section'],
+  shape: (row: SectionRow | undefined) => T,
+  only: (row: SectionRow) => boolean = () => true,
 ): ByTier<T> {
   const ofSection = rows.filter((row) => row.section === section && only(row));
   const found = ofSection.flatMap((row) => (row.tier === null ? [] : [row.tier]));
@@ -654,8 +651,63 @@ function byTier<T>(
 
 const count = (value: number | null | undefined) => value ?? 0;
 
-/** GET /reports/lead-sla's figures, from the rollup (migration 0012). */
+/**
+ * GET /reports/lead-sla's figures: from this process's copy of the rollup (copiedLeadSlaReport), or for a window
+ * that starts before the copy's horizon, from the rollup in SQL (rollupLeadSlaReport).
+ */
 export async function leadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
+  const copy = leadReportCopyOf(db);
+  return copy.covers(range.from.getTime()) ? copiedLeadSlaReport(db, copy, range) : rollupLeadSlaReport(db, range);
+}
+
+/**
+ * The report with the window's summarised leads read from `copy` (db/lead-report-copy.ts), brought to the
+ * report's own snapshot; the leads the rollup cannot summarise and the spanning leads' fact look-ups in SQL in
+ * that same snapshot; closes, rejections and the policy's target in SQL beside it.
+ */
+export async function copiedLeadSlaReport(db: Database, copy: LeadReportCopy, range: ReportRange): Promise<LeadSlaReport> {
+  if (!copy.covers(range.from.getTime())) throw new Error(`the report copy reaches back to ${new Date(copy.horizon).toISOString()}, not to ${range.from.toISOString()}`);
+  const window = { from: range.from.getTime(), to: range.to.getTime() };
+  // Closes, rejections and the policy's target do not depend on the rollup: read beside the snapshot's statements.
+  const counted = directRowsOf<SectionRow>(db, factCountsQuery(range));
+  const target = currentConversionTarget(db);
+  const figures = await db.transaction(
+    async (tx) => {
+      const totals = new FigureTotals();
+      const { spanning, complex } = await copy.readAt(tx, ({ columns, overlapping, complexOverlapping }) => {
+        const row = emptyFigureRow();
+        // Leads that span the whole window: whether they have a fact in it is looked up below, after the read, when the copy may have moved on.
+        const spanning: RollupColumns[] = [];
+        for (const slot of overlapping(window)) {
+          if (factInWindowKnown(columns, slot, window)) totals.add(leadFigures(columns, slot, window, true, row));
+          else spanning.push(columns.copyOf(slot));
+        }
+        return { spanning, complex: complexOverlapping(window) };
+      });
+      if (spanning.length > 0) {
+        const withFacts = new Set(
+          rowsFrom<{ lead_id: string }>(
+            await tx.execute(sql`
+              select distinct f.lead_id from lead_report_facts f
+              where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanning.map((lead) => lead.leadId[0]!))}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
+          ).map((row) => row.lead_id),
+        );
+        for (const lead of spanning) totals.add(leadFigures(lead, 0, window, withFacts.has(lead.leadId[0]!)));
+      }
+      // The leads the rollup cannot summarise, from their facts in the copy's snapshot: each lead counted once.
+      if (complex.length > 0) {
+        for (const row of rowsFrom<ComplexFigureSqlRow>(await tx.execute(complexLeadFiguresQuery(range, complex)))) totals.add(figureRowOf(row));
+      }
+      return totals.sections();
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+  const [counts, conversionTarget] = await Promise.all([counted, target]);
+  return leadReportFrom([...figures, ...counts], conversionTarget);
+}
+
+/** The same report from the rollup in SQL: three statements side by side (windows older than the copy reaches). */
+export async function rollupLeadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
   return leadReportOf(db, [leadClocksQuery(range), leadStaysQuery(range), leadSourcesQuery(range)]);
 }
 
@@ -664,16 +716,79 @@ export async function rawLeadSlaReport(db: Database, range: ReportRange): Promis
   return leadReportOf(db, [rawLeadSlaQuery(range)]);
 }
 
+/** postgres.js answers raw SQL with an array, PGlite with { rows }. */
+function rowsFrom<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
+}
+
+interface ComplexFigureSqlRow {
+  tier: number;
+  source: string | null;
+  has_fact: boolean;
+  clock_met: boolean;
+  late: boolean;
+  minutes: number | null;
+  clock_unmet: boolean;
+  mql_hours: number | null;
+  sal_hours: number | null;
+  sql_hours: number | null;
+  cycle_days: number | string | null;
+  mql: boolean;
+  sal: boolean;
+  qualified: boolean;
+  won: boolean;
+  attempts: number | null;
+}
+
+/** SQL's null as the figure rows' NaN (does not count). */
+const figureOf = (value: number | string | null) => (value === null ? NaN : Number(value));
+
+function figureRowOf(row: ComplexFigureSqlRow): FigureRow {
+  return {
+    tier: Number(row.tier),
+    source: row.source,
+    hasFact: row.has_fact,
+    clockMet: row.clock_met,
+    late: row.late,
+    minutes: figureOf(row.minutes),
+    clockUnmet: row.clock_unmet,
+    mqlHours: figureOf(row.mql_hours),
+    salHours: figureOf(row.sal_hours),
+    sqlHours: figureOf(row.sql_hours),
+    cycleDays: figureOf(row.cycle_days),
+    mql: row.mql,
+    sal: row.sal,
+    qualified: row.qualified,
+    won: row.won,
+    attempts: figureOf(row.attempts),
+  };
+}
+
+/** The figure rows of these leads the rollup cannot summarise, from their facts (the raw statement's sections). */
+function complexLeadFiguresQuery(range: ReportRange, leadIds: readonly string[]): SQL {
+  return sql`
+    with ${clockCtes(range, undefined, sql`select jsonb_array_elements_text(${JSON.stringify(leadIds)}::jsonb)`)},
+    ${rawFigureCtes}
+    select tier, source, has_fact, clock_met, late, minutes, clock_unmet, mql_hours, sal_hours, sql_hours, cycle_days::float8 as cycle_days,
+      mql, sal, qualified, won, attempts
+    from (${complexLeadFigures}) figures`;
+}
+
+const conversionTargetQuery = sql`select (document->'funnel'->>'mqlToSqlTarget')::float8 as target from policies order by created_at desc, version desc limit 1`;
+
+async function currentConversionTarget(db: Database): Promise<number | null> {
+  const [policy] = await directRowsOf<{ target: number | string | null }>(db, conversionTargetQuery);
+  return policy?.target === null || policy?.target === undefined ? null : Number(policy.target);
+}
+
 /** The report from its statements' rows (run side by side, each on a connection of its own from the pool). */
 async function leadReportOf(db: Database, queries: readonly SQL[]): Promise<LeadSlaReport> {
-  const [parts, [policy]] = await Promise.all([
-    Promise.all(queries.map((query) => rowsOf<LeadSqlRow>(db, query))),
-    rowsOf<{ target: number | string | null }>(
-      db,
-      sql`select (document->'funnel'->>'mqlToSqlTarget')::float8 as target from policies order by created_at desc, version desc limit 1`,
-    ),
-  ]);
-  const rows = parts.flat();
+  const [parts, target] = await Promise.all([Promise.all(queries.map((query) => rowsOf<SectionRow>(db, query))), currentConversionTarget(db)]);
+  return leadReportFrom(parts.flat(), target);
+}
+
+/** The report's shape from its section rows and the current policy's MQL → SQL target. */
+function leadReportFrom(rows: readonly SectionRow[], target: number | null): LeadSlaReport {
   const conversion = byTier(rows, 'conversion', (row) => conversionRow({ mql: count(row?.a), sal: count(row?.b), sql: count(row?.c), won: count(row?.d) }));
   return {
     speedToLead: byTier(rows, 'speed-to-lead', (row) =>
@@ -681,7 +796,7 @@ async function leadReportOf(db: Database, queries: readonly SQL[]): Promise<Lead
     ),
     attemptsPerLead: byTier(rows, 'attempts', (row) => attemptsRow({ leads: count(row?.a), attempts: count(row?.b), mean: row?.c ?? null, median: row?.d ?? null })),
     conversion,
-    mqlToSql: conversionTargetRow(conversion.all.sqlPerMql, policy?.target === null || policy?.target === undefined ? null : Number(policy.target)),
+    mqlToSql: conversionTargetRow(conversion.all.sqlPerMql, target),
     conversionBySource: rows
       .filter((row) => row.section === 'conversion-by-source')
       .map((row) => ({ source: row.source, ...conversionRow({ mql: count(row.a), sal: count(row.b), sql: count(row.c), won: count(row.d) }) }))
@@ -951,7 +1066,7 @@ export async function leadSlaSeries(db: Database, range: ReportRange, unit: Repo
   const within = (at: SQL) => sql`(${at} >= ${from} and ${at} < ${to})`;
   // The rollup's summarised leads as in leadSlaQuery, each figure in the period holding its instant; the leads it
   // cannot summarise through the raw statement's clocks and per-lead flags, per period.
-  const rows = await rowsOf<LeadSqlRow & { period: Date | string }>(
+  const rows = await rowsOf<SectionRow & { period: Date | string }>(
     db,
     sql`
       with ${clockCtes(range, truncated, complexLeads(range))},

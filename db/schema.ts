@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Projection of each lead's latest state, for lists and reports; the workflow stays the source of truth. */
 export const leads = pgTable(
@@ -137,6 +137,24 @@ export const leadReportLeads = pgTable(
     index('lead_report_leads_last_at_idx').on(table.lastAt),
     index('lead_report_leads_complex_idx').on(table.firstAt).where(sql`not ${table.simple}`),
   ],
+);
+
+/** A transaction ID (Postgres' xid8), as text: comparable with pg_snapshot_xmin and tested with pg_visible_in_snapshot. */
+const transactionId = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+/**
+ * The rollup's change log: each lead whose lead_report_leads row was written or removed, with the transaction
+ * that did it (migration 0014's refresh). A process's copy of the rollup (db/lead-report-copy.ts) reads only
+ * the leads changed by transactions its last snapshot did not see, so it stays exactly the table. A lead
+ * whose row is gone keeps its entry: that is how the copy learns of an erasure.
+ */
+export const leadReportRevisions = pgTable(
+  'lead_report_revisions',
+  {
+    leadId: text('lead_id').primaryKey(),
+    revision: transactionId('revision').notNull(),
+  },
+  (table) => [index('lead_report_revisions_revision_idx').on(table.revision)],
 );
 
 export const reps = pgTable('reps', {

@@ -4,7 +4,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import { recordLeadEvents, type LeadAuditEvent } from '../../activities/lead-audit.js';
 import { generateLead, random } from '../../bench/seed-events.js';
-import { handoffPage, handoffReport, handoffSummary, leadSlaReport, leadSlaSeries, rawLeadSlaReport, type HandoffFilters, type ReportRange } from '../../db/reports.js';
+import { copiedLeadSlaReport, handoffPage, handoffReport, handoffSummary, leadSlaSeries, rawLeadSlaReport, rollupLeadSlaReport, type HandoffFilters, type ReportRange } from '../../db/reports.js';
+import { LeadReportCopy } from '../../db/lead-report-copy.js';
 import { dealMilestones, deals } from '../../db/schema.js';
 import { summarizeHandoffs } from '../../domain/report-stats.js';
 import { reportPeriods } from '../../domain/business-time.js';
@@ -13,9 +14,10 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createTimeSkippingEnvironment } from '../support/temporal.js';
 
 /**
- * The lead SLA report over the rollup (lead_report_leads, migration 0012) gives the raw statement's figures
- * (db/reports.ts rawLeadSlaReport: the window's facts joined to one another, what the report is defined as)
- * for any window: random leads shaped like the benchmark's, re-engaged and otherwise irregular leads the rollup
+ * The lead SLA report over the rollup (lead_report_leads, migration 0012), both from the process's copy of it
+ * (db/lead-report-copy.ts, caught up from the rollup's revisions before each report) and in SQL, gives the raw
+ * statement's figures (db/reports.ts rawLeadSlaReport: the window's facts joined to one another, what the report
+ * is defined as) for any window: random leads shaped like the benchmark's, re-engaged and otherwise irregular leads the rollup
  * leaves to the raw path, events written through the audit writer out of order (late arrivals), windows cut at
  * any instant (mid-day, on an event's instant, a second wide), then erasures and a deleted history.
  *
@@ -200,6 +202,15 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
   const prefix = `rollup-${SEED}-`;
   const leads: PlannedLead[] = [];
   let instants: number[] = [];
+  // One copy for the whole file: each test's writes reach it as revisions since its last report, as in a live API.
+  // Loaded "at" the span's end, so its horizon reaches every window below.
+  const copy = new LeadReportCopy(SPAN_FROM + SPAN_DAYS * DAY);
+  /** The report as the API answers it (from the copy), after checking that the rollup in SQL answers the same. */
+  async function leadSlaReport(range: ReportRange) {
+    const fromCopy = await copiedLeadSlaReport(database.db, copy, range);
+    assert.deepEqual(fromCopy, await rollupLeadSlaReport(database.db, range), `copy and SQL rollup agree on [${range.from.toISOString()}, ${range.to.toISOString()})`);
+    return fromCopy;
+  }
 
   before(async () => {
     [database, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnvironment()]);
@@ -238,7 +249,7 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
   async function assertSameAsRaw(ranges: readonly ReportRange[], what: string): Promise<void> {
     for (const range of ranges) {
       const label = `${what}: [${range.from.toISOString()}, ${range.to.toISOString()})`;
-      assert.deepEqual(await leadSlaReport(database.db, range), await rawLeadSlaReport(database.db, range), label);
+      assert.deepEqual(await leadSlaReport(range), await rawLeadSlaReport(database.db, range), label);
     }
   }
 
@@ -301,10 +312,10 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
     const range = { from: new Date(t - HOUR), to: new Date(t + DAY) };
     await recordLeadEvents(database.db, [received!, accepted!]);
     await recordLeadEvents(database.db, [breachEvent!]);
-    let report = await leadSlaReport(database.db, range);
+    let report = await leadSlaReport(range);
     assert.equal(report.speedToLead.byTier[0]!.breachedUnmet, 1, 'breached and not (yet) met');
     await recordLeadEvents(database.db, [attempt!, metEvent!]);
-    report = await leadSlaReport(database.db, range);
+    report = await leadSlaReport(range);
     assert.deepEqual([report.speedToLead.byTier[0]!.metLate, report.speedToLead.byTier[0]!.breachedUnmet], [1, 0], 'the met clock covers the breach, late');
     assert.deepEqual(report, await rawLeadSlaReport(database.db, range));
     await assertRollupCurrent();
@@ -312,12 +323,12 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
 
   test('erasure anonymises the audit and changes no figure; the rollup holds no personal data', async () => {
     const ranges = windows(12);
-    const before = await Promise.all(ranges.map((range) => leadSlaReport(database.db, range)));
+    const before = await Promise.all(ranges.map((range) => leadSlaReport(range)));
     const erased = [`${prefix}3`, `${prefix}reengaged`, `${prefix}uncovered`, `${prefix}17`];
     for (const leadId of erased) {
       await eraseLead({ db: database.db, client: env.client }, leadId, { actor: 'ops-test', reason: 'DSR', at: new Date() });
     }
-    const after = await Promise.all(ranges.map((range) => leadSlaReport(database.db, range)));
+    const after = await Promise.all(ranges.map((range) => leadSlaReport(range)));
     assert.deepEqual(after, before, 'every figure as before the erasure');
     await assertSameAsRaw(ranges, 'after erasure');
     const holding = await database.db.execute(
@@ -325,6 +336,43 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
     );
     const [row] = (Array.isArray(holding) ? holding : (holding as { rows: unknown[] }).rows) as Array<{ n: number }>;
     assert.equal(row!.n, 0, 'no e-mail or company in the rollup');
+  });
+
+  test('a write still uncommitted when the copy caught up reaches it once committed, though a later write was seen first', async () => {
+    const t = SPAN_FROM + 45 * DAY + 10 * HOUR;
+    const range = { from: new Date(t - DAY), to: new Date(t + 2 * DAY) };
+    const planned = (name: string): PlannedLead => ({
+      leadId: `${prefix}${name}`,
+      tier: 2,
+      source: 'event',
+      events: [
+        { type: 'received', at: t, payload: { stage: 'MQL', profile: { source: 'event' } } },
+        { type: 'accepted', at: t + HOUR, payload: {} },
+      ],
+    });
+    const [early, late] = [planned('open-early'), planned('committed-late')];
+    leads.push(early, late);
+    const before = await leadSlaReport(range);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let written!: () => void;
+    const earlyWritten = new Promise<void>((resolve) => (written = resolve));
+    // The early lead's transaction takes its transaction ID first and commits last.
+    const earlyCommit = database.db.transaction(async (tx) => {
+      await recordLeadEvents(tx as unknown as typeof database.db, auditEvents(early));
+      written();
+      await held;
+    });
+    await earlyWritten;
+    await recordLeadEvents(database.db, auditEvents(late));
+    const seenLateOnly = await leadSlaReport(range);
+    assert.equal(seenLateOnly.conversion.all.mql, before.conversion.all.mql + 1, 'the committed lead counts, the open one not yet');
+    assert.deepEqual(seenLateOnly, await rawLeadSlaReport(database.db, range));
+    release();
+    await earlyCommit;
+    const seenBoth = await leadSlaReport(range);
+    assert.equal(seenBoth.conversion.all.mql, before.conversion.all.mql + 2, 'the early transaction\'s lead counts once it committed');
+    assert.deepEqual(seenBoth, await rawLeadSlaReport(database.db, range));
   });
 
   test('a deleted history takes its lead out of the rollup and out of the report', async () => {

@@ -1,0 +1,226 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database, Transaction } from './client.js';
+import { RollupColumns, type RollupLead } from '../domain/lead-report-figures.js';
+
+/**
+ * A process's exact copy of the report rollup (lead_report_leads), so the lead SLA report reads its window's
+ * leads from memory instead of scanning and re-deriving tens of thousands of rows per request.
+ *
+ * Exact, not eventually consistent: a report brings the copy to its own transaction's snapshot before reading
+ * it. The rollup's refresh gives every lead whose row it writes or removes the writing transaction's ID
+ * (lead_report_revisions, migration 0014); the copy remembers the snapshot it last caught up to and reads only
+ * the leads whose revision that snapshot did not see (committed since, or still running then). Reports catch
+ * up one at a time, each in the order its transaction took its snapshot, so the copy never moves backwards.
+ */
+
+const DAY_MS = 86_400_000;
+
+/**
+ * How far back the copy reaches from when it was loaded: leads whose last fact is older are left out (memory
+ * stays bounded by recent leads), and a window starting before that reads the rollup in SQL instead.
+ */
+export const LEAD_REPORT_COPY_DAYS = 400;
+
+/** An instant as epoch milliseconds, floored: `t >= from` for a millisecond bound holds exactly when it held for the microseconds. */
+const millis = (column: SQL) => sql`floor(extract(epoch from ${column}) * 1000)::float8`;
+const millisArray = (column: SQL) => sql`(select array_agg(floor(extract(epoch from a) * 1000)::float8 order by a) from unnest(${column}) a)`;
+
+const rollupColumns = sql`
+  r.lead_id, r.simple, ${millis(sql`r.first_at`)} as first_at, ${millis(sql`r.last_at`)} as last_at, r.tier, r.source,
+  ${millis(sql`r.mql_at`)} as mql_at, ${millis(sql`r.accepted_at`)} as accepted_at, ${millis(sql`r.qualified_at`)} as qualified_at,
+  ${millis(sql`r.closed_at`)} as closed_at, r.won, ${millis(sql`r.met_at`)} as met_at, r.met_minutes, r.met_late,
+  ${millisArray(sql`r.unmet_at`)} as unmet_at, r.mql_hours, r.sal_hours, r.sql_hours, r.cycle_days::float8 as cycle_days, r.attempts,
+  ${millis(sql`r.first_attempt_at`)} as first_attempt_at, ${millis(sql`r.last_attempt_at`)} as last_attempt_at,
+  ${millisArray(sql`r.attempt_at`)} as attempt_at`;
+
+interface RollupSqlRow {
+  changed_id?: string;
+  lead_id: string | null;
+  simple: boolean;
+  first_at: number;
+  last_at: number;
+  tier: number;
+  source: string | null;
+  mql_at: number | null;
+  accepted_at: number | null;
+  qualified_at: number | null;
+  closed_at: number | null;
+  won: boolean | null;
+  met_at: number | null;
+  met_minutes: number | null;
+  met_late: boolean | null;
+  unmet_at: number[] | null;
+  mql_hours: number | null;
+  sal_hours: number | null;
+  sql_hours: number | null;
+  cycle_days: number | null;
+  attempts: number;
+  first_attempt_at: number | null;
+  last_attempt_at: number | null;
+  attempt_at: number[] | null;
+}
+
+/** postgres.js answers raw SQL with an array, PGlite with { rows }. */
+function rowsFrom<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
+}
+
+const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+const numbersOrNull = (value: unknown) => (Array.isArray(value) ? value.map(Number) : null);
+
+function rollupLead(row: RollupSqlRow): RollupLead {
+  return {
+    leadId: row.lead_id!,
+    simple: row.simple,
+    firstAt: Number(row.first_at),
+    lastAt: Number(row.last_at),
+    tier: Number(row.tier),
+    source: row.source,
+    mqlAt: numberOrNull(row.mql_at),
+    acceptedAt: numberOrNull(row.accepted_at),
+    qualifiedAt: numberOrNull(row.qualified_at),
+    closedAt: numberOrNull(row.closed_at),
+    won: row.won,
+    metAt: numberOrNull(row.met_at),
+    metMinutes: numberOrNull(row.met_minutes),
+    metLate: row.met_late,
+    unmetAt: numbersOrNull(row.unmet_at),
+    mqlHours: numberOrNull(row.mql_hours),
+    salHours: numberOrNull(row.sal_hours),
+    sqlHours: numberOrNull(row.sql_hours),
+    cycleDays: numberOrNull(row.cycle_days),
+    attempts: Number(row.attempts),
+    firstAttemptAt: numberOrNull(row.first_attempt_at),
+    lastAttemptAt: numberOrNull(row.last_attempt_at),
+    attemptAt: numbersOrNull(row.attempt_at),
+  };
+}
+
+/** The copy as of a report's snapshot. */
+export interface CopyAtSnapshot {
+  /** The summarised leads, one slot each; valid until the read returns (the copy then moves on). */
+  columns: RollupColumns;
+  /** The slots of the leads with their first fact before `to` and their last at or after `from`. */
+  overlapping(window: { from: number; to: number }): number[];
+  /** The leads the rollup cannot summarise that the window overlaps (the same test), by ID. */
+  complexOverlapping(window: { from: number; to: number }): string[];
+}
+
+export class LeadReportCopy {
+  /** The summarised leads (the copy leaves the others to SQL), one slot each. */
+  private readonly columns = new RollupColumns();
+  private readonly slotOf = new Map<string, number>();
+  private readonly freeSlots: number[] = [];
+  private slotCount = 0;
+  private readonly sources = new Map<string, string>();
+  /** The leads the rollup cannot summarise (their facts are read instead): when each one's facts begin and end. */
+  private readonly complexSpans = new Map<string, { firstAt: number; lastAt: number }>();
+  /** The snapshot (pg_snapshot as text) the copy equals the rollup at; null before the first load. */
+  private snapshot: string | null = null;
+  private turn: Promise<unknown> = Promise.resolve();
+  /** Epoch milliseconds: the copy holds every lead whose last fact is at or after it. */
+  readonly horizon: number;
+
+  constructor(loadedAt = Date.now()) {
+    this.horizon = loadedAt - LEAD_REPORT_COPY_DAYS * DAY_MS;
+  }
+
+  /** Whether a window starting at `from` finds all of its leads here (each lead it overlaps has its last fact at or after `from`). */
+  covers(from: number): boolean {
+    return from >= this.horizon;
+  }
+
+  /** How many leads the copy holds. */
+  get size(): number {
+    return this.slotOf.size + this.complexSpans.size;
+  }
+
+  private put(lead: RollupLead): void {
+    let slot = this.slotOf.get(lead.leadId);
+    if (slot === undefined) {
+      slot = this.freeSlots.pop() ?? this.slotCount++;
+      this.slotOf.set(lead.leadId, slot);
+    }
+    let source = lead.source;
+    if (source !== null) {
+      const interned = this.sources.get(source);
+      if (interned === undefined) this.sources.set(source, source);
+      else source = interned;
+    }
+    this.columns.write(slot, lead, source);
+  }
+
+  private remove(leadId: string): void {
+    const slot = this.slotOf.get(leadId);
+    if (slot === undefined) return;
+    this.slotOf.delete(leadId);
+    this.columns.clear(slot);
+    this.freeSlots.push(slot);
+  }
+
+  private readonly atSnapshot: CopyAtSnapshot = {
+    columns: this.columns,
+    complexOverlapping: ({ from, to }) => {
+      const found: string[] = [];
+      for (const [leadId, span] of this.complexSpans) if (span.lastAt >= from && span.firstAt < to) found.push(leadId);
+      return found;
+    },
+    overlapping: ({ from, to }) => {
+      const found: number[] = [];
+      const { firstAt, lastAt } = this.columns;
+      for (let slot = 0; slot < this.slotCount; slot += 1) {
+        if (lastAt[slot]! >= from && firstAt[slot]! < to) found.push(slot);
+      }
+      return found;
+    },
+  };
+
+  /**
+   * Brings the copy to the snapshot of `tx` (a repeatable-read transaction that has run no statement yet: its
+   * first statement here takes its snapshot) and hands `read` the leads as of that snapshot. Callers take turns,
+   * so snapshots are taken, and applied, in order.
+   */
+  readAt<T>(tx: Transaction, read: (copy: CopyAtSnapshot) => T): Promise<T> {
+    const run = this.turn.then(async () => {
+      await this.catchUp(tx);
+      return read(this.atSnapshot);
+    });
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async catchUp(tx: Transaction): Promise<void> {
+    // JIT off for the rest of the transaction: a load's or a large delta's estimates pass jit_above_cost, and
+    // compiling costs more than running them (as for the report's own statements).
+    const [current] = rowsFrom<{ snapshot: string }>(await tx.execute(sql`select pg_current_snapshot()::text as snapshot, set_config('jit', 'off', true)`));
+    const seen = this.snapshot;
+    const rows =
+      seen === null
+        ? rowsFrom<RollupSqlRow>(await tx.execute(sql`select ${rollupColumns} from lead_report_leads r where r.last_at >= ${new Date(this.horizon).toISOString()}::timestamptz`))
+        : rowsFrom<RollupSqlRow>(
+            await tx.execute(sql`
+              select v.lead_id as changed_id, ${rollupColumns}
+              from lead_report_revisions v left join lead_report_leads r on r.lead_id = v.lead_id
+              where v.revision >= pg_snapshot_xmin(${seen}::pg_snapshot) and not pg_visible_in_snapshot(v.revision, ${seen}::pg_snapshot)`),
+          );
+    for (const row of rows) {
+      const leadId = row.changed_id ?? row.lead_id!;
+      this.remove(leadId);
+      this.complexSpans.delete(leadId);
+      // A lead whose row is gone (erased, its history deleted) or whose last fact fell behind the horizon leaves the copy.
+      if (row.lead_id === null || Number(row.last_at) < this.horizon) continue;
+      if (row.simple) this.put(rollupLead(row));
+      else this.complexSpans.set(leadId, { firstAt: Number(row.first_at), lastAt: Number(row.last_at) });
+    }
+    this.snapshot = current!.snapshot;
+  }
+}
+
+const copies = new WeakMap<Database, LeadReportCopy>();
+
+/** The copy of the rollup kept for this database handle (one per process and database). */
+export function leadReportCopyOf(db: Database): LeadReportCopy {
+  let copy = copies.get(db);
+  if (!copy) copies.set(db, (copy = new LeadReportCopy()));
+  return copy;
+}

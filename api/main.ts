@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../db/client.js';
+import { warmLeadReportCopy } from '../db/lead-report-copy.js';
 import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
@@ -73,6 +74,8 @@ async function main() {
       dashboard: { temporalUiUrl: settings.temporalUiUrl, sessionSecret: settings.dashboardSessionSecret },
     });
     const { server, port } = await listen(app, settings.port);
+    // The lead SLA report's copy of the rollup loads now, not on the first report; a failure leaves it to that report.
+    warmLeadReportCopy(database.db).catch((error: Error) => logger.warn({ component: 'api' }, `Could not load the lead report's copy yet (${error.message}); the first report will.`));
     const status = new DependencyStatus(apiOutageConsequences);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     stop = async () => {

@@ -273,6 +273,7 @@ export async function seedLeadEvents(sql: postgres.Sql, options: SeedOptions): P
   await sql.unsafe('vacuum analyze lead_report_facts');
   // The COPY into lead_report_facts re-derived every seeded lead's report row (migration 0012's trigger).
   await sql.unsafe('vacuum analyze lead_report_leads');
+  await sql.unsafe('vacuum analyze lead_report_revisions');
   return { events: written, leads: leads.length, seconds: (Date.now() - started) / 1000, byType, byTier };
 }
 

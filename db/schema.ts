@@ -22,7 +22,8 @@ export const leads = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
   (table) => [
-    index('leads_stage_idx').on(table.stage),
+    // By stage, holding the lead IDs: pipeline hygiene lists the open opportunities without visiting the table.
+    index('leads_stage_lead_idx').on(table.stage, table.leadId),
     index('leads_company_idx').on(table.company),
     // GET /leads pages in (updated_at, lead_id) order and filters by updatedSince.
     index('leads_updated_at_idx').on(table.updatedAt, table.leadId),
@@ -53,9 +54,10 @@ export const leadEvents = pgTable(
   (table) => [
     index('lead_events_lead_seq_idx').on(table.leadId, table.seq),
     index('lead_events_type_at_idx').on(table.type, table.at),
-    // Pipeline hygiene looks up, per open opportunity, its latest next step and its latest stage/value update.
+    // Pipeline hygiene looks up, per open opportunity, its latest next step, and reads the week's stage/value
+    // updates by time (a range of this index, which holds the lead IDs: no table visit).
     index('lead_events_next_step_idx').on(table.leadId, table.seq).where(sql`${table.type} = 'next-step-set'`),
-    index('lead_events_opportunity_update_idx').on(table.leadId, table.at).where(sql`${table.type} in ('qualified', 'opportunity-updated')`),
+    index('lead_events_opportunity_update_at_idx').on(table.at, table.leadId).where(sql`${table.type} in ('qualified', 'opportunity-updated')`),
   ],
 );
 

@@ -167,12 +167,16 @@ export class RollupColumns {
     this.attemptAt[slot] = null;
   }
 
-  /** The slot's lead in columns of its own (one slot), to keep while these columns change. */
-  copyOf(slot: number): RollupColumns {
-    const own = new RollupColumns(1);
+  /** These slots' leads in columns of their own (slot i holding `slots[i]`), to keep while these columns change. */
+  copyOf(slots: readonly number[]): RollupColumns {
+    const own = new RollupColumns(Math.max(1, slots.length));
     for (const key of Object.keys(this) as (keyof RollupColumns)[]) {
-      const column = this[key];
-      if (ArrayBuffer.isView(column) || Array.isArray(column)) (own[key] as unknown as { [0]: unknown })[0] = (column as unknown as { [index: number]: unknown })[slot];
+      const from = this[key] as unknown;
+      const to = own[key] as unknown;
+      if (!(ArrayBuffer.isView(from) || Array.isArray(from))) continue;
+      const source = from as { [slot: number]: unknown };
+      const target = to as { [slot: number]: unknown };
+      slots.forEach((slot, index) => (target[index] = source[slot]));
     }
     return own;
   }

@@ -5,6 +5,7 @@ import { createPolicyStore } from '../api/policy-store.js';
 import { describeTeamLoad, loadTeamFile, TeamFileError, teamFileSetting } from '../api/team-file.js';
 import { closeServer, listen } from '../api/server.js';
 import { openDatabase } from '../db/client.js';
+import { warmLeadReportCopy } from '../db/lead-report-copy.js';
 import { PolicyValidationError } from '../domain/policy.js';
 import { serviceSettings } from '../service.config.js';
 import { temporalSettings } from '../temporal.config.js';
@@ -84,6 +85,8 @@ async function main() {
     dashboard: { temporalUiUrl: settings.temporalUiUrl, sessionSecret: settings.dashboardSessionSecret },
   });
   const { server, port } = await listen(app, settings.port);
+  // The lead SLA report's copy of the rollup loads now, not on the first report; a failure leaves it to that report.
+  warmLeadReportCopy(database.db).catch((error: Error) => logger.warn({ component: 'api' }, `Could not load the lead report's copy yet (${error.message}); the first report will.`));
   const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
   stop = async () => {
     stopWatching();

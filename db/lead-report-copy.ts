@@ -190,19 +190,25 @@ export class LeadReportCopy {
   }
 
   private async catchUp(tx: Transaction): Promise<void> {
-    // JIT off for the rest of the transaction: a load's or a large delta's estimates pass jit_above_cost, and
-    // compiling costs more than running them (as for the report's own statements).
-    const [current] = rowsFrom<{ snapshot: string }>(await tx.execute(sql`select pg_current_snapshot()::text as snapshot, set_config('jit', 'off', true)`));
+    // One statement: the snapshot it answers in (the transaction's) comes back on every row, and on a row of its
+    // own when nothing changed. It turns JIT off for the rest of the transaction (the report's statements that
+    // follow): their estimates can pass jit_above_cost, and compiling costs more than running them. The load, whose
+    // own estimate passes it, turns it off first.
     const seen = this.snapshot;
-    const rows =
+    if (seen === null) await tx.execute(sql`select set_config('jit', 'off', true)`);
+    const changed =
       seen === null
-        ? rowsFrom<RollupSqlRow>(await tx.execute(sql`select ${rollupColumns} from lead_report_leads r where r.last_at >= ${new Date(this.horizon).toISOString()}::timestamptz`))
-        : rowsFrom<RollupSqlRow>(
-            await tx.execute(sql`
-              select v.lead_id as changed_id, ${rollupColumns}
-              from lead_report_revisions v left join lead_report_leads r on r.lead_id = v.lead_id
-              where v.revision >= pg_snapshot_xmin(${seen}::pg_snapshot) and not pg_visible_in_snapshot(v.revision, ${seen}::pg_snapshot)`),
-          );
+        ? sql`select null::text as changed_id, ${rollupColumns} from lead_report_leads r where r.last_at >= ${new Date(this.horizon).toISOString()}::timestamptz`
+        : sql`
+            select v.lead_id as changed_id, ${rollupColumns}
+            from lead_report_revisions v left join lead_report_leads r on r.lead_id = v.lead_id
+            where v.revision >= pg_snapshot_xmin(${seen}::pg_snapshot) and not pg_visible_in_snapshot(v.revision, ${seen}::pg_snapshot)`;
+    const answered = rowsFrom<RollupSqlRow & { snapshot: string }>(
+      await tx.execute(sql`
+        with settings as materialized (select set_config('jit', 'off', true)), changed as (${changed})
+        select (select pg_current_snapshot()::text from settings) as snapshot, c.* from (select 1) one left join changed c on true`),
+    );
+    const rows = answered[0]!.lead_id === null && answered[0]!.changed_id === null ? [] : answered;
     for (const row of rows) {
       const leadId = row.changed_id ?? row.lead_id!;
       this.remove(leadId);
@@ -212,7 +218,7 @@ export class LeadReportCopy {
       if (row.simple) this.put(rollupLead(row));
       else this.complexSpans.set(leadId, { firstAt: Number(row.first_at), lastAt: Number(row.last_at) });
     }
-    this.snapshot = current!.snapshot;
+    this.snapshot = answered[0]!.snapshot;
   }
 }
 

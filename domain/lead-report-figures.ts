@@ -318,9 +318,16 @@ function select(values: Float64Array, k: number): number {
   return values[k]!;
 }
 
+/**
+ * Buffers the reports reuse: a fresh typed array per figure and report is garbage the size of the window, and
+ * typed arrays live outside the JavaScript heap, where their churn sets off full collections.
+ */
+const spareBuffers: Float64Array[] = [];
+const MAX_SPARE_BUFFERS = 64;
+
 /** Doubles appended to a growing typed array: a window's values without an array of boxed numbers. */
 class Values {
-  private buffer = new Float64Array(256);
+  buffer = spareBuffers.pop() ?? new Float64Array(1024);
   length = 0;
 
   push(value: number): void {
@@ -332,9 +339,20 @@ class Values {
     this.buffer[this.length++] = value;
   }
 
+  append(values: Values): void {
+    for (let i = 0; i < values.length; i += 1) this.push(values.buffer[i]!);
+  }
+
   /** The values so far, to reorder (percentileCont selects in place). */
   view(): Float64Array {
     return this.buffer.subarray(0, this.length);
+  }
+
+  /** Hands the buffer back for the next report; the values are gone. */
+  release(): void {
+    if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(this.buffer);
+    this.buffer = new Float64Array(0);
+    this.length = 0;
   }
 }
 
@@ -385,7 +403,28 @@ class FigureGroup {
     }
   }
 
-  /** The group's rows of each section (leadClocksQuery's and leadStaysQuery's `by_tier`); a tier's only where it has one. */
+  /** Adds another group's figures to this one's. */
+  include(other: FigureGroup): void {
+    this.clocks += other.clocks;
+    this.metOnTime += other.metOnTime;
+    this.metLate += other.metLate;
+    this.unmet += other.unmet;
+    this.minutes.append(other.minutes);
+    this.accepted += other.accepted;
+    this.attemptSum += other.attemptSum;
+    this.attempts.append(other.attempts);
+    this.leads += other.leads;
+    this.mql += other.mql;
+    this.qualified += other.qualified;
+    this.won += other.won;
+    this.mqlHours.append(other.mqlHours);
+    this.salHours.append(other.salHours);
+    this.sqlHours.append(other.sqlHours);
+    this.cycleDays.append(other.cycleDays);
+    this.cycleSum += other.cycleSum;
+  }
+
+  /** The group's rows of each section (leadClocksQuery's and leadStaysQuery's `by_tier`); a tier's only where it has one. Once: the values go back to the spare buffers. */
   sections(tier: number | null): SectionRow[] {
     const rows: SectionRow[] = [];
     const push = (section: SectionRow['section'], present: number, reason: string | null, a: number | null, b: number | null, c: number | null, d: number | null, e: number | null) => {
@@ -404,6 +443,7 @@ class FigureGroup {
     const cycles = this.cycleDays.view();
     const cycleMean = this.cycleDays.length === 0 ? null : this.cycleSum / this.cycleDays.length;
     push('cycle', this.cycleDays.length, null, this.cycleDays.length, cycleMean, percentileCont(cycles, 0.5), null, null);
+    for (const values of [this.minutes, this.attempts, this.mqlHours, this.salHours, this.sqlHours, this.cycleDays]) values.release();
     return rows;
   }
 }
@@ -414,13 +454,11 @@ class FigureGroup {
  * rejections come straight from the facts, not from here.
  */
 export class FigureTotals {
-  private readonly all = new FigureGroup();
   private readonly tiers = new Map<number, FigureGroup>();
   private readonly sources = new Map<string | null, { mql: number; sal: number; qualified: number; won: number }>();
 
   /** Adds the row's figures (read now: the row may be filled again afterwards). */
   add(row: FigureRow): void {
-    this.all.add(row);
     let group = this.tiers.get(row.tier);
     if (!group) this.tiers.set(row.tier, (group = new FigureGroup()));
     group.add(row);
@@ -434,9 +472,13 @@ export class FigureTotals {
     }
   }
 
+  /** The sections, once: the groups' buffers go back for the next report. */
   sections(): SectionRow[] {
+    // The total is the tiers' groups together (one group per lead added, not two).
+    const all = new FigureGroup();
+    for (const group of this.tiers.values()) all.include(group);
     return [
-      ...this.all.sections(null),
+      ...all.sections(null),
       ...[...this.tiers].flatMap(([tier, group]) => group.sections(tier)),
       ...[...this.sources].map(([source, counts]): SectionRow => ({
         section: 'conversion-by-source',

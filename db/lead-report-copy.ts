@@ -21,6 +21,9 @@ const DAY_MS = 86_400_000;
  */
 export const LEAD_REPORT_COPY_DAYS = 400;
 
+/** Rows per statement of the first load: its memory peak is one page of parsed rows, not the whole rollup. */
+const LOAD_PAGE_ROWS = 10_000;
+
 /** An instant as epoch milliseconds, floored: `t >= from` for a millisecond bound holds exactly when it held for the microseconds. */
 const millis = (column: SQL) => sql`floor(extract(epoch from ${column}) * 1000)::float8`;
 const millisArray = (column: SQL) => sql`(select array_agg(floor(extract(epoch from a) * 1000)::float8 order by a) from unnest(${column}) a)`;
@@ -190,25 +193,43 @@ export class LeadReportCopy {
   }
 
   private async catchUp(tx: Transaction): Promise<void> {
+    const seen = this.snapshot;
+    if (seen === null) return this.load(tx);
     // One statement: the snapshot it answers in (the transaction's) comes back on every row, and on a row of its
     // own when nothing changed. It turns JIT off for the rest of the transaction (the report's statements that
-    // follow): their estimates can pass jit_above_cost, and compiling costs more than running them. The load, whose
-    // own estimate passes it, turns it off first.
-    const seen = this.snapshot;
-    if (seen === null) await tx.execute(sql`select set_config('jit', 'off', true)`);
-    const changed =
-      seen === null
-        ? sql`select null::text as changed_id, ${rollupColumns} from lead_report_leads r where r.last_at >= ${new Date(this.horizon).toISOString()}::timestamptz`
-        : sql`
-            select v.lead_id as changed_id, ${rollupColumns}
-            from lead_report_revisions v left join lead_report_leads r on r.lead_id = v.lead_id
-            where v.revision >= pg_snapshot_xmin(${seen}::pg_snapshot) and not pg_visible_in_snapshot(v.revision, ${seen}::pg_snapshot)`;
+    // follow): their estimates can pass jit_above_cost, and compiling costs more than running them.
     const answered = rowsFrom<RollupSqlRow & { snapshot: string }>(
       await tx.execute(sql`
-        with settings as materialized (select set_config('jit', 'off', true)), changed as (${changed})
+        with settings as materialized (select set_config('jit', 'off', true)),
+        changed as (
+          select v.lead_id as changed_id, ${rollupColumns}
+          from lead_report_revisions v left join lead_report_leads r on r.lead_id = v.lead_id
+          where v.revision >= pg_snapshot_xmin(${seen}::pg_snapshot) and not pg_visible_in_snapshot(v.revision, ${seen}::pg_snapshot)
+        )
         select (select pg_current_snapshot()::text from settings) as snapshot, c.* from (select 1) one left join changed c on true`),
     );
-    const rows = answered[0]!.lead_id === null && answered[0]!.changed_id === null ? [] : answered;
+    this.apply(answered[0]!.changed_id === null ? [] : answered);
+    this.snapshot = answered[0]!.snapshot;
+  }
+
+  /** The first catch-up: every lead since the horizon, a page at a time (the rows of one page in memory at once), all in the transaction's snapshot. */
+  private async load(tx: Transaction): Promise<void> {
+    const [current] = rowsFrom<{ snapshot: string }>(await tx.execute(sql`select pg_current_snapshot()::text as snapshot, set_config('jit', 'off', true)`));
+    for (let after = ''; ; ) {
+      const page = rowsFrom<RollupSqlRow>(
+        await tx.execute(sql`
+          select null::text as changed_id, ${rollupColumns} from lead_report_leads r
+          where r.last_at >= ${new Date(this.horizon).toISOString()}::timestamptz and r.lead_id > ${after}
+          order by r.lead_id limit ${LOAD_PAGE_ROWS}`),
+      );
+      this.apply(page);
+      if (page.length < LOAD_PAGE_ROWS) break;
+      after = page.at(-1)!.lead_id!;
+    }
+    this.snapshot = current!.snapshot;
+  }
+
+  private apply(rows: readonly RollupSqlRow[]): void {
     for (const row of rows) {
       const leadId = row.changed_id ?? row.lead_id!;
       this.remove(leadId);
@@ -218,8 +239,8 @@ export class LeadReportCopy {
       if (row.simple) this.put(rollupLead(row));
       else this.complexSpans.set(leadId, { firstAt: Number(row.first_at), lastAt: Number(row.last_at) });
     }
-    this.snapshot = answered[0]!.snapshot;
   }
+
 }
 
 /** The transaction a report reads the copy in: one snapshot for all of its statements. */

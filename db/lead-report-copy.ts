@@ -171,7 +171,8 @@ export class LeadReportCopy {
     overlapping: ({ from, to }) => {
       const found: number[] = [];
       const { firstAt, lastAt } = this.columns;
-      for (let slot = 0; slot < this.slotCount; slot += 1) {
+      const slots = this.slotCount;
+      for (let slot = 0; slot < slots; slot += 1) {
         if (lastAt[slot]! >= from && firstAt[slot]! < to) found.push(slot);
       }
       return found;

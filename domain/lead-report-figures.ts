@@ -340,7 +340,13 @@ class Values {
   }
 
   append(values: Values): void {
-    for (let i = 0; i < values.length; i += 1) this.push(values.buffer[i]!);
+    while (this.length + values.length > this.buffer.length) {
+      const wider = new Float64Array(this.buffer.length * 2);
+      wider.set(this.buffer);
+      this.buffer = wider;
+    }
+    this.buffer.set(values.view(), this.length);
+    this.length += values.length;
   }
 
   /** The values so far, to reorder (percentileCont selects in place). */

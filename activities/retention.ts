@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { and, asc, inArray, lt, sql } from 'drizzle-orm';
-import { createPolicyStore } from '../api/policy-store.js';
+import { createPolicyStore } from '../db/policy-store.js';
 import type { Database } from '../db/client.js';
 import { workflowArchives } from '../db/schema.js';
 import { durationToMs } from '../domain/business-time.js';

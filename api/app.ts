@@ -16,7 +16,7 @@ import { leadRoutes } from './leads.js';
 import { listRoutes } from './lists.js';
 import { policyRoutes } from './policies.js';
 import { simulationRoutes } from './simulation.js';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../db/policy-store.js';
 import { queueRoutes, repRoutes } from './reps.js';
 import { findUnstorable } from './primitives.js';
 import { reportRoutes } from './reports.js';

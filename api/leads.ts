@@ -35,7 +35,7 @@ import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import { createStepRunner, stepErrorResponses, stepHeaders } from './step-runner.js';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../db/policy-store.js';
 import { erasureOf } from '../privacy/erasure.js';
 import { RecordErased } from '../privacy/record-keys.js';
 import { countryCode, currency, idParam, identifier, instant, money, requiredText, scoreComponent, scoreDelta, text } from './primitives.js';

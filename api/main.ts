@@ -13,7 +13,7 @@ import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { connectClient } from '../worker/temporal-connection.js';
 import { missingPayloadKeys, payloadProtection } from '../privacy/payload-protection.js';
 import { createApp } from './app.js';
-import { createPolicyStore } from './policy-store.js';
+import { createPolicyStore } from '../db/policy-store.js';
 import { closeServer, listen } from './server.js';
 import { followingDestructions } from '../privacy/record-keys.js';
 

@@ -3,7 +3,7 @@ import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import { findUnstorable, MAX_JSON_DEPTH, requiredText } from './primitives.js';
-import { InvalidPolicyError, PolicyVersionConflictError, type PolicyStore, type PolicySummary, type StoredPolicy } from './policy-store.js';
+import { InvalidPolicyError, PolicyVersionConflictError, type PolicyStore, type PolicySummary, type StoredPolicy } from '../db/policy-store.js';
 
 export interface PolicyRoutesDependencies {
   store: PolicyStore;

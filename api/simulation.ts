@@ -8,7 +8,7 @@ import { requireRole, type AppEnv } from './auth.js';
 import { ApiError, validationFailed, type ErrorBody } from './errors.js';
 import { errorResponses, jsonBody, jsonResponse } from './openapi.js';
 import { instant, requiredText } from './primitives.js';
-import { InvalidPolicyError, validatePolicyDocument, type PolicyStore } from './policy-store.js';
+import { InvalidPolicyError, validatePolicyDocument, type PolicyStore } from '../db/policy-store.js';
 
 /**
  * POST /policies/simulate: policy backtesting. The leads received and the deals won in a window are replayed

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
-import { createPolicyStore } from '../api/policy-store.js';
+import { createPolicyStore } from '../db/policy-store.js';
 import { leadEvents } from '../db/schema.js';
 import type { Policy } from '../domain/policy.js';
 import { seedInboundQueue } from '../test/support/scenarios.js';

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { createPolicyStore, PolicyVersionConflictError } from '../api/policy-store.js';
+import { createPolicyStore, PolicyVersionConflictError } from '../db/policy-store.js';
 import { runSimulation, type SimulationAnswer } from '../api/simulation.js';
 import type { PolicyInput } from '../domain/policy.js';
 import { defaultPolicyDocument } from '../test/support/policies.js';

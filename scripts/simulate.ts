@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../db/client.js';
-import { createPolicyStore } from '../api/policy-store.js';
+import { createPolicyStore } from '../db/policy-store.js';
 import { runSimulation, SimulationRequestError, type SimulationAnswer } from '../api/simulation.js';
 import { comparisonRows } from '../domain/simulation/comparison-table.js';
 import { serviceSettings } from '../service.config.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../api/app.js';
-import { createPolicyStore } from '../api/policy-store.js';
+import { createPolicyStore } from '../db/policy-store.js';
 import { describeTeamLoad, loadTeamFile, TeamFileError, teamFileSetting } from '../api/team-file.js';
 import { closeServer, listen } from '../api/server.js';
 import { openDatabase } from '../db/client.js';

@@ -14,7 +14,7 @@ import { errorPage, layout } from './html.js';
 import { CODEC_SESSION_COOKIE, SESSION_COOKIE, SESSION_TTL_MS, type SessionSealer } from './session.js';
 import { dealPage, funnelPage, handoffsPage, leadPage, leadSlaPage, plannerPage, type PageContext } from './views.js';
 import { simulateFormPage, simulatePage } from './simulate-view.js';
-import type { PolicyStore } from '../policy-store.js';
+import type { PolicyStore } from '../../db/policy-store.js';
 
 /**
  * The management dashboard at /dashboard: server-rendered pages over the same report queries the API

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { html } from 'hono/html';
 import { comparisonSections, type ComparisonRow } from '../../domain/simulation/comparison-table.js';
-import type { PolicyStore } from '../policy-store.js';
+import type { PolicyStore } from '../../db/policy-store.js';
 import { instant, isoDate } from '../primitives.js';
 import { MAX_SAMPLE, runSimulation, SimulationRequestError } from '../simulation.js';
 import { dataTable, display, kpis, layout, type Html } from './html.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { createPolicyStore, InvalidPolicyError, NoPolicyPublishedError, PolicyVersionConflictError, type PolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore, InvalidPolicyError, NoPolicyPublishedError, PolicyVersionConflictError, type PolicyStore } from '../../db/policy-store.js';
 import { policies } from '../../db/schema.js';
 import { PolicyValidationError } from '../../domain/policy.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';

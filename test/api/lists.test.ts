@@ -6,7 +6,7 @@ import { alwaysOpenPolicy } from '../support/policies.js';
 import { eventually, intakeRoutedLead } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { DueSoonAtKey, SlaStateKey } from '../../workflows/search-attributes.js';
 
 /** Every page of `path` (a query string already in it), following nextCursor to the end. */

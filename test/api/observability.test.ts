@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { redact, setLogDestination } from '../../observability/logger.js';
 import { serveMetrics } from '../../observability/metrics.js';
 import { installWorkerRuntime } from '../../worker/boot.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { alwaysOpenPolicy, secondsScalePolicy } from '../support/policies.js';
 import { completeDossier, eventually, intakeRoutedLead, ownerOf, runEscalatedLead, seedInboundQueue } from '../support/scenarios.js';
 import { startService, type RunningService } from '../support/service.js';

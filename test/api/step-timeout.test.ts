@@ -5,7 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { createApp } from '../../api/app.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import type { Database } from '../../db/client.js';
 import * as schema from '../../db/schema.js';
 import { leadEvents } from '../../db/schema.js';

@@ -4,7 +4,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { setLogDestination } from '../../observability/logger.js';
 import { startTracing, tracing } from '../../observability/tracing.js';
 import { createWorker } from '../../worker/create-worker.js';

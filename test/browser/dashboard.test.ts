@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ServerType } from '@hono/node-server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createApp } from '../../api/app.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { closeServer, listen } from '../../api/server.js';
 import { ARTIFACTS_DIR, launchChromium } from '../support/browser.js';
 import { secondsScalePolicy } from '../support/policies.js';

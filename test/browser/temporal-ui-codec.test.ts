@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../api/app.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { closeServer, listen } from '../../api/server.js';
 import { generateKeyEntry, parseKeyring } from '../../privacy/keyring.js';
 import { payloadProtection } from '../../privacy/payload-protection.js';

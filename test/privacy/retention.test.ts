@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { erasures, leads, workflowArchives } from '../../db/schema.js';
 import { RETENTION_SCHEDULE_ID, ensureRetentionSchedule } from '../../privacy/retention-schedule.js';
 import { leadWorkflowId } from '../../temporal.config.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { resolvePolicy } from '../../api/policy-source.js';
+import { resolvePolicy } from '../../domain/policy-source.js';
 import type { Policy, PolicyInput } from '../../domain/policy.js';
 import { defaultPolicyFile } from '../../service.config.js';
 

@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import type { Policy } from '../../domain/policy.js';
 import type { ApiKey, Role } from '../../service.config.js';
 import { createWorker } from '../../worker/create-worker.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { resolvePolicy } from '../../api/policy-source.js';
+import { resolvePolicy } from '../../domain/policy-source.js';
 import { parsePolicy, PolicyValidationError } from '../../domain/policy.js';
 import { defaultPolicyDocument } from '../support/policies.js';
 

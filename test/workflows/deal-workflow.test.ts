@@ -4,7 +4,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { and, asc, eq } from 'drizzle-orm';
 import { recordDealEvents, type DealAuditEvent } from '../../activities/deal-audit.js';
 import { startDealWorkflow } from '../../api/deals.js';
-import { resolvePolicy } from '../../api/policy-source.js';
+import { resolvePolicy } from '../../domain/policy-source.js';
 import { dealCsAssignments, dealEvents, dealMilestones, queueMembers, queues, reps } from '../../db/schema.js';
 import type { Dossier } from '../../domain/deal-dossier.js';
 import type { Policy } from '../../domain/policy.js';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { eq, max } from 'drizzle-orm';
 import { startDealWorkflow } from '../../api/deals.js';
-import { createPolicyStore } from '../../api/policy-store.js';
+import { createPolicyStore } from '../../db/policy-store.js';
 import { runSimulation } from '../../api/simulation.js';
 import { dealEvents, leadEvents, queueMembers, queues, reps } from '../../db/schema.js';
 import { rejectionReasons } from '../../domain/lead-lifecycle.js';

@@ -6,7 +6,7 @@ import type { Database } from '../db/client.js';
 import { policies } from '../db/schema.js';
 import { publicHolidayDates } from '../domain/holidays.js';
 import { policySchema, PolicyValidationError, type Policy } from '../domain/policy.js';
-import { resolvePolicy } from './policy-source.js';
+import { resolvePolicy } from '../domain/policy-source.js';
 
 /**
  * Every published policy version in Postgres: the framework's changelog (who changed the rules, when and

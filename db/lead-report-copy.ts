@@ -15,6 +15,9 @@ import { RollupColumns, type RollupLead } from '../domain/lead-report-figures.js
 
 const DAY_MS = 86_400_000;
 
+/** The transaction a report reads the copy in: one snapshot for all of its statements. */
+const snapshotTransaction = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const;
+
 /**
  * How far back the copy reaches from when it was loaded: leads whose last fact is older are left out (memory
  * stays bounded by recent leads), and a window starting before that reads the rollup in SQL instead.
@@ -37,7 +40,7 @@ const rollupColumns = sql`
   ${millisArray(sql`r.attempt_at`)} as attempt_at`;
 
 interface RollupSqlRow {
-  changed_id?: string;
+  changed_id: string | null;
   lead_id: string | null;
   simple: boolean;
   first_at: number;
@@ -180,17 +183,33 @@ export class LeadReportCopy {
   };
 
   /**
-   * Brings the copy to the snapshot of `tx` (a repeatable-read transaction that has run no statement yet: its
-   * first statement here takes its snapshot) and hands `read` the leads as of that snapshot. Callers take turns,
-   * so snapshots are taken, and applied, in order.
+   * Runs `body` in a repeatable-read transaction whose first statement brings the copy to the transaction's
+   * snapshot: `body` calls `read` before anything else, and `read` hands its callback the leads as of that
+   * snapshot. Reports take turns from before their transaction begins until their read returns, so snapshots are
+   * taken, and applied, in order, and a report waiting for its turn holds no database connection; what `body`
+   * does after the read (in the same snapshot) runs beside the next report's turn.
    */
-  readAt<T>(tx: Transaction, read: (copy: CopyAtSnapshot) => T): Promise<T> {
-    const run = this.turn.then(async () => {
-      await this.catchUp(tx);
-      return read(this.atSnapshot);
-    });
-    this.turn = run.catch(() => undefined);
-    return run;
+  async inSnapshot<T>(db: Database, body: (tx: Transaction, read: <R>(use: (copy: CopyAtSnapshot) => R) => Promise<R>) => Promise<T>): Promise<T> {
+    const previous = this.turn;
+    let endTurn!: () => void;
+    this.turn = new Promise<void>((resolve) => (endTurn = resolve));
+    await previous;
+    try {
+      return await db.transaction(
+        (tx) =>
+          body(tx, async (use) => {
+            try {
+              await this.catchUp(tx);
+              return use(this.atSnapshot);
+            } finally {
+              endTurn();
+            }
+          }),
+        snapshotTransaction,
+      );
+    } finally {
+      endTurn();
+    }
   }
 
   private async catchUp(tx: Transaction): Promise<void> {
@@ -244,9 +263,6 @@ export class LeadReportCopy {
 
 }
 
-/** The transaction a report reads the copy in: one snapshot for all of its statements. */
-export const snapshotTransaction = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const;
-
 const copies = new WeakMap<Database, LeadReportCopy>();
 
 /** The copy of the rollup kept for this database handle (one per process and database). */
@@ -262,5 +278,5 @@ export function leadReportCopyOf(db: Database): LeadReportCopy {
  */
 export async function warmLeadReportCopy(db: Database): Promise<void> {
   const copy = leadReportCopyOf(db);
-  await db.transaction((tx) => copy.readAt(tx, () => undefined), snapshotTransaction);
+  await copy.inSnapshot(db, (_tx, read) => read(() => undefined));
 }

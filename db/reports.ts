@@ -4,7 +4,7 @@ import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
 import { emptyFigureRow, factInWindowKnown, FigureTotals, leadFigures, type FigureRow, type SectionRow } from '../domain/lead-report-figures.js';
-import { leadReportCopyOf, snapshotTransaction, type LeadReportCopy } from './lead-report-copy.js';
+import { leadReportCopyOf, type LeadReportCopy } from './lead-report-copy.js';
 import {
   attemptsRow,
   conversionRow,
@@ -679,39 +679,36 @@ export async function copiedLeadSlaReport(db: Database, copy: LeadReportCopy, ra
 /** The report's figure sections (all but closes and rejections) as of one snapshot: the copy's leads and the others' facts. */
 async function copiedFigureSections(db: Database, copy: LeadReportCopy, range: ReportRange): Promise<SectionRow[]> {
   const window = { from: range.from.getTime(), to: range.to.getTime() };
-  return db.transaction(
-    async (tx) => {
-      const totals = new FigureTotals();
-      const { spanning, complex } = await copy.readAt(tx, ({ columns, overlapping, complexOverlapping }) => {
-        const row = emptyFigureRow();
-        const spanningSlots: number[] = [];
-        for (const slot of overlapping(window)) {
-          if (factInWindowKnown(columns, slot, window)) totals.add(leadFigures(columns, slot, window, true, row));
-          else spanningSlots.push(slot);
-        }
-        // Leads that span the whole window: whether they have a fact in it is looked up below, after the read,
-        // when the copy may have moved on; so they are copied.
-        return { spanning: columns.copyOf(spanningSlots), complex: complexOverlapping(window) };
-      });
-      const spanningIds = spanning.leadId as string[];
-      if (spanningIds.length > 0) {
-        const withFacts = new Set(
-          rowsFrom<{ lead_id: string }>(
-            await tx.execute(sql`
-              select distinct f.lead_id from lead_report_facts f
-              where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanningIds)}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
-          ).map((row) => row.lead_id),
-        );
-        spanningIds.forEach((leadId, slot) => totals.add(leadFigures(spanning, slot, window, withFacts.has(leadId))));
+  return copy.inSnapshot(db, async (tx, read) => {
+    const totals = new FigureTotals();
+    const { spanning, complex } = await read(({ columns, overlapping, complexOverlapping }) => {
+      const row = emptyFigureRow();
+      const spanningSlots: number[] = [];
+      for (const slot of overlapping(window)) {
+        if (factInWindowKnown(columns, slot, window)) totals.add(leadFigures(columns, slot, window, true, row));
+        else spanningSlots.push(slot);
       }
-      // The leads the rollup cannot summarise, from their facts in the copy's snapshot: each lead counted once.
-      if (complex.length > 0) {
-        for (const row of rowsFrom<ComplexFigureSqlRow>(await tx.execute(complexLeadFiguresQuery(range, complex)))) totals.add(figureRowOf(row));
-      }
-      return totals.sections();
-    },
-    snapshotTransaction,
-  );
+      // Leads that span the whole window: whether they have a fact in it is looked up below, after the read,
+      // when the copy may have moved on; so they are copied.
+      return { spanning: columns.copyOf(spanningSlots), complex: complexOverlapping(window) };
+    });
+    const spanningIds = spanning.leadId as string[];
+    if (spanningIds.length > 0) {
+      const withFacts = new Set(
+        rowsFrom<{ lead_id: string }>(
+          await tx.execute(sql`
+            select distinct f.lead_id from lead_report_facts f
+            where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanningIds)}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
+        ).map((row) => row.lead_id),
+      );
+      spanningIds.forEach((leadId, slot) => totals.add(leadFigures(spanning, slot, window, withFacts.has(leadId))));
+    }
+    // The leads the rollup cannot summarise, from their facts in the copy's snapshot: each lead counted once.
+    if (complex.length > 0) {
+      for (const row of rowsFrom<ComplexFigureSqlRow>(await tx.execute(complexLeadFiguresQuery(range, complex)))) totals.add(figureRowOf(row));
+    }
+    return totals.sections();
+  });
 }
 
 /** The same report from the rollup in SQL: three statements side by side (windows older than the copy reaches). */

@@ -78,7 +78,7 @@ export interface SectionRow {
 /**
  * Rollup rows column by column, one slot per lead: instants and figures in Float64Arrays (NaN for null), flags in
  * Int8Arrays (-1 null, 0 false, 1 true). A report reads tens of thousands of leads; typed arrays in order in
- * memory cost it a few milliseconds where one object per lead (each number a heap object of its own) cost ten
+ * memory cost it a few milliseconds where one object per lead (each number a heap object of its own) cost several
  * times that in cache misses and garbage.
  */
 export class RollupColumns {

@@ -9,10 +9,14 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** What `db.transaction` hands its callback: writes through it commit or roll back together. */
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
-/** The first row of a raw `db.execute`: postgres-js answers with the rows, PGlite with `{ rows }`. */
+/** The rows of a raw `db.execute`: postgres-js answers with the rows, PGlite with `{ rows }`. */
+export function resultRows<Row>(result: unknown): Row[] {
+  return Array.isArray(result) ? (result as Row[]) : ((result as { rows?: Row[] }).rows ?? []);
+}
+
+/** The first row of a raw `db.execute`. */
 export function firstRow<Row>(result: unknown): Row | undefined {
-  const rows = Array.isArray(result) ? result : (result as { rows?: unknown[] }).rows;
-  return rows?.[0] as Row | undefined;
+  return resultRows<Row>(result)[0];
 }
 
 export interface DatabaseHandle {

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database, Transaction } from './client.js';
+import { resultRows, type Database, type Transaction } from './client.js';
 import { RollupColumns, type RollupLead } from '../domain/lead-report-figures.js';
 
 /**
@@ -64,11 +64,6 @@ interface RollupSqlRow {
   first_attempt_at: number | null;
   last_attempt_at: number | null;
   attempt_at: number[] | null;
-}
-
-/** postgres.js answers raw SQL with an array, PGlite with { rows }. */
-function rowsFrom<T>(result: unknown): T[] {
-  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
 }
 
 const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
@@ -218,7 +213,7 @@ export class LeadReportCopy {
     // One statement: the snapshot it answers in (the transaction's) comes back on every row, and on a row of its
     // own when nothing changed. It turns JIT off for the rest of the transaction (the report's statements that
     // follow): their estimates can pass jit_above_cost, and compiling costs more than running them.
-    const answered = rowsFrom<RollupSqlRow & { snapshot: string }>(
+    const answered = resultRows<RollupSqlRow & { snapshot: string }>(
       await tx.execute(sql`
         with settings as materialized (select set_config('jit', 'off', true)),
         changed as (
@@ -234,9 +229,9 @@ export class LeadReportCopy {
 
   /** The first catch-up: every lead since the horizon, a page at a time (the rows of one page in memory at once), all in the transaction's snapshot. */
   private async load(tx: Transaction): Promise<void> {
-    const [current] = rowsFrom<{ snapshot: string }>(await tx.execute(sql`select pg_current_snapshot()::text as snapshot, set_config('jit', 'off', true)`));
+    const [current] = resultRows<{ snapshot: string }>(await tx.execute(sql`select pg_current_snapshot()::text as snapshot, set_config('jit', 'off', true)`));
     for (let after = ''; ; ) {
-      const page = rowsFrom<RollupSqlRow>(
+      const page = resultRows<RollupSqlRow>(
         await tx.execute(sql`
           select null::text as changed_id, ${rollupColumns} from lead_report_leads r
           where r.last_at >= ${new Date(this.horizon).toISOString()}::timestamptz and r.lead_id > ${after}

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from './client.js';
+import { resultRows, type Database } from './client.js';
 import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js';
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
@@ -60,8 +60,7 @@ async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
     // Room for a 90-day window's rows in memory (the materialized window and its sorts would spill to temporary
     // files without it); both settings in one round trip.
     await tx.execute(sql`select set_config('jit', 'off', true), set_config('work_mem', '32MB', true)`);
-    const result = (await tx.execute(query)) as unknown as T[] | { rows: T[] };
-    return Array.isArray(result) ? result : result.rows;
+    return resultRows<T>(await tx.execute(query));
   });
 }
 
@@ -70,8 +69,7 @@ async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
  * whose sorts fit the default work_mem (the handoff report's, over thousands of milestones, not a million events).
  */
 async function directRowsOf<T>(db: Database, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
+  return resultRows<T>(await db.execute(query));
 }
 
 const instant = (date: Date) => sql`${date.toISOString()}::timestamptz`;
@@ -695,7 +693,7 @@ async function copiedFigureSections(db: Database, copy: LeadReportCopy, range: R
     const spanningIds = spanning.leadId as string[];
     if (spanningIds.length > 0) {
       const withFacts = new Set(
-        rowsFrom<{ lead_id: string }>(
+        resultRows<{ lead_id: string }>(
           await tx.execute(sql`
             select distinct f.lead_id from lead_report_facts f
             where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanningIds)}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
@@ -705,7 +703,7 @@ async function copiedFigureSections(db: Database, copy: LeadReportCopy, range: R
     }
     // The leads the rollup cannot summarise, from their facts in the copy's snapshot: each lead counted once.
     if (complex.length > 0) {
-      for (const row of rowsFrom<ComplexFigureSqlRow>(await tx.execute(complexLeadFiguresQuery(range, complex)))) totals.add(figureRowOf(row));
+      for (const row of resultRows<ComplexFigureSqlRow>(await tx.execute(complexLeadFiguresQuery(range, complex)))) totals.add(figureRowOf(row));
     }
     return totals.sections();
   });
@@ -719,11 +717,6 @@ export async function rollupLeadSlaReport(db: Database, range: ReportRange): Pro
 /** The same report from the raw statement over the window's facts: the definition the rollup is held to. */
 export async function rawLeadSlaReport(db: Database, range: ReportRange): Promise<LeadSlaReport> {
   return leadReportOf(db, [rawLeadSlaQuery(range)]);
-}
-
-/** postgres.js answers raw SQL with an array, PGlite with { rows }. */
-function rowsFrom<T>(result: unknown): T[] {
-  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
 }
 
 interface ComplexFigureSqlRow {

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from './client.js';
+import { resultRows, type Database } from './client.js';
 import type { DealRecord, LeadRecord, MilestoneRecordRow, RecordedEvent } from '../domain/simulation/records.js';
 import type { ReportRange } from './reports.js';
 
@@ -34,8 +34,7 @@ async function rows<T>(db: Database, query: SQL): Promise<T[]> {
   return db.transaction(async (tx) => {
     // The window's events are read once, in order; JIT compiling costs more than the scan.
     await tx.execute(sql`set local jit = off`);
-    const result = (await tx.execute(query)) as unknown as T[] | { rows: T[] };
-    return Array.isArray(result) ? result : result.rows;
+    return resultRows<T>(await tx.execute(query));
   });
 }
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { and, eq, isNotNull, ne, sql } from 'drizzle-orm';
-import type { Database, DatabaseHandle } from '../db/client.js';
+import { firstRow, type Database, type DatabaseHandle } from '../db/client.js';
 import { recordKeys } from '../db/schema.js';
 import type { Keyring } from './keyring.js';
 
@@ -101,7 +101,7 @@ export function createRecordKeys(db: Database, keyring: Keyring, options: Record
       // One round trip whether the key is new (intake) or stored: the insert, or the row that stopped it.
       const fresh = randomBytes(32);
       const wrapped = wrap(keyring, keyring.activeKeyId, fresh, subject);
-      const result = (await db.execute(sql`
+      const result = await db.execute(sql`
         with made as (
           insert into record_keys (subject, wrapping_key_id, wrapped_key) values (${subject}, ${keyring.activeKeyId}, ${wrapped})
           on conflict (subject) do nothing
@@ -109,8 +109,8 @@ export function createRecordKeys(db: Database, keyring: Keyring, options: Record
         )
         select true as made, null as wrapping_key_id, null as wrapped_key from made
         union all
-        select false, wrapping_key_id, wrapped_key from record_keys where subject = ${subject}`)) as unknown as StoredKeyRow[] | { rows: StoredKeyRow[] };
-      const [row] = Array.isArray(result) ? result : result.rows;
+        select false, wrapping_key_id, wrapped_key from record_keys where subject = ${subject}`);
+      const row = firstRow<StoredKeyRow>(result);
       if (row?.made) return remember(subject, fresh);
       if (row) {
         if (row.wrapped_key === null) throw new RecordErased(subject);

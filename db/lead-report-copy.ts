@@ -229,6 +229,9 @@ export class LeadReportCopy {
 
   /** The first catch-up: every lead since the horizon, a page at a time (the rows of one page in memory at once), all in the transaction's snapshot. */
   private async load(tx: Transaction): Promise<void> {
+    // A load that failed part-way left some pages behind: start from nothing, as that load's snapshot is gone.
+    for (const leadId of [...this.slotOf.keys()]) this.remove(leadId);
+    this.complexSpans.clear();
     const [current] = resultRows<{ snapshot: string }>(await tx.execute(sql`select pg_current_snapshot()::text as snapshot, set_config('jit', 'off', true)`));
     for (let after = ''; ; ) {
       const page = resultRows<RollupSqlRow>(

@@ -866,20 +866,19 @@ export async function dataQuality(db: Database, range: ReportRange): Promise<Dat
   // The flagged leads are few: the range's leads counted on leads_created_at_idx (index only), less those among
   // them that have a flag event (lead_events_type_at_idx, each looked up by key), without materializing the range.
   const taken = sql`l.created_at >= ${instant(range.from)} and l.created_at < ${instant(range.to)}`;
-  const [row] = await directRowsOf<{ records: number; valid: number; target: number | string | null }>(
+  // The valid records are subtracted here: a column of the statement naming `records` twice would have Postgres
+  // count the range twice (it copies a scalar subquery into every expression that uses it).
+  const [row] = await directRowsOf<{ records: number; flagged: number; target: number | string | null }>(
     db,
     sql`
-      select records::int, (records - flagged)::int as valid, target
-      from (
-        select (select count(*) from leads l where ${taken}) as records,
-          (select count(*) from leads l
-            where ${taken} and l.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags}))) as flagged,
-          (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
-      ) counts
+      select (select count(*) from leads l where ${taken})::int as records,
+        (select count(*) from leads l
+          where ${taken} and l.lead_id in (select e.lead_id from lead_events e where e.type = 'record-flagged' and e.payload->>'flag' in (${flags})))::int as flagged,
+        (select (p.document->'dataQuality'->>'validRecordsTarget')::float8 from policies p order by p.created_at desc, p.version desc limit 1) as target
     `,
   );
   const target = row?.target === null || row?.target === undefined ? null : Number(row.target);
-  return dataQualityRow({ records: count(row?.records), valid: count(row?.valid), target });
+  return dataQualityRow({ records: count(row?.records), valid: count(row?.records) - count(row?.flagged), target });
 }
 
 // ---- GET /reports/plan --------------------------------------------------------------------------------

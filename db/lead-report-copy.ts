@@ -101,8 +101,8 @@ function rollupLead(row: RollupSqlRow): RollupLead {
 export interface CopyAtSnapshot {
   /** The summarised leads, one slot each; valid until the read returns (the copy then moves on). */
   columns: RollupColumns;
-  /** The slots of the leads with their first fact before `to` and their last at or after `from`. */
-  overlapping(window: { from: number; to: number }): number[];
+  /** The slots of the leads with their first fact before `to` and their last at or after `from`; valid until the next call. */
+  overlapping(window: { from: number; to: number }): Int32Array;
   /** The leads the rollup cannot summarise that the window overlaps (the same test), by ID. */
   complexOverlapping(window: { from: number; to: number }): string[];
 }
@@ -119,6 +119,8 @@ export class LeadReportCopy {
   /** The snapshot (pg_snapshot as text) the copy equals the rollup at; null before the first load. */
   private snapshot: string | null = null;
   private turn: Promise<unknown> = Promise.resolve();
+  /** overlapping()'s answer: one buffer for every report (reports read in turn), not a window's worth of garbage each. */
+  private overlappingSlots = new Int32Array(0);
   /** Epoch milliseconds: the copy holds every lead whose last fact is at or after it. */
   readonly horizon: number;
 
@@ -167,13 +169,15 @@ export class LeadReportCopy {
       return found;
     },
     overlapping: ({ from, to }) => {
-      const found: number[] = [];
       const { firstAt, lastAt } = this.columns;
       const slots = this.slotCount;
+      if (this.overlappingSlots.length < slots) this.overlappingSlots = new Int32Array(this.columns.capacity);
+      const found = this.overlappingSlots;
+      let count = 0;
       for (let slot = 0; slot < slots; slot += 1) {
-        if (lastAt[slot]! >= from && firstAt[slot]! < to) found.push(slot);
+        if (lastAt[slot]! >= from && firstAt[slot]! < to) found[count++] = slot;
       }
-      return found;
+      return found.subarray(0, count);
     },
   };
 

@@ -3,7 +3,7 @@ import { resultRows, type Database } from './client.js';
 import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js';
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
-import { emptyFigureRow, factInWindowKnown, FigureTotals, leadFigures, type FigureRow, type SectionRow } from '../domain/lead-report-figures.js';
+import { factInWindowKnown, FigureTotals, type FigureRow, type SectionRow } from '../domain/lead-report-figures.js';
 import { leadReportCopyOf, type LeadReportCopy } from './lead-report-copy.js';
 import {
   attemptsRow,
@@ -680,10 +680,9 @@ async function copiedFigureSections(db: Database, copy: LeadReportCopy, range: R
   return copy.inSnapshot(db, async (tx, read) => {
     const totals = new FigureTotals();
     const { spanning, complex } = await read(({ columns, overlapping, complexOverlapping }) => {
-      const row = emptyFigureRow();
       const spanningSlots: number[] = [];
       for (const slot of overlapping(window)) {
-        if (factInWindowKnown(columns, slot, window)) totals.add(leadFigures(columns, slot, window, true, row));
+        if (factInWindowKnown(columns, slot, window)) totals.addLead(columns, slot, window, true);
         else spanningSlots.push(slot);
       }
       // Leads that span the whole window: whether they have a fact in it is looked up below, after the read,
@@ -699,7 +698,7 @@ async function copiedFigureSections(db: Database, copy: LeadReportCopy, range: R
             where f.lead_id in (select jsonb_array_elements_text(${JSON.stringify(spanningIds)}::jsonb)) and f.at >= ${instant(range.from)} and f.at < ${instant(range.to)}`),
         ).map((row) => row.lead_id),
       );
-      spanningIds.forEach((leadId, slot) => totals.add(leadFigures(spanning, slot, window, withFacts.has(leadId))));
+      spanningIds.forEach((leadId, slot) => totals.addLead(spanning, slot, window, withFacts.has(leadId)));
     }
     // The leads the rollup cannot summarise, from their facts in the copy's snapshot: each lead counted once.
     if (complex.length > 0) {

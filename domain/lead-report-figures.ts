@@ -38,9 +38,9 @@ export interface Window {
 }
 
 /**
- * What one lead (or one clock, stay or cycle of a lead the rollup cannot summarise) adds to the report's figures
- * in a window. A figure that does not count there is NaN (SQL's null, left out of counts, means and percentiles):
- * numbers only, so filling the same row for every lead of a window allocates nothing.
+ * What one clock, stay or cycle of a lead the rollup cannot summarise adds to the report's figures in a window,
+ * as SQL answers it (a summarised lead's figures go straight into the sums: FigureTotals.addLead). A figure that
+ * does not count there is NaN (SQL's null, left out of counts, means and percentiles).
  */
 export interface FigureRow {
   tier: number;
@@ -102,32 +102,48 @@ export class RollupColumns {
   attempts: Int32Array;
   won: Int8Array;
   metLate: Int8Array;
-  leadId: (string | undefined)[] = [];
-  source: (string | null)[] = [];
-  unmetAt: (readonly number[] | null)[] = [];
-  attemptAt: (readonly number[] | null)[] = [];
+  leadId: (string | undefined)[];
+  source: (string | null)[];
+  unmetAt: (readonly number[] | null)[];
+  attemptAt: (readonly number[] | null)[];
 
-  constructor(capacity = 1024) {
+  /**
+   * Columns of `capacity` slots, empty; or holding `from`'s leads: in their own slots (a wider copy), or only
+   * those in `slots`, slot i holding `slots[i]`.
+   */
+  constructor(capacity = 1024, from?: RollupColumns, slots?: readonly number[]) {
     this.capacity = capacity;
-    const floats = () => new Float64Array(capacity).fill(NaN);
-    this.firstAt = floats();
-    this.lastAt = new Float64Array(capacity).fill(-Infinity);
-    this.mqlAt = floats();
-    this.acceptedAt = floats();
-    this.qualifiedAt = floats();
-    this.closedAt = floats();
-    this.metAt = floats();
-    this.metMinutes = floats();
-    this.mqlHours = floats();
-    this.salHours = floats();
-    this.sqlHours = floats();
-    this.cycleDays = floats();
-    this.firstAttemptAt = floats();
-    this.lastAttemptAt = floats();
-    this.tier = new Int32Array(capacity);
-    this.attempts = new Int32Array(capacity);
-    this.won = new Int8Array(capacity).fill(-1);
-    this.metLate = new Int8Array(capacity).fill(-1);
+    const column = <Column extends Float64Array | Int32Array | Int8Array>(empty: Column, old: Column | undefined): Column => {
+      if (old === undefined) return empty;
+      if (slots === undefined) empty.set(old);
+      else slots.forEach((slot, index) => (empty[index] = old[slot]!));
+      return empty;
+    };
+    const floats = (old: Float64Array | undefined, initial = NaN) => column(new Float64Array(capacity).fill(initial), old);
+    const list = <Value>(old: Value[] | undefined): Value[] => (old === undefined ? [] : slots === undefined ? old : slots.map((slot) => old[slot]!));
+    this.firstAt = floats(from?.firstAt);
+    this.lastAt = floats(from?.lastAt, -Infinity);
+    this.mqlAt = floats(from?.mqlAt);
+    this.acceptedAt = floats(from?.acceptedAt);
+    this.qualifiedAt = floats(from?.qualifiedAt);
+    this.closedAt = floats(from?.closedAt);
+    this.metAt = floats(from?.metAt);
+    this.metMinutes = floats(from?.metMinutes);
+    this.mqlHours = floats(from?.mqlHours);
+    this.salHours = floats(from?.salHours);
+    this.sqlHours = floats(from?.sqlHours);
+    this.cycleDays = floats(from?.cycleDays);
+    this.firstAttemptAt = floats(from?.firstAttemptAt);
+    this.lastAttemptAt = floats(from?.lastAttemptAt);
+    this.tier = column(new Int32Array(capacity), from?.tier);
+    this.attempts = column(new Int32Array(capacity), from?.attempts);
+    this.won = column(new Int8Array(capacity).fill(-1), from?.won);
+    this.metLate = column(new Int8Array(capacity).fill(-1), from?.metLate);
+    // A wider copy keeps the lists themselves: they grow as they are written.
+    this.leadId = list(from?.leadId);
+    this.source = list(from?.source);
+    this.unmetAt = list(from?.unmetAt);
+    this.attemptAt = list(from?.attemptAt);
   }
 
   /** Writes the lead into the slot (`source` as the caller interned it), growing the columns as needed. */
@@ -169,28 +185,12 @@ export class RollupColumns {
 
   /** These slots' leads in columns of their own (slot i holding `slots[i]`), to keep while these columns change. */
   copyOf(slots: readonly number[]): RollupColumns {
-    const own = new RollupColumns(Math.max(1, slots.length));
-    for (const key of Object.keys(this) as (keyof RollupColumns)[]) {
-      const from = this[key] as unknown;
-      const to = own[key] as unknown;
-      if (!(ArrayBuffer.isView(from) || Array.isArray(from))) continue;
-      const source = from as { [slot: number]: unknown };
-      const target = to as { [slot: number]: unknown };
-      slots.forEach((slot, index) => (target[index] = source[slot]));
-    }
-    return own;
+    return new RollupColumns(Math.max(1, slots.length), this, slots);
   }
 
+  /** Twice the slots, in place: whoever holds these columns sees the wider ones. */
   private grow(): void {
-    const capacity = this.capacity * 2;
-    for (const key of Object.keys(this) as (keyof RollupColumns)[]) {
-      const column = this[key];
-      if (!(column instanceof Float64Array || column instanceof Int32Array || column instanceof Int8Array)) continue;
-      const wider = new (column.constructor as Float64ArrayConstructor)(capacity).fill(key === 'lastAt' ? -Infinity : key === 'won' || key === 'metLate' ? -1 : column instanceof Float64Array ? NaN : 0);
-      wider.set(column as Float64Array);
-      (this as unknown as Record<string, unknown>)[key] = wider;
-    }
-    this.capacity = capacity;
+    Object.assign(this, new RollupColumns(this.capacity * 2, this));
   }
 }
 
@@ -217,58 +217,6 @@ function countWithin(instants: readonly number[] | null, window: Window): number
   return count;
 }
 
-/** A figure row with nothing in it, to fill. */
-export function emptyFigureRow(): FigureRow {
-  return {
-    tier: 0,
-    source: null,
-    hasFact: false,
-    clockMet: false,
-    late: false,
-    minutes: NaN,
-    clockUnmet: false,
-    mqlHours: NaN,
-    salHours: NaN,
-    sqlHours: NaN,
-    cycleDays: NaN,
-    mql: false,
-    sal: false,
-    qualified: false,
-    won: false,
-    attempts: NaN,
-  };
-}
-
-/**
- * The figures in the window of the summarised lead in `slot`: db/reports.ts simpleLeadFigures, one condition for
- * each of its columns. Written into `into` (a fresh row unless given), so a report over tens of thousands of
- * leads fills one row again and again instead of allocating one per lead.
- */
-export function leadFigures(columns: RollupColumns, slot: number, window: Window, hasFact: boolean, into: FigureRow = emptyFigureRow()): FigureRow {
-  const accepted = within(columns.acceptedAt[slot]!, window);
-  const qualified = within(columns.qualifiedAt[slot]!, window);
-  const closed = within(columns.closedAt[slot]!, window);
-  const met = within(columns.metAt[slot]!, window);
-  const mqlSince = columns.mqlAt[slot]! >= window.from;
-  into.tier = columns.tier[slot]!;
-  into.source = columns.source[slot]!;
-  into.hasFact = hasFact;
-  into.clockMet = met;
-  into.late = columns.metLate[slot] === 1;
-  into.minutes = met ? columns.metMinutes[slot]! : NaN;
-  into.clockUnmet = anyWithin(columns.unmetAt[slot]!, window);
-  into.mqlHours = accepted && mqlSince ? columns.mqlHours[slot]! : NaN;
-  into.salHours = qualified && columns.acceptedAt[slot]! >= window.from ? columns.salHours[slot]! : NaN;
-  into.sqlHours = closed && columns.qualifiedAt[slot]! >= window.from ? columns.sqlHours[slot]! : NaN;
-  into.cycleDays = closed && mqlSince ? columns.cycleDays[slot]! : NaN;
-  into.mql = within(columns.mqlAt[slot]!, window);
-  into.sal = accepted;
-  into.qualified = qualified;
-  into.won = columns.won[slot] === 1 && closed;
-  into.attempts = accepted ? attemptsInWindow(columns, slot, window) : NaN;
-  return into;
-}
-
 function attemptsInWindow(columns: RollupColumns, slot: number, window: Window): number {
   const attempts = columns.attempts[slot]!;
   if (attempts === 0 || (columns.firstAttemptAt[slot]! >= window.from && columns.lastAttemptAt[slot]! < window.to)) return attempts;
@@ -276,25 +224,34 @@ function attemptsInWindow(columns: RollupColumns, slot: number, window: Window):
 }
 
 /**
- * Postgres' percentile_cont over `values` (nulls already left out; reordered in place): the linear interpolation
- * between the values at ranks floor and ceil of p × (n − 1), computed as Postgres computes it, so the doubles are
- * the same. The two ranks are found by selection, not by sorting.
+ * Postgres' percentile_cont over `values` at each of `ps` (nulls already left out; `values` is reordered in
+ * place): the linear interpolation between the values at ranks floor and ceil of p × (n − 1), computed as
+ * Postgres computes it, so the doubles are the same. The ranks are found by selection, not by sorting, and a
+ * rank above the last one found is searched for only among the values above it (give `ps` in ascending order).
  */
-export function percentileCont(values: Float64Array, p: number): number | null {
-  if (values.length === 0) return null;
-  const position = p * (values.length - 1);
-  const first = Math.floor(position);
-  const low = select(values, first);
-  if (position === first) return low;
-  // After selecting rank `first`, everything above it is at or above it: rank first + 1 is their least.
-  let high = Infinity;
-  for (let i = first + 1; i < values.length; i += 1) if (values[i]! < high) high = values[i]!;
-  return low + (position - first) * (high - low);
+export function percentilesCont(values: Float64Array, ps: readonly number[]): (number | null)[] {
+  // Every value before `settled` is at or below every value from it on: a higher rank lies at or after it.
+  let settled = 0;
+  return ps.map((p) => {
+    if (values.length === 0) return null;
+    const position = p * (values.length - 1);
+    const first = Math.floor(position);
+    const low = select(values, first, first >= settled ? settled : 0);
+    settled = first + 1;
+    if (position === first) return low;
+    // Everything after rank `first` is at or above it: rank first + 1 is their least, moved into its place.
+    let least = first + 1;
+    for (let i = first + 2; i < values.length; i += 1) if (values[i]! < values[least]!) least = i;
+    const high = values[least]!;
+    values[least] = values[first + 1]!;
+    values[first + 1] = high;
+    settled = first + 2;
+    return low + (position - first) * (high - low);
+  });
 }
 
-/** The value of rank k (0-based) of `values`, which it partially orders (Hoare's selection). */
-function select(values: Float64Array, k: number): number {
-  let left = 0;
+/** The value of rank k (0-based) of `values`, which it partially orders (Hoare's selection) from `left` on, where every value before `left` is at or below every value after. */
+function select(values: Float64Array, k: number, left: number): number {
   let right = values.length - 1;
   while (left < right) {
     const pivot = values[(left + right) >>> 1]!;
@@ -349,7 +306,7 @@ class Values {
     this.length += values.length;
   }
 
-  /** The values so far, to reorder (percentileCont selects in place). */
+  /** The values so far, to reorder (percentilesCont selects in place). */
   view(): Float64Array {
     return this.buffer.subarray(0, this.length);
   }
@@ -383,29 +340,45 @@ class FigureGroup {
   cycleDays = new Values();
   cycleSum = 0;
 
-  add(row: FigureRow): void {
-    if (row.clockMet || row.clockUnmet) this.clocks += 1;
-    if (row.clockMet && !row.late) this.metOnTime += 1;
-    if (row.clockMet && row.late) this.metLate += 1;
-    if (row.clockUnmet) this.unmet += 1;
-    if (counts(row.minutes)) this.minutes.push(row.minutes);
-    if (row.sal) {
+  /** Adds one lead's (or one clock's, stay's or cycle's) figures: a FigureRow's fields, NaN where a figure does not count. */
+  add(
+    hasFact: boolean,
+    clockMet: boolean,
+    late: boolean,
+    minutes: number,
+    clockUnmet: boolean,
+    mqlHours: number,
+    salHours: number,
+    sqlHours: number,
+    cycleDays: number,
+    mql: boolean,
+    sal: boolean,
+    qualified: boolean,
+    won: boolean,
+    attempts: number,
+  ): void {
+    if (clockMet || clockUnmet) this.clocks += 1;
+    if (clockMet && !late) this.metOnTime += 1;
+    if (clockMet && late) this.metLate += 1;
+    if (clockUnmet) this.unmet += 1;
+    if (counts(minutes)) this.minutes.push(minutes);
+    if (sal) {
       this.accepted += 1;
-      if (counts(row.attempts)) {
-        this.attemptSum += row.attempts;
-        this.attempts.push(row.attempts);
+      if (counts(attempts)) {
+        this.attemptSum += attempts;
+        this.attempts.push(attempts);
       }
     }
-    if (row.hasFact) this.leads += 1;
-    if (row.mql) this.mql += 1;
-    if (row.qualified) this.qualified += 1;
-    if (row.won) this.won += 1;
-    if (counts(row.mqlHours)) this.mqlHours.push(row.mqlHours);
-    if (counts(row.salHours)) this.salHours.push(row.salHours);
-    if (counts(row.sqlHours)) this.sqlHours.push(row.sqlHours);
-    if (counts(row.cycleDays)) {
-      this.cycleDays.push(row.cycleDays);
-      this.cycleSum += row.cycleDays;
+    if (hasFact) this.leads += 1;
+    if (mql) this.mql += 1;
+    if (qualified) this.qualified += 1;
+    if (won) this.won += 1;
+    if (counts(mqlHours)) this.mqlHours.push(mqlHours);
+    if (counts(salHours)) this.salHours.push(salHours);
+    if (counts(sqlHours)) this.sqlHours.push(sqlHours);
+    if (counts(cycleDays)) {
+      this.cycleDays.push(cycleDays);
+      this.cycleSum += cycleDays;
     }
   }
 
@@ -437,18 +410,20 @@ class FigureGroup {
       if (tier === null || present > 0) rows.push({ section, tier, source: null, reason, a, b, c, d, e });
     };
     const minutes = this.minutes.view();
-    push('speed-to-lead', this.clocks, null, this.metOnTime, this.metLate, this.unmet, percentileCont(minutes, 0.5), percentileCont(minutes, 0.9));
+    const [minutesMedian, minutesP90] = percentilesCont(minutes, [0.5, 0.9]);
+    push('speed-to-lead', this.clocks, null, this.metOnTime, this.metLate, this.unmet, minutesMedian ?? null, minutesP90 ?? null);
     const attempts = this.attempts.view();
     const attemptsMean = this.attempts.length === 0 ? null : this.attemptSum / this.attempts.length;
-    push('attempts', this.accepted, null, this.accepted, this.attemptSum, attemptsMean, percentileCont(attempts, 0.5), null);
+    push('attempts', this.accepted, null, this.accepted, this.attemptSum, attemptsMean, percentilesCont(attempts, [0.5])[0] ?? null, null);
     push('conversion', this.leads, null, this.mql, this.accepted, this.qualified, this.won, null);
     for (const [stage, values] of [['MQL', this.mqlHours], ['SAL', this.salHours], ['SQL', this.sqlHours]] as const) {
       const stays = values.view();
-      push('stage-aging', values.length, stage, values.length, percentileCont(stays, 0.5), percentileCont(stays, 0.9), null, null);
+      const [median, p90] = percentilesCont(stays, [0.5, 0.9]);
+      push('stage-aging', values.length, stage, values.length, median ?? null, p90 ?? null, null, null);
     }
     const cycles = this.cycleDays.view();
     const cycleMean = this.cycleDays.length === 0 ? null : this.cycleSum / this.cycleDays.length;
-    push('cycle', this.cycleDays.length, null, this.cycleDays.length, cycleMean, percentileCont(cycles, 0.5), null, null);
+    push('cycle', this.cycleDays.length, null, this.cycleDays.length, cycleMean, percentilesCont(cycles, [0.5])[0] ?? null, null, null);
     for (const values of [this.minutes, this.attempts, this.mqlHours, this.salHours, this.sqlHours, this.cycleDays]) values.release();
     return rows;
   }
@@ -463,18 +438,77 @@ export class FigureTotals {
   private readonly tiers = new Map<number, FigureGroup>();
   private readonly sources = new Map<string | null, { mql: number; sal: number; qualified: number; won: number }>();
 
-  /** Adds the row's figures (read now: the row may be filled again afterwards). */
+  /** Adds a row's figures (a clock, stay or cycle of a lead the rollup cannot summarise, as SQL answered it). */
   add(row: FigureRow): void {
-    let group = this.tiers.get(row.tier);
-    if (!group) this.tiers.set(row.tier, (group = new FigureGroup()));
-    group.add(row);
-    if (row.hasFact) {
-      let source = this.sources.get(row.source);
-      if (!source) this.sources.set(row.source, (source = { mql: 0, sal: 0, qualified: 0, won: 0 }));
-      if (row.mql) source.mql += 1;
-      if (row.sal) source.sal += 1;
-      if (row.qualified) source.qualified += 1;
-      if (row.won) source.won += 1;
+    this.addFigures(row.tier, row.source, row.hasFact, row.clockMet, row.late, row.minutes, row.clockUnmet, row.mqlHours, row.salHours, row.sqlHours, row.cycleDays, row.mql, row.sal, row.qualified, row.won, row.attempts);
+  }
+
+  /**
+   * Adds the figures in the window of the summarised lead in `slot`: db/reports.ts simpleLeadFigures, one
+   * condition for each of its columns. Computed into the sums as they are read: a report adds tens of thousands
+   * of leads, and a row object per lead, filled and then read back, cost it three times the figures themselves.
+   */
+  addLead(columns: RollupColumns, slot: number, window: Window, hasFact: boolean): void {
+    const { from, to } = window;
+    const mqlAt = columns.mqlAt[slot]!;
+    const acceptedAt = columns.acceptedAt[slot]!;
+    const qualifiedAt = columns.qualifiedAt[slot]!;
+    const closedAt = columns.closedAt[slot]!;
+    const metAt = columns.metAt[slot]!;
+    const accepted = acceptedAt >= from && acceptedAt < to;
+    const qualified = qualifiedAt >= from && qualifiedAt < to;
+    const closed = closedAt >= from && closedAt < to;
+    const met = metAt >= from && metAt < to;
+    const mqlSince = mqlAt >= from;
+    this.addFigures(
+      columns.tier[slot]!,
+      columns.source[slot]!,
+      hasFact,
+      met,
+      columns.metLate[slot] === 1,
+      met ? columns.metMinutes[slot]! : NaN,
+      anyWithin(columns.unmetAt[slot]!, window),
+      accepted && mqlSince ? columns.mqlHours[slot]! : NaN,
+      qualified && acceptedAt >= from ? columns.salHours[slot]! : NaN,
+      closed && qualifiedAt >= from ? columns.sqlHours[slot]! : NaN,
+      closed && mqlSince ? columns.cycleDays[slot]! : NaN,
+      mqlSince && mqlAt < to,
+      accepted,
+      qualified,
+      columns.won[slot] === 1 && closed,
+      accepted ? attemptsInWindow(columns, slot, window) : NaN,
+    );
+  }
+
+  /** FigureRow's fields, one by one (see there). */
+  private addFigures(
+    tier: number,
+    source: string | null,
+    hasFact: boolean,
+    clockMet: boolean,
+    late: boolean,
+    minutes: number,
+    clockUnmet: boolean,
+    mqlHours: number,
+    salHours: number,
+    sqlHours: number,
+    cycleDays: number,
+    mql: boolean,
+    sal: boolean,
+    qualified: boolean,
+    won: boolean,
+    attempts: number,
+  ): void {
+    let group = this.tiers.get(tier);
+    if (!group) this.tiers.set(tier, (group = new FigureGroup()));
+    group.add(hasFact, clockMet, late, minutes, clockUnmet, mqlHours, salHours, sqlHours, cycleDays, mql, sal, qualified, won, attempts);
+    if (hasFact) {
+      let counted = this.sources.get(source);
+      if (!counted) this.sources.set(source, (counted = { mql: 0, sal: 0, qualified: 0, won: 0 }));
+      if (mql) counted.mql += 1;
+      if (sal) counted.sal += 1;
+      if (qualified) counted.qualified += 1;
+      if (won) counted.won += 1;
     }
   }
 

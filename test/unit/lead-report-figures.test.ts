@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { percentileCont } from '../../domain/lead-report-figures.js';
+import { percentilesCont, RollupColumns, type RollupLead } from '../../domain/lead-report-figures.js';
 import { seededRandom } from '../support/random.js';
 
 /** Postgres' percentile_cont as its definition reads: sort, then interpolate between ranks floor and ceil of p × (n − 1). */
@@ -13,7 +13,7 @@ function sortedPercentile(values: readonly number[], p: number): number | null {
   return low + (position - Math.floor(position)) * (high - low);
 }
 
-test('percentileCont selects the same doubles as sorting would, for any length, duplicates and order', () => {
+test('percentilesCont selects the same doubles as sorting would, for any length, duplicates and order', () => {
   const rand = seededRandom(11);
   for (let round = 0; round < 400; round += 1) {
     const length = round < 10 ? round : 1 + Math.floor(rand() * 3000);
@@ -22,10 +22,88 @@ test('percentileCont selects the same doubles as sorting would, for any length, 
     const values = Array.from({ length }, () => (distinct > 0 ? Math.floor(rand() * distinct) : rand() * 1e4 - 50));
     for (const p of [0, 0.1, 0.5, 0.9, 1]) {
       // Selection reorders its input; each percentile gets the values in their original order.
-      assert.equal(percentileCont(Float64Array.from(values), p), sortedPercentile(values, p), `length ${length}, p ${p}`);
+      assert.deepEqual(percentilesCont(Float64Array.from(values), [p]), [sortedPercentile(values, p)], `length ${length}, p ${p}`);
     }
-    // Two percentiles in a row on the same (reordered) array, as the report takes p50 then p90.
-    const shared = Float64Array.from(values);
-    assert.deepEqual([percentileCont(shared, 0.5), percentileCont(shared, 0.9)], [sortedPercentile(values, 0.5), sortedPercentile(values, 0.9)]);
+    // Several in one call on the same array, each rank searched for above the one before: as the report takes
+    // p50 then p90; ranks next to each other, the same rank twice, and out of order too.
+    for (const ps of [[0.5, 0.9], [0, 0.1, 0.5, 0.9, 1], [0.5, 0.5], [0.5, 0.5 + 1 / Math.max(1, length - 1)], [0.9, 0.5], [1, 0]]) {
+      const expected = ps.map((p) => sortedPercentile(values, p));
+      assert.deepEqual(percentilesCont(Float64Array.from(values), ps), expected, `length ${length}, ps ${ps.join(', ')}`);
+    }
   }
+});
+
+/** What `columns` holds in `slot`, as a RollupLead (NaN and -1 back to null). */
+function leadIn(columns: RollupColumns, slot: number): RollupLead {
+  const orNull = (value: number) => (Number.isNaN(value) ? null : value);
+  const flag = (value: number) => (value === -1 ? null : value === 1);
+  return {
+    leadId: columns.leadId[slot]!,
+    simple: true,
+    firstAt: columns.firstAt[slot]!,
+    lastAt: columns.lastAt[slot]!,
+    tier: columns.tier[slot]!,
+    source: columns.source[slot]!,
+    mqlAt: orNull(columns.mqlAt[slot]!),
+    acceptedAt: orNull(columns.acceptedAt[slot]!),
+    qualifiedAt: orNull(columns.qualifiedAt[slot]!),
+    closedAt: orNull(columns.closedAt[slot]!),
+    won: flag(columns.won[slot]!),
+    metAt: orNull(columns.metAt[slot]!),
+    metMinutes: orNull(columns.metMinutes[slot]!),
+    metLate: flag(columns.metLate[slot]!),
+    unmetAt: columns.unmetAt[slot] as number[] | null,
+    mqlHours: orNull(columns.mqlHours[slot]!),
+    salHours: orNull(columns.salHours[slot]!),
+    sqlHours: orNull(columns.sqlHours[slot]!),
+    cycleDays: orNull(columns.cycleDays[slot]!),
+    attempts: columns.attempts[slot]!,
+    firstAttemptAt: orNull(columns.firstAttemptAt[slot]!),
+    lastAttemptAt: orNull(columns.lastAttemptAt[slot]!),
+    attemptAt: columns.attemptAt[slot] as number[] | null,
+  };
+}
+
+test('RollupColumns keep every lead written through growing, and copy the slots asked for', () => {
+  const rand = seededRandom(5);
+  const maybe = (value: number) => (rand() < 0.3 ? null : value);
+  const leads: RollupLead[] = Array.from({ length: 2500 }, (_, i) => ({
+    leadId: `lead-${i}`,
+    simple: true,
+    firstAt: i * 1000,
+    lastAt: i * 1000 + 500,
+    tier: 1 + (i % 3),
+    source: rand() < 0.2 ? null : `source-${i % 4}`,
+    mqlAt: maybe(i * 1000 + 1),
+    acceptedAt: maybe(i * 1000 + 2),
+    qualifiedAt: maybe(i * 1000 + 3),
+    closedAt: maybe(i * 1000 + 4),
+    won: rand() < 0.3 ? null : rand() < 0.5,
+    metAt: maybe(i * 1000 + 5),
+    metMinutes: maybe(rand() * 100),
+    metLate: rand() < 0.3 ? null : rand() < 0.5,
+    unmetAt: rand() < 0.5 ? null : [i * 1000 + 6, i * 1000 + 7],
+    mqlHours: maybe(rand() * 10),
+    salHours: maybe(rand() * 10),
+    sqlHours: maybe(rand() * 10),
+    cycleDays: maybe(rand() * 90),
+    attempts: Math.floor(rand() * 5),
+    firstAttemptAt: maybe(i * 1000 + 8),
+    lastAttemptAt: maybe(i * 1000 + 9),
+    attemptAt: rand() < 0.5 ? null : [i * 1000 + 8, i * 1000 + 9],
+  }));
+  // From 1,024 slots to 4,096: two widenings, with every lead written before them still in its slot.
+  const columns = new RollupColumns();
+  leads.forEach((lead, slot) => columns.write(slot, lead));
+  assert.equal(columns.capacity, 4096);
+  leads.forEach((lead, slot) => assert.deepEqual(leadIn(columns, slot), lead, `slot ${slot}`));
+  assert.equal(columns.lastAt[2600], -Infinity, 'a slot never written is reached by no window');
+  const picked = [2499, 0, 1500, 1023, 1024];
+  const copy = columns.copyOf(picked);
+  picked.forEach((slot, index) => assert.deepEqual(leadIn(copy, index), leads[slot], `copy of slot ${slot}`));
+  // The copy keeps its leads while the columns it came from change.
+  columns.clear(0);
+  columns.write(1500, { ...leads[1500]!, mqlAt: 7 });
+  assert.deepEqual(leadIn(copy, 1), leads[0]);
+  assert.deepEqual(leadIn(copy, 2), leads[1500]);
 });

@@ -321,7 +321,13 @@ class Values {
 
 const counts = (value: number) => !Number.isNaN(value);
 
+/** Conversion per source (mql, sal, qualified, won), over the leads with a fact in the window. */
+type SourceCounts = Map<string | null, { mql: number; sal: number; qualified: number; won: number }>;
+
 class FigureGroup {
+  /** `sourceCounts`: where this group's leads count by source, shared by the groups of one report. */
+  constructor(private readonly sourceCounts: SourceCounts = new Map()) {}
+
   clocks = 0;
   metOnTime = 0;
   metLate = 0;
@@ -340,8 +346,12 @@ class FigureGroup {
   cycleDays = new Values();
   cycleSum = 0;
 
-  /** Adds one lead's (or one clock's, stay's or cycle's) figures: a FigureRow's fields, NaN where a figure does not count. */
+  /**
+   * Adds one lead's (or one clock's, stay's or cycle's) figures: a FigureRow's fields but the tier, one by one
+   * (NaN where a figure does not count), so a summarised lead's go in without a row object filled and read back.
+   */
   add(
+    source: string | null,
     hasFact: boolean,
     clockMet: boolean,
     late: boolean,
@@ -369,7 +379,15 @@ class FigureGroup {
         this.attempts.push(attempts);
       }
     }
-    if (hasFact) this.leads += 1;
+    if (hasFact) {
+      this.leads += 1;
+      let counted = this.sourceCounts.get(source);
+      if (!counted) this.sourceCounts.set(source, (counted = { mql: 0, sal: 0, qualified: 0, won: 0 }));
+      if (mql) counted.mql += 1;
+      if (sal) counted.sal += 1;
+      if (qualified) counted.qualified += 1;
+      if (won) counted.won += 1;
+    }
     if (mql) this.mql += 1;
     if (qualified) this.qualified += 1;
     if (won) this.won += 1;
@@ -436,11 +454,11 @@ class FigureGroup {
  */
 export class FigureTotals {
   private readonly tiers = new Map<number, FigureGroup>();
-  private readonly sources = new Map<string | null, { mql: number; sal: number; qualified: number; won: number }>();
+  private readonly sources: SourceCounts = new Map();
 
   /** Adds a row's figures (a clock, stay or cycle of a lead the rollup cannot summarise, as SQL answered it). */
   add(row: FigureRow): void {
-    this.addFigures(row.tier, row.source, row.hasFact, row.clockMet, row.late, row.minutes, row.clockUnmet, row.mqlHours, row.salHours, row.sqlHours, row.cycleDays, row.mql, row.sal, row.qualified, row.won, row.attempts);
+    this.group(row.tier).add(row.source, row.hasFact, row.clockMet, row.late, row.minutes, row.clockUnmet, row.mqlHours, row.salHours, row.sqlHours, row.cycleDays, row.mql, row.sal, row.qualified, row.won, row.attempts);
   }
 
   /**
@@ -460,8 +478,7 @@ export class FigureTotals {
     const closed = closedAt >= from && closedAt < to;
     const met = metAt >= from && metAt < to;
     const mqlSince = mqlAt >= from;
-    this.addFigures(
-      columns.tier[slot]!,
+    this.group(columns.tier[slot]!).add(
       columns.source[slot]!,
       hasFact,
       met,
@@ -480,36 +497,10 @@ export class FigureTotals {
     );
   }
 
-  /** FigureRow's fields, one by one (see there). */
-  private addFigures(
-    tier: number,
-    source: string | null,
-    hasFact: boolean,
-    clockMet: boolean,
-    late: boolean,
-    minutes: number,
-    clockUnmet: boolean,
-    mqlHours: number,
-    salHours: number,
-    sqlHours: number,
-    cycleDays: number,
-    mql: boolean,
-    sal: boolean,
-    qualified: boolean,
-    won: boolean,
-    attempts: number,
-  ): void {
+  private group(tier: number): FigureGroup {
     let group = this.tiers.get(tier);
-    if (!group) this.tiers.set(tier, (group = new FigureGroup()));
-    group.add(hasFact, clockMet, late, minutes, clockUnmet, mqlHours, salHours, sqlHours, cycleDays, mql, sal, qualified, won, attempts);
-    if (hasFact) {
-      let counted = this.sources.get(source);
-      if (!counted) this.sources.set(source, (counted = { mql: 0, sal: 0, qualified: 0, won: 0 }));
-      if (mql) counted.mql += 1;
-      if (sal) counted.sal += 1;
-      if (qualified) counted.qualified += 1;
-      if (won) counted.won += 1;
-    }
+    if (!group) this.tiers.set(tier, (group = new FigureGroup(this.sources)));
+    return group;
   }
 
   /** The sections, once: the groups' buffers go back for the next report. */

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { isDatabaseUnavailable } from '../db/client.js';
 import { STEP_REFUSED } from '../domain/failures.js';
 import { RecordErased } from '../privacy/record-keys.js';
 import { logger } from '../observability/logger.js';
@@ -82,29 +83,4 @@ function isTemporalUnavailable(error: unknown): boolean {
   // 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE; and 1 CANCELLED, which is how the client reports
   // a request deadline that passed while it was backing off between retries (the API cancels nothing else).
   return isGrpcServiceError(cause) && [1, 4, 8, 14].includes(cause.code);
-}
-
-/** Connection-level failures of the postgres driver and the server's "cannot serve now" states (class 57, 53300). */
-const DATABASE_UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
-/** The database is down, restarting or unreachable: a moment later the same request may succeed. */
-function isDatabaseUnavailable(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && DATABASE_UNAVAILABLE.has(code)) return true;
-  }
-  return false;
 }

@@ -19,6 +19,31 @@ export function firstRow<Row>(result: unknown): Row | undefined {
   return resultRows<Row>(result)[0];
 }
 
+/** Connection-level failures of the postgres driver and the server's "cannot serve now" states (class 57, 53300). */
+const DATABASE_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/** The database is down, restarting or unreachable: a moment later the same request may succeed. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && DATABASE_UNAVAILABLE.has(code)) return true;
+  }
+  return false;
+}
+
 export interface DatabaseHandle {
   db: Database;
   /**

@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, type DataConverter, type Payload, type PayloadCodec, type SerializationContext } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { isDatabaseUnavailable } from '../db/client.js';
+import { backoffDelay, type Backoff } from '../worker/resilience.js';
 import { isRecordWorkflowId } from '../workflows/workflow-ids.js';
 import type { Keyring } from './keyring.js';
 import { masterKey, RecordErased, type RecordKeys } from './record-keys.js';
@@ -13,6 +16,22 @@ export const PAYLOAD_ERASED = 'PayloadErased';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Between look-ups of a record key while the database is down: as prompt as the driver's own reconnects. */
+const DATABASE_WAIT_BACKOFF: Backoff = { initialMs: 100, maxMs: 2_000 };
+
+export interface EncryptionCodecOptions {
+  /** The codec server reads each record key afresh, so an erasure takes effect at once. */
+  freshRecordKeys?: boolean;
+  /**
+   * Wait out a database outage when a record key is not cached, rather than fail: for the worker. The SDK
+   * encodes an activity's failure (a payload it could not decode, say) with the record's key, and when that
+   * encoding throws it stops the whole worker: every workflow and activity of the process, restarted only after a
+   * back-off. A payload that waits holds only its own workflow task or activity, which Temporal times out and
+   * hands out again. Clients do not wait: the API answers 503 at once. The wait ends when `until` aborts (shutdown).
+   */
+  waitForDatabase?: { until?: AbortSignal };
+}
+
 /**
  * Encrypts every payload before it leaves the API or the worker (AES-256-GCM; the key's ID rides in the payload's
  * metadata, so it decodes without knowing whose it is). A lead's or deal's payloads use that record's own key, so
@@ -23,15 +42,14 @@ export class EncryptionCodec implements PayloadCodec {
   constructor(
     private readonly keyring: Keyring,
     private readonly recordKeys: RecordKeys,
-    /** The codec server reads each record key afresh, so an erasure takes effect at once. */
-    private readonly options: { freshRecordKeys?: boolean } = {},
+    private readonly options: EncryptionCodecOptions = {},
   ) {}
 
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
     if (payloads.length === 0) return payloads;
     const subject = recordSubject(context);
     const [keyId, key] = subject
-      ? [`record:${subject}`, await this.recordKeys.keyFor(subject)]
+      ? [`record:${subject}`, await this.withDatabase(() => this.recordKeys.keyFor(subject))]
       : [`master:${this.keyring.activeKeyId}`, masterKey(this.keyring, this.keyring.activeKeyId)];
     return payloads.map((payload) => seal(payload, keyId, key));
   }
@@ -59,12 +77,26 @@ export class EncryptionCodec implements PayloadCodec {
     const [kind, id] = splitKeyId(keyId);
     if (kind === 'master') return masterKey(this.keyring, id);
     if (kind === 'record') {
-      const key = await this.recordKeys.existingKey(id, { fresh: this.options.freshRecordKeys });
+      const key = await this.withDatabase(() => this.recordKeys.existingKey(id, { fresh: this.options.freshRecordKeys }));
       if (key === 'erased') throw ApplicationFailure.nonRetryable(new RecordErased(id).message, PAYLOAD_ERASED);
       if (!key) throw new Error(`no data key for ${id}: this payload was encrypted against another database`);
       return key;
     }
     throw new Error(`unknown payload key ${keyId}`);
+  }
+
+  private async withDatabase<T>(lookup: () => Promise<T>): Promise<T> {
+    const wait = this.options.waitForDatabase;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await lookup();
+      } catch (error) {
+        if (!wait || !isDatabaseUnavailable(error) || wait.until?.aborted) throw error;
+        await sleep(backoffDelay(attempt, DATABASE_WAIT_BACKOFF), undefined, { signal: wait.until }).catch(() => {
+          throw error;
+        });
+      }
+    }
   }
 }
 

@@ -9,17 +9,21 @@ import { ensureRetentionSchedule } from './retention-schedule.js';
 
 /** Everything a process needs to encrypt what it sends to Temporal and read it back: one per process. */
 export interface PayloadProtection {
-  /** For every Client and Worker of the process. */
+  /** For every Client of the process: a record key it cannot read for an outage fails the call at once. */
   dataConverter: DataConverter;
+  /** For the Worker: a record key it cannot read for an outage is waited for (see EncryptionCodecOptions.waitForDatabase). */
+  workerDataConverter: DataConverter;
   /** For the codec server: reads record keys afresh, so an erasure is seen at once. */
   codecServerCodec: PayloadCodec;
   recordKeys: RecordKeys;
 }
 
-export function payloadProtection(db: Database, keyring: Keyring, options: RecordKeysOptions = {}): PayloadProtection {
+/** `shutdown` ends the worker's waits for the database. */
+export function payloadProtection(db: Database, keyring: Keyring, options: RecordKeysOptions & { shutdown?: AbortSignal } = {}): PayloadProtection {
   const recordKeys = createRecordKeys(db, keyring, options);
   return {
     dataConverter: encryptedDataConverter(new EncryptionCodec(keyring, recordKeys)),
+    workerDataConverter: encryptedDataConverter(new EncryptionCodec(keyring, recordKeys, { waitForDatabase: { until: options.shutdown } })),
     codecServerCodec: new EncryptionCodec(keyring, recordKeys, { freshRecordKeys: true }),
     recordKeys,
   };

@@ -40,7 +40,7 @@ async function main() {
 
   done = (async () => {
     const database = await untilAvailable('database', () => openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir }), { signal: shutdown.signal });
-    const protection = payloadProtection(database.db, keyring, followingDestructions(database));
+    const protection = payloadProtection(database.db, keyring, { ...followingDestructions(database), shutdown: shutdown.signal });
     const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal: shutdown.signal });
     await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) =>
       logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`),
@@ -50,7 +50,7 @@ async function main() {
     logger.info(`Worker for ${reachable.address} namespace ${temporal.namespace}; database ${database.description}; metrics on :${metrics.port}/metrics`);
     const stopWatching = watchDependencies(status, [databaseProbe(database.db), temporalProbe(client)]);
     try {
-      await runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal: shutdown.signal });
+      await runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.workerDataConverter, signal: shutdown.signal });
     } finally {
       stopWatching();
       metrics.server.close();

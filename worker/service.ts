@@ -62,7 +62,7 @@ async function main() {
     : 'none (TEAM_FILE=none)';
   const development = settings.payloadKeys ? null : developmentKeyring(settings.dataDir);
   const keyring = settings.payloadKeys ?? development!.keyring;
-  const protection = payloadProtection(database.db, keyring, followingDestructions(database));
+  const protection = payloadProtection(database.db, keyring, { ...followingDestructions(database), shutdown: signal });
   const client = await untilAvailable('Temporal', () => connectClient(reachable, protection.dataConverter), { signal });
   const added = await ensureSearchAttributes(client.connection, temporal.namespace).catch((error: Error) => {
     logger.warn(`Could not register search attributes (${error.message}); on Temporal Cloud add them with tcld or the Cloud UI.`);
@@ -71,7 +71,7 @@ async function main() {
   if (added.length > 0) logger.info(`Registered search attributes: ${added.join(', ')}`);
   await privacyHousekeeping(client, protection);
 
-  const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.dataConverter, signal });
+  const workerRun = runWorkerUntilStopped({ temporal: reachable, db: database.db, dataConverter: protection.workerDataConverter, signal });
   const apiKeys = settings.apiKeys ?? developmentApiKeys(settings.dataDir);
   const app = createApp({
     client,

@@ -56,7 +56,7 @@ describe('the Temporal Web UI decodes through the codec server (Chromium)', () =
       namespace: 'default',
       db: database.db,
       taskQueue,
-      dataConverter: protection.dataConverter,
+      dataConverter: protection.workerDataConverter,
       workflowBundle: await workflowBundle({ failureConverterPath: protection.dataConverter.failureConverterPath }),
     });
     workerRun = worker.run();

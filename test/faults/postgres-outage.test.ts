@@ -9,8 +9,8 @@ import { assertSurvived, startFaultEnvironment, startStream, verify, type FaultE
  * Issues 10 and 17: Postgres taken away from the worker and the API (separate processes) five times for
  * 20 s each while leads and steps stream in: every connection dropped, new ones refused, by the proxy the
  * test owns. Before the driver guard (patches/postgres+3.4.9.patch) a cut like this killed the worker in
- * some runs; now neither process may exit, no step may be lost or applied twice, and both logs must say
- * that the database went away and came back.
+ * some runs; now neither process may exit, nor the worker inside stop, no step may be lost or applied
+ * twice, and both logs must say that the database went away and came back.
  */
 
 const CUTS = 5;
@@ -85,6 +85,10 @@ test(`Postgres cut ${CUTS} times for ${CUT_MS / 1000} s mid-stream`, async () =>
     // Steps flow again before the next cut, so every cut lands on a stream in motion.
     await stream.answered(1);
     assert.deepEqual(environment.unexpectedExits(), [], `after cut ${cut}`);
+    // Nor may the SDK's worker inside the process stop: it did when a payload codec it called failed on the
+    // database (the process restarted it after a back-off, and steps waited 8-30 s after the database was back).
+    const workerFailures = environment.worker.output().slice(workerLog).split('\n').filter((line) => /"Worker failed"|\[worker\] stopped/.test(line));
+    assert.deepEqual(workerFailures.map((line) => line.slice(0, 600)), [], `cut ${cut}: the worker stopped`);
     console.log(`cut ${cut}: ${held.blocked} audit writes in flight; stream moving again ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after the database came back`);
   }
   await stream.stop();

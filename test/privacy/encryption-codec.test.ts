@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure, defaultPayloadConverter, type Payload, type SerializationContext } from '@temporalio/common';
 import { eq, sql } from 'drizzle-orm';
+import { isDatabaseUnavailable, openDatabase } from '../../db/client.js';
 import { recordKeys } from '../../db/schema.js';
 import { EncryptionCodec, encryptedWith, PAYLOAD_ERASED } from '../../privacy/encryption-codec.js';
 import { generateKeyEntry, parseKeyring, type Keyring } from '../../privacy/keyring.js';
 import { createRecordKeys, followingDestructions } from '../../privacy/record-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { uniqueId } from '../support/temporal.js';
 
 const lead = { leadId: 'L-1', email: 'jan.kowalski@acme.pl', company: 'Acme Sp. z o.o.' };
@@ -140,6 +142,48 @@ describe('payload encryption codec against real Postgres', () => {
       await database.db.execute(sql`alter table record_keys enable trigger record_keys_destroyed`);
     }
     assert.equal(key.length, 32);
+  });
+
+  test("a worker's codec waits out a database outage for a key it has not cached; a client's fails at once", async () => {
+    const keyring = parseKeyring(k1);
+    const target = new URL(database.url);
+    const proxy = await startTcpProxy({ targetHost: target.hostname, targetPort: Number(target.port || 5432) });
+    const proxied = await openDatabase({ databaseUrl: proxy.url(database.url), dataDir: '/nonexistent' });
+    try {
+      const workerCodec = (until?: AbortSignal) => new EncryptionCodec(keyring, createRecordKeys(proxied.db, keyring), { waitForDatabase: { until } });
+      const clientCodec = new EncryptionCodec(keyring, createRecordKeys(proxied.db, keyring));
+      // A payload of a record whose key exists, written by another process: the worker has never read its key.
+      const existing = `lead-${uniqueId('L')}`;
+      const written = await codecWith(keyring).encode([toPayload(lead)], context(existing));
+      const newRecord = `lead-${uniqueId('L')}`;
+
+      await proxy.cut('reset');
+      await assert.rejects(clientCodec.encode([toPayload('x')], context(newRecord)), (error: unknown) => isDatabaseUnavailable(error));
+      const worker = workerCodec();
+      const settled: string[] = [];
+      const decoding = worker.decode(written).finally(() => settled.push('decode'));
+      const encoding = worker.encode([toPayload('made during the outage')], context(newRecord)).finally(() => settled.push('encode'));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.deepEqual(settled, [], 'nothing settles while the database is away');
+
+      await proxy.restore();
+      assert.deepEqual(fromPayload((await decoding)[0]!), lead);
+      const reader = codecWith(keyring, true);
+      assert.deepEqual(fromPayload((await reader.decode(await encoding))[0]!), 'made during the outage');
+
+      // Shutdown ends the wait with the database's error.
+      await proxy.cut('close');
+      const shutdown = new AbortController();
+      const abandoned = workerCodec(shutdown.signal).encode([toPayload('y')], context(`lead-${uniqueId('L')}`));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      shutdown.abort();
+      await assert.rejects(abandoned, (error: unknown) => isDatabaseUnavailable(error));
+      await proxy.restore();
+      await proxied.db.execute(sql`select 1`);
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
   });
 
   test('a payload relabelled with another record key does not open', async () => {

@@ -68,7 +68,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
     connection: temporal.workerConnection,
     namespace: temporal.namespace,
     db: database.db,
-    dataConverter: protection.dataConverter,
+    dataConverter: protection.workerDataConverter,
     workflowBundle: await workflowBundle({ failureConverterPath: protection.dataConverter.failureConverterPath }),
   });
   const workerRun = worker.run();

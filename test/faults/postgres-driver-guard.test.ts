@@ -23,7 +23,7 @@ type Mode = 'close' | 'reset' | 'buffered';
 interface CutResult {
   code: number | null;
   output: string;
-  result?: { outcomes: unknown; afterRestore: unknown; ended: unknown };
+  result?: { outcomes: unknown; duringCut: unknown; afterRestore: unknown; ended: unknown };
 }
 
 async function cut(format: 'esm' | 'cjs', packageDir: string, mode: Mode): Promise<CutResult> {
@@ -37,12 +37,13 @@ const closedCodes = new Set(['CONNECTION_CLOSED', 'ECONNRESET', 'ECONNREFUSED'])
 function assertSurvived(run: CutResult, what: string) {
   assert.equal(run.code, 0, `${what}: the process must survive the cut\n${run.output}`);
   assert.ok(run.result, `${what}: no result\n${run.output}`);
-  const { outcomes, afterRestore, ended } = run.result;
+  const { outcomes, duringCut, afterRestore, ended } = run.result;
   // Every query the cut interrupted is rejected with a connection error the caller can catch and retry.
   assert.ok(Array.isArray(outcomes) && outcomes.length === 4, `${what}: interrupted queries must settle, got ${JSON.stringify(outcomes)}`);
   for (const outcome of outcomes) assert.ok(closedCodes.has(outcome as string), `${what}: unexpected outcome ${JSON.stringify(outcome)}`);
   assert.deepEqual(afterRestore, Array(8).fill('ok'), `${what}: the pool must answer once the database is back`);
-  assert.equal(ended, 'ended', `${what}: sql.end() must finish`);
+  assert.ok(closedCodes.has(duringCut as string), `${what}: a query sent as the connections die is rejected, got ${JSON.stringify(duringCut)}`);
+  assert.equal(ended, 'ended', `${what}: sql.end() must finish without a timeout`);
 }
 
 let unpatched: string;
@@ -72,7 +73,7 @@ describe('the postgres driver guard (patches/postgres+3.4.9.patch)', { concurren
     for (const file of loaded) assert.ok(patch.includes(`+++ b/${file}`), `${file} is loaded but not patched`);
     const installed = join(projectRoot, 'node_modules', 'postgres', 'package.json');
     const { version } = JSON.parse(readFileSync(installed, 'utf8')) as { version: string };
-    assert.equal(version, '3.4.9', 'the patch is written against postgres 3.4.9: review it against the new release, drop it if upstream fixed nextWrite');
+    assert.equal(version, '3.4.9', 'the patch is written against postgres 3.4.9: review it against the new release, drop it if upstream fixed nextWrite and end()');
   });
 
   test('unpatched, a cut under open transactions crashes the process from Immediate.nextWrite', async () => {
@@ -86,6 +87,7 @@ describe('the postgres driver guard (patches/postgres+3.4.9.patch)', { concurren
     const run = await cut('esm', unpatched, 'reset');
     assert.equal(run.code, 0, run.output);
     assert.equal(run.result?.afterRestore, 'hung', `expected the pool to stop answering\n${run.output}`);
+    assert.equal(run.result?.ended, 'hung', `expected sql.end() to wait for the cut connections' queries\n${run.output}`);
   });
 
   test('unpatched, a reset while small writes are buffered leaves them unanswered and the connections unable to flush', async () => {
@@ -98,7 +100,7 @@ describe('the postgres driver guard (patches/postgres+3.4.9.patch)', { concurren
 
   for (const format of ['esm', 'cjs'] as const) {
     for (const mode of ['close', 'reset', 'buffered'] as const) {
-      test(`patched (${format}), the process survives a ${mode} cut and the pool recovers`, async () => {
+      test(`patched (${format}), the process survives a ${mode} cut, and the pool recovers and ends`, async () => {
         assertSurvived(await cut(format, 'project', mode), `${format} ${mode}`);
       });
     }

@@ -109,5 +109,28 @@ export async function recordLeadEvents(db: Database, events: readonly LeadAuditE
     ${carried === undefined ? sql`` : sql`, recorded as (${carried})`}
     select count(*)::int as written${carried === undefined ? sql`` : sql`, array(select idempotency_key from recorded) as recorded`} from inserted`);
   const row = firstRow<{ written: number; recorded?: string[] }>(result);
+  await recordNextSteps(db, events);
   return carried === undefined ? { written: row?.written ?? 0 } : { written: row?.written ?? 0, recorded: row?.recorded ?? [] };
+}
+
+/**
+ * Moves each lead's next step in the projection (leads.next_step_due_at, for pipeline hygiene) to the latest
+ * next-step-set event among `events`, unless it already holds a later one. A statement of its own, and only for
+ * the steps that set one: the projection row above moves only with a batch newer than everything it holds, and a
+ * statement cannot update one row twice. Idempotent, and run on every attempt, so a retry after a failure between
+ * the two statements completes it before the step answers.
+ */
+async function recordNextSteps(db: Database, events: readonly LeadAuditEvent[]): Promise<void> {
+  const latest = new Map<string, LeadAuditEvent>();
+  for (const event of events) {
+    if (event.type !== 'next-step-set') continue;
+    const seen = latest.get(event.leadId);
+    if (!seen || seen.seq < event.seq) latest.set(event.leadId, event);
+  }
+  for (const event of latest.values()) {
+    const dueAt = new Date(String(event.payload.dueAt));
+    await db.execute(sql`
+      update leads set next_step_due_at = ${Number.isNaN(dueAt.getTime()) ? null : dueAt.toISOString()}::timestamptz, next_step_seq = ${event.seq}
+      where lead_id = ${event.leadId} and (next_step_seq is null or next_step_seq < ${event.seq})`);
+  }
 }

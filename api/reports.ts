@@ -555,8 +555,10 @@ export function reportRoutes({ db, now = () => new Date() }: ReportRoutesDepende
   app.openapi(leadSlaRoute, async (c) => {
     const range = resolveRange(c.req.valid('query'), now());
     if ('error' in range) return c.json(range, 400);
-    const asOf = new Date(Math.min(range.to.getTime(), now().getTime()));
-    const [sla, hygiene, quality] = await Promise.all([leadSlaReport(db, range), pipelineHygiene(db, asOf), dataQuality(db, range)]);
+    const at = now();
+    const asOf = new Date(Math.min(range.to.getTime(), at.getTime()));
+    const current = range.to.getTime() >= at.getTime();
+    const [sla, hygiene, quality] = await Promise.all([leadSlaReport(db, range), pipelineHygiene(db, asOf, { current }), dataQuality(db, range)]);
     const report = { ...sla, pipelineHygiene: hygiene, dataQuality: quality };
     if (prefersCsv(c.req.header('accept'))) return csvResponse(c, 'lead-sla', leadSlaCsv(report));
     c.header('vary', 'Accept');

@@ -823,9 +823,20 @@ const HYGIENE_FRESH_MS = 7 * 86_400_000;
  * the projection knows the stage now, not in the past. "Updated" is read from the week's update events
  * (lead_events_type_at_idx) rather than a latest-update look-up per open opportunity: one of them in
  * [asOf - 7 days, asOf] is the same as the latest one up to asOf falling there.
+ *
+ * `current`: asOf is now (a report that runs to the present), so each opportunity's latest next step is the one
+ * the projection holds (leads.next_step_due_at, read from leads_stage_lead_idx with the opportunities); for an
+ * earlier asOf it is looked up in the audit, one probe per open opportunity.
  */
-export async function pipelineHygiene(db: Database, asOf: Date): Promise<PipelineHygiene> {
+export async function pipelineHygiene(db: Database, asOf: Date, { current = false }: { current?: boolean } = {}): Promise<PipelineHygiene> {
   const freshSince = new Date(asOf.getTime() - HYGIENE_FRESH_MS);
+  const latestNextStep = current
+    ? sql`(select l.next_step_due_at as due_at) ns on true`
+    : sql`(
+        select (e.payload->>'dueAt')::timestamptz as due_at from lead_events e
+        where e.lead_id = l.lead_id and e.type = 'next-step-set' and e.at <= ${instant(asOf)}
+        order by e.seq desc limit 1
+      ) ns on true`;
   const [row] = await rowsOf<{ open: number; with_next_step: number; updated: number; maintained: number }>(
     db,
     sql`
@@ -839,11 +850,7 @@ export async function pipelineHygiene(db: Database, asOf: Date): Promise<Pipelin
         (count(*) filter (where ns.due_at >= ${instant(asOf)} and r.lead_id is not null))::int as maintained
       from leads l
       left join recent r on r.lead_id = l.lead_id
-      left join lateral (
-        select (e.payload->>'dueAt')::timestamptz as due_at from lead_events e
-        where e.lead_id = l.lead_id and e.type = 'next-step-set' and e.at <= ${instant(asOf)}
-        order by e.seq desc limit 1
-      ) ns on true
+      left join lateral ${latestNextStep}
       where l.stage = 'SQL'
     `,
   );

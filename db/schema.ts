@@ -20,10 +20,17 @@ export const leads = pgTable(
     lastEventSeq: integer('last_event_seq').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    /**
+     * When the latest next step set on the opportunity is due, and that event's seq: kept apart from
+     * last_event_seq, so a batch of audit rows written late still moves it forward (activities/lead-audit.ts).
+     */
+    nextStepDueAt: timestamp('next_step_due_at', { withTimezone: true }),
+    nextStepSeq: integer('next_step_seq'),
   },
   (table) => [
-    // By stage, holding the lead IDs: pipeline hygiene lists the open opportunities without visiting the table.
-    index('leads_stage_lead_idx').on(table.stage, table.leadId),
+    // By stage, holding the lead IDs and next-step due dates: pipeline hygiene as of now counts the open
+    // opportunities and their next steps without visiting the table.
+    index('leads_stage_lead_idx').on(table.stage, table.leadId, table.nextStepDueAt),
     index('leads_company_idx').on(table.company),
     // GET /leads pages in (updated_at, lead_id) order and filters by updatedSince.
     index('leads_updated_at_idx').on(table.updatedAt, table.leadId),

@@ -100,3 +100,76 @@ describe('pipeline hygiene report (Postgres)', () => {
     assert.deepEqual(await dataQuality(database.db, { from: day(5), to: day(6) }), { records: 1, valid: 1, validShare: 1, target: 0.95, meetsTarget: true });
   });
 });
+
+/**
+ * Pipeline hygiene as of now reads each open opportunity's latest next step from the projection
+ * (leads.next_step_due_at) instead of probing the audit: the same figures, whatever order a lead's batches were
+ * written in.
+ */
+describe('pipeline hygiene as of now, from the projection (Postgres)', () => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await database?.drop();
+  });
+
+  const now = Date.now();
+  const fromNow = (days: number) => new Date(now + days * DAY);
+  type Written = { seq: number; type: string; at: Date; payload?: Record<string, unknown> };
+  /** One batch of a lead's audit, as one step writes it: its events with their own seq numbers. */
+  async function batch(leadId: string, stage: string, events: Written[]) {
+    await recordLeadEvents(
+      database.db,
+      events.map((event) => ({
+        workflowId: `lead-${leadId}`,
+        leadId,
+        seq: event.seq,
+        stepKey: `${event.seq}-${event.type}`,
+        type: event.type,
+        at: event.at.toISOString(),
+        actor: 'inserted',
+        payload: event.payload ?? {},
+        projection: { email: `${leadId}@example.com`, company: leadId, icpTier: 1, source: null, stage, ownerId: 'rep', score: 50, policyVersion: 'p' },
+      })),
+    );
+  }
+  const qualified = (seq: number, at: Date): Written => ({ seq, type: 'qualified', at });
+  const updated = (seq: number, at: Date): Written => ({ seq, type: 'opportunity-updated', at });
+  const nextStep = (seq: number, at: Date, dueAt: Date): Written => ({ seq, type: 'next-step-set', at, payload: { dueAt: dueAt.toISOString(), type: 'call' } });
+
+  test('the same figures as the audit, with batches written late, out of order and twice', async () => {
+    // In order: next step ahead, updated this week.
+    await batch('N-ok', 'SQL', [qualified(1, fromNow(-3))]);
+    await batch('N-ok', 'SQL', [nextStep(2, fromNow(-1), fromNow(2))]);
+    // The batch that set the next step was written after a newer one: the projection row kept the newer batch,
+    // and the next step still counts.
+    await batch('N-late', 'SQL', [qualified(1, fromNow(-20))]);
+    await batch('N-late', 'SQL', [updated(3, fromNow(-1))]);
+    await batch('N-late', 'SQL', [nextStep(2, fromNow(-2), fromNow(4))]);
+    // An older next step (now overdue) written after the newer one: the newer one stays.
+    await batch('N-older-late', 'SQL', [qualified(1, fromNow(-30))]);
+    await batch('N-older-late', 'SQL', [nextStep(3, fromNow(-2), fromNow(5))]);
+    await batch('N-older-late', 'SQL', [nextStep(2, fromNow(-4), fromNow(-1))]);
+    // Replaced by an overdue one in the same batch; then the batch retried.
+    const replaced = [qualified(1, fromNow(-2)), nextStep(2, fromNow(-2), fromNow(9)), nextStep(3, fromNow(-1), fromNow(-0.5))];
+    await batch('N-replaced', 'SQL', replaced);
+    await batch('N-replaced', 'SQL', replaced);
+    // Never given a next step; and a won opportunity, not open.
+    await batch('N-none', 'SQL', [qualified(1, fromNow(-10))]);
+    await batch('N-won', 'WON', [qualified(1, fromNow(-2)), nextStep(2, fromNow(-1), fromNow(1))]);
+
+    const asOf = new Date();
+    const fromProjection = await pipelineHygiene(database.db, asOf, { current: true });
+    assert.deepEqual(fromProjection, await pipelineHygiene(database.db, asOf));
+    assert.deepEqual(fromProjection, {
+      asOf: asOf.toISOString(),
+      openOpportunities: 5,
+      withNextStep: 3,
+      updatedThisWeek: 3,
+      maintained: 2,
+      maintainedShare: 2 / 5,
+    });
+  });
+});

@@ -7,7 +7,7 @@ import { dealMilestones, deals } from '../../db/schema.js';
 import { MINUTE_DECIMALS, percentile, rounded } from '../../domain/report-stats.js';
 import type { Role } from '../../service.config.js';
 import { secondsScalePolicy } from '../support/policies.js';
-import { eventually, runStandardLead, seedCsQueue, seedInboundQueue } from '../support/scenarios.js';
+import { eventually, intakeRoutedLead, runStandardLead, seedCsQueue, seedInboundQueue } from '../support/scenarios.js';
 import { startService, tokenFor, type RunningService } from '../support/service.js';
 import { uniqueId } from '../support/temporal.js';
 
@@ -653,5 +653,28 @@ describe('reports API on a real Temporal dev server and Postgres', () => {
     const tier1 = sla.body.speedToLead.byTier[0];
     assert.equal(tier1.metOnTime + tier1.metLate, 1, 'the standard lead met its speed-to-lead clock with its first attempt');
     assert.ok(tier1.medianBusinessMinutes >= 0 && tier1.medianBusinessMinutes < 1, `seconds-scale minutes: ${tier1.medianBusinessMinutes}`);
+  });
+
+  test("pipeline hygiene to the present counts an opportunity's next step the moment the API confirms it", async () => {
+    const hygiene = async () => {
+      const report = await get('/reports/lead-sla');
+      assert.equal(report.status, 200, JSON.stringify(report.body));
+      return report.body.pipelineHygiene as { openOpportunities: number; withNextStep: number };
+    };
+    const leadId = uniqueId('L-hyg');
+    let as = await intakeRoutedLead(service, leadId);
+    const stepAs = async (path: string, body: object) => {
+      const answer = await service.request('POST', `/leads/${leadId}/${path}`, { role: 'sales', as, body });
+      assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
+      as = answer.body.ownerId;
+    };
+    await stepAs('accept', {});
+    await stepAs('contact-attempts', { channel: 'phone', outcome: 'connected' });
+    await stepAs('qualify', { need: true, budget: true, timing: true });
+    const qualified = await hygiene();
+    await stepAs('next-step', { dueAt: new Date(Date.now() + DAY).toISOString(), type: 'call' });
+    const withStep = await hygiene();
+    assert.equal(withStep.openOpportunities, qualified.openOpportunities);
+    assert.equal(withStep.withNextStep, qualified.withNextStep + 1);
   });
 });

@@ -121,11 +121,15 @@ export class LeadReportCopy {
   private turn: Promise<unknown> = Promise.resolve();
   /** overlapping()'s answer: one buffer for every report (reports read in turn), not a window's worth of garbage each. */
   private overlappingSlots = new Int32Array(0);
+  /** Leads written since the slots were last put in order (orderSlots), and, when given, how many may be before they are again. */
+  private writtenSinceOrdered = 0;
+  private readonly orderAfterWrites: number | undefined;
   /** Epoch milliseconds: the copy holds every lead whose last fact is at or after it. */
   readonly horizon: number;
 
-  constructor(loadedAt = Date.now()) {
+  constructor(loadedAt = Date.now(), { orderAfterWrites }: { orderAfterWrites?: number } = {}) {
     this.horizon = loadedAt - LEAD_REPORT_COPY_DAYS * DAY_MS;
+    this.orderAfterWrites = orderAfterWrites;
   }
 
   /** Whether a window starting at `from` finds all of its leads here (each lead it overlaps has its last fact at or after `from`). */
@@ -144,6 +148,7 @@ export class LeadReportCopy {
       slot = this.freeSlots.pop() ?? this.slotCount++;
       this.slotOf.set(lead.leadId, slot);
     }
+    this.writtenSinceOrdered += 1;
     let source = lead.source;
     if (source !== null) {
       const interned = this.sources.get(source);
@@ -229,6 +234,7 @@ export class LeadReportCopy {
     );
     this.apply(answered[0]!.changed_id === null ? [] : answered);
     this.snapshot = answered[0]!.snapshot;
+    if (this.writtenSinceOrdered >= (this.orderAfterWrites ?? Math.max(10_000, this.slotOf.size / 4))) this.orderSlots();
   }
 
   /** The first catch-up: every lead since the horizon, a page at a time (the rows of one page in memory at once), all in the transaction's snapshot. */
@@ -249,6 +255,24 @@ export class LeadReportCopy {
       after = page.at(-1)!.lead_id!;
     }
     this.snapshot = current!.snapshot;
+    this.orderSlots();
+  }
+
+  /**
+   * Puts the leads in the order of their last fact, so that a window's leads (mostly the recent ones) lie side
+   * by side in every column. In lead-ID order each of them cost a cache miss per column read: the pass over the
+   * bench's 37,000 of 138,000 leads took 6.6-11.7 ms so, and 4.6-4.9 ms in this order. A lead keeps its slot
+   * when it changes (and a new one takes a freed slot or the next), so the order wears: it is restored once
+   * the leads written since number a quarter of the copy and at least 10,000 (or `orderAfterWrites`).
+   */
+  private orderSlots(): void {
+    const { lastAt } = this.columns;
+    const slots = [...this.slotOf.values()].sort((a, b) => lastAt[a]! - lastAt[b]!);
+    this.columns.reorder(slots);
+    slots.forEach((_, slot) => this.slotOf.set(this.columns.leadId[slot]!, slot));
+    this.freeSlots.length = 0;
+    this.slotCount = slots.length;
+    this.writtenSinceOrdered = 0;
   }
 
   private apply(rows: readonly RollupSqlRow[]): void {

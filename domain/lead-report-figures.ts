@@ -188,6 +188,11 @@ export class RollupColumns {
     return new RollupColumns(Math.max(1, slots.length), this, slots);
   }
 
+  /** Keeps only these slots' leads, slot i holding `slots[i]`, in place and as wide as before. */
+  reorder(slots: readonly number[]): void {
+    Object.assign(this, new RollupColumns(Math.max(this.capacity, slots.length), this, slots));
+  }
+
   /** Twice the slots, in place: whoever holds these columns sees the wider ones. */
   private grow(): void {
     Object.assign(this, new RollupColumns(this.capacity * 2, this));

@@ -204,7 +204,7 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
   let instants: number[] = [];
   // One copy for the whole file: each test's writes reach it as revisions since its last report, as in a live API.
   // Loaded "at" the span's end, so its horizon reaches every window below.
-  const copy = new LeadReportCopy(SPAN_FROM + SPAN_DAYS * DAY);
+  const copy = new LeadReportCopy(SPAN_FROM + SPAN_DAYS * DAY, { orderAfterWrites: 3 });
   /** The report as the API answers it (from the copy), after checking that the rollup in SQL answers the same. */
   async function leadSlaReport(range: ReportRange) {
     const fromCopy = await copiedLeadSlaReport(database.db, copy, range);

@@ -64,7 +64,7 @@ function leadIn(columns: RollupColumns, slot: number): RollupLead {
   };
 }
 
-test('RollupColumns keep every lead written through growing, and copy the slots asked for', () => {
+test('RollupColumns keep every lead written through growing, copy the slots asked for, and reorder in place', () => {
   const rand = seededRandom(5);
   const maybe = (value: number) => (rand() < 0.3 ? null : value);
   const leads: RollupLead[] = Array.from({ length: 2500 }, (_, i) => ({
@@ -106,4 +106,14 @@ test('RollupColumns keep every lead written through growing, and copy the slots 
   columns.write(1500, { ...leads[1500]!, mqlAt: 7 });
   assert.deepEqual(leadIn(copy, 1), leads[0]);
   assert.deepEqual(leadIn(copy, 2), leads[1500]);
+  // Reordered in place: the chosen slots' leads first, in the order given, as wide as before; the rest free.
+  const holder = { columns };
+  const kept = [2499, 7, 1024, 3];
+  columns.reorder(kept);
+  assert.equal(holder.columns, columns);
+  assert.equal(columns.capacity, 4096);
+  kept.forEach((slot, index) => assert.deepEqual(leadIn(columns, index), leads[slot], `slot ${index} after reordering`));
+  assert.equal(columns.lastAt[kept.length], -Infinity, 'a slot past the kept leads is reached by no window');
+  columns.write(kept.length, leads[9]!);
+  assert.deepEqual(leadIn(columns, kept.length), leads[9]);
 });

@@ -11,6 +11,26 @@ const DAY = 86_400_000;
 const asOf = new Date('2026-12-06T12:00:00Z');
 const daysAgo = (days: number) => new Date(asOf.getTime() - days * DAY);
 
+type Written = { seq: number; type: string; at: Date; payload?: Record<string, unknown> };
+
+/** One batch of a lead's audit, as one step writes it, through the audit writer itself. */
+async function writeBatch(database: TestDatabase, leadId: string, stage: string, events: readonly Written[]) {
+  await recordLeadEvents(
+    database.db,
+    events.map((event) => ({
+      workflowId: `lead-${leadId}`,
+      leadId,
+      seq: event.seq,
+      stepKey: `${event.seq}-${event.type}`,
+      type: event.type,
+      at: event.at.toISOString(),
+      actor: 'inserted',
+      payload: event.payload ?? {},
+      projection: { email: `${leadId}@example.com`, company: leadId, icpTier: 2, source: null, stage, ownerId: 'rep', score: 50, policyVersion: 'p' },
+    })),
+  );
+}
+
 /** The pipeline-hygiene figures of GET /reports/lead-sla over audit rows written by the audit writer itself. */
 describe('pipeline hygiene report (Postgres)', () => {
   let database: TestDatabase;
@@ -21,21 +41,8 @@ describe('pipeline hygiene report (Postgres)', () => {
     await database?.drop();
   });
 
-  async function lead(leadId: string, stage: string, events: Array<{ type: string; at: Date; payload?: Record<string, unknown> }>) {
-    await recordLeadEvents(
-      database.db,
-      events.map((event, index) => ({
-        workflowId: `lead-${leadId}`,
-        leadId,
-        seq: index + 1,
-        stepKey: `${index + 1}-${event.type}`,
-        type: event.type,
-        at: event.at.toISOString(),
-        actor: 'inserted',
-        payload: event.payload ?? {},
-        projection: { email: `${leadId}@example.com`, company: leadId, icpTier: 2, source: null, stage, ownerId: 'rep', score: 50, policyVersion: 'p' },
-      })),
-    );
+  async function lead(leadId: string, stage: string, events: Array<Omit<Written, 'seq'>>) {
+    await writeBatch(database, leadId, stage, events.map((event, index) => ({ ...event, seq: index + 1 })));
   }
   const nextStep = (at: Date, dueAt: Date) => ({ type: 'next-step-set', at, payload: { dueAt: dueAt.toISOString(), type: 'call' } });
 
@@ -117,24 +124,7 @@ describe('pipeline hygiene as of now, from the projection (Postgres)', () => {
 
   const now = Date.now();
   const fromNow = (days: number) => new Date(now + days * DAY);
-  type Written = { seq: number; type: string; at: Date; payload?: Record<string, unknown> };
-  /** One batch of a lead's audit, as one step writes it: its events with their own seq numbers. */
-  async function batch(leadId: string, stage: string, events: Written[]) {
-    await recordLeadEvents(
-      database.db,
-      events.map((event) => ({
-        workflowId: `lead-${leadId}`,
-        leadId,
-        seq: event.seq,
-        stepKey: `${event.seq}-${event.type}`,
-        type: event.type,
-        at: event.at.toISOString(),
-        actor: 'inserted',
-        payload: event.payload ?? {},
-        projection: { email: `${leadId}@example.com`, company: leadId, icpTier: 1, source: null, stage, ownerId: 'rep', score: 50, policyVersion: 'p' },
-      })),
-    );
-  }
+  const batch = (leadId: string, stage: string, events: readonly Written[]) => writeBatch(database, leadId, stage, events);
   const qualified = (seq: number, at: Date): Written => ({ seq, type: 'qualified', at });
   const updated = (seq: number, at: Date): Written => ({ seq, type: 'opportunity-updated', at });
   const nextStep = (seq: number, at: Date, dueAt: Date): Written => ({ seq, type: 'next-step-set', at, payload: { dueAt: dueAt.toISOString(), type: 'call' } });

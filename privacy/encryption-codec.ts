@@ -1,10 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, type DataConverter, type Payload, type PayloadCodec, type SerializationContext } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { isDatabaseUnavailable } from '../db/client.js';
-import { backoffDelay, type Backoff } from '../worker/resilience.js';
+import { untilAvailable, type Backoff } from '../worker/resilience.js';
 import { isRecordWorkflowId } from '../workflows/workflow-ids.js';
 import type { Keyring } from './keyring.js';
 import { masterKey, RecordErased, type RecordKeys } from './record-keys.js';
@@ -85,18 +84,12 @@ export class EncryptionCodec implements PayloadCodec {
     throw new Error(`unknown payload key ${keyId}`);
   }
 
-  private async withDatabase<T>(lookup: () => Promise<T>): Promise<T> {
+  /** The look-up, waited out through a database outage when the options say so (the worker's codec). */
+  private withDatabase<T>(lookup: () => Promise<T>): Promise<T> {
     const wait = this.options.waitForDatabase;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await lookup();
-      } catch (error) {
-        if (!wait || !isDatabaseUnavailable(error) || wait.until?.aborted) throw error;
-        await sleep(backoffDelay(attempt, DATABASE_WAIT_BACKOFF), undefined, { signal: wait.until }).catch(() => {
-          throw error;
-        });
-      }
-    }
+    if (!wait) return lookup();
+    // Silent: the dependency watch already logs the outage once, and every payload waiting would repeat it.
+    return untilAvailable('database', lookup, { log: () => {}, backoff: DATABASE_WAIT_BACKOFF, signal: wait.until, permanent: (error) => !isDatabaseUnavailable(error) });
   }
 }
 

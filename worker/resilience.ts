@@ -38,7 +38,8 @@ export function backoffDelay(attempt: number, { initialMs, maxMs }: Backoff): nu
 
 /**
  * Runs `attempt` until it succeeds: a dependency that is down at start-up is waited for, not a reason to
- * exit. Gives up only when `signal` aborts (shutdown).
+ * exit. Gives up only when `signal` aborts (shutdown), with the last attempt's error, or on an error
+ * `permanent` names.
  */
 export async function untilAvailable<T>(
   what: string,
@@ -52,12 +53,14 @@ export async function untilAvailable<T>(
       if (tries > 1) log(`[dependencies] ${what}: reachable after ${tries} attempts`);
       return value;
     } catch (error) {
-      options.signal?.throwIfAborted();
-      // A mistake in the configuration does not go away by waiting: say it and exit.
-      if (options.permanent?.(error)) throw error;
+      // Shutdown ends the wait with the error it was waiting out; a mistake in the configuration (permanent)
+      // does not go away by waiting: say it and exit.
+      if (options.signal?.aborted || options.permanent?.(error)) throw error;
       const delay = backoffDelay(tries, options.backoff ?? startupBackoff);
       log(`[dependencies] ${what}: not reachable (${reasonOf(error)}); trying again in ${(delay / 1000).toFixed(1)} s`);
-      await sleep(delay, undefined, { signal: options.signal });
+      await sleep(delay, undefined, { signal: options.signal }).catch(() => {
+        throw error;
+      });
     }
   }
 }

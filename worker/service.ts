@@ -26,6 +26,9 @@ import { followingDestructions } from '../privacy/record-keys.js';
  * one process only; with DATABASE_URL it is the same process, so `npm start` behaves alike either way. It
  * reaches Temporal at TEMPORAL_ADDRESS, which the supervisor sets to its dev server unless the user did.
  */
+/** Aborted by SIGTERM / SIGINT: ends start-up's waits for the database and Temporal. */
+const shutdown = new AbortController();
+
 async function main() {
   const settings = serviceSettings();
   const teamFile = teamFileSetting();
@@ -38,7 +41,6 @@ async function main() {
   const traced = startTracing({ serviceName: 'revops-service' });
   mkdirSync(settings.dataDir, { recursive: true });
 
-  const shutdown = new AbortController();
   let stop: () => Promise<void> = async () => {};
   onShutdown(async () => {
     shutdown.abort();
@@ -129,7 +131,7 @@ function uiOrigins(uiUrl: string | undefined): string[] {
 
 main().catch((error) => {
   // Start-up waits are cut short by shutdown, which exits on its own.
-  if (error instanceof Error && error.name === 'AbortError') return;
+  if (shutdown.signal.aborted) return;
   logger.fatal({ err: error }, `service did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { createDevServerEnvironment, quietWorkerLogs, uniqueId, type DevServerEnvironment } from '../support/temporal.js';
-import { answeringWorkflow, spinningWorkflow, spinSignal } from '../support/workflows/spinning.js';
+import { startProcess, type ServiceProcess } from '../support/processes.js';
+import { createDevServerEnvironment, uniqueId, type DevServerEnvironment } from '../support/temporal.js';
+import { answeringWorkflow, spinningWorkflow, spinSignal } from './children/spinning-workflows.js';
 
 const TIMEOUT_MS = 1000;
 
@@ -15,27 +15,16 @@ const TIMEOUT_MS = 1000;
  */
 describe('the deadlock guard of the workflow sandbox', () => {
   let env: DevServerEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let worker: ServiceProcess;
   const taskQueue = uniqueId('deadlock-guard');
 
   before(async () => {
-    quietWorkerLogs();
     env = await createDevServerEnvironment();
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../support/workflows/spinning.ts', import.meta.url).pathname, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    worker = await Worker.create({
-      connection: env.workerConnection,
-      namespace: env.namespace,
-      taskQueue,
-      workflowBundle,
-      // Not in WorkerOptions' type ("not exposed at the moment"), read all the same: 1 s keeps the test short.
-      ...({ isolateExecutionTimeout: TIMEOUT_MS } as object),
-    });
-    running = worker.run();
+    worker = startProcess('spinning-worker', 'test/workflows/children/spinning-worker.ts', { args: [env.server.address, taskQueue, String(TIMEOUT_MS)] });
+    await worker.waitFor(/spinning worker running/);
   });
   after(async () => {
-    worker?.shutdown();
-    await running?.catch(() => {});
+    await worker?.stop(3_000);
     await env?.teardown();
   });
 

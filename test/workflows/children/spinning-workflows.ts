@@ -1,6 +1,6 @@
 import { condition, defineSignal, setHandler } from '@temporalio/workflow';
 
-/** Workflows for the sandbox's deadlock guard (test/workflows/deadlock-guard.test.ts). */
+/** Workflows for the sandbox's deadlock guard (test/workflows/deadlock-guard.test.ts), run by spinning-worker.ts. */
 export const spinSignal = defineSignal('spin');
 
 /** Spins in its signal handler: the call that delivers the signal never returns on its own. */

@@ -20,15 +20,15 @@ import { developmentKeyring } from '../privacy/keyring.js';
 import { payloadProtection, privacyHousekeeping } from '../privacy/payload-protection.js';
 import { followingDestructions } from '../privacy/record-keys.js';
 
+/** Aborted by SIGTERM / SIGINT: ends start-up's waits for the database and Temporal. */
+const shutdown = new AbortController();
+
 /**
  * The service part of `npm start` (worker/all-in-one.ts starts and supervises it): database, worker and API
  * in one process. One process, because the embedded PGlite database (DATABASE_URL unset) can be opened by
  * one process only; with DATABASE_URL it is the same process, so `npm start` behaves alike either way. It
  * reaches Temporal at TEMPORAL_ADDRESS, which the supervisor sets to its dev server unless the user did.
  */
-/** Aborted by SIGTERM / SIGINT: ends start-up's waits for the database and Temporal. */
-const shutdown = new AbortController();
-
 async function main() {
   const settings = serviceSettings();
   const teamFile = teamFileSetting();

@@ -79,6 +79,7 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     async touch(index) {
       if (!rawTouches.has(index)) rawTouches.set(index, Date.now());
     },
+    async nothing() {},
     async recordRawStep(workflowId, seq) {
       // The same table the service audits steps in, so both sides pay for the same indexes.
       await service.database.db.transaction(async (tx) => {

@@ -1,16 +1,18 @@
 import type { BenchContext } from './context.js';
 import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
 import { quietPolicy } from './policies.js';
-import { durablePingUpdate, durableUpdatableWorkflow, pingUpdate, updatableWorkflow } from './raw-workflows.js';
+import { durablePingUpdate, durableUpdatableWorkflow, localDurablePingUpdate, localDurableUpdatableWorkflow, localNothingPingUpdate, pingUpdate, updatableWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
 import { now, pollUntil, progress, ratio, rawFirstIn, runPool, spread, summarize, terminateAll, throttledProgress, waitForIdle, type Spread, type Summary } from './support.js';
 
 /**
  * 2. Step round-trip latency: POST /leads/{id}/contact-attempts (an Update with a validator; the handler
- * stages an audit event and waits for the recordLeadEvents activity before answering) through the API in
- * process, next to two raw baselines: a bare executeUpdate whose handler returns its argument, and one whose
- * handler first commits one audit row in Postgres (an activity, awaited), the durable write a step promises.
- * One request at a time, the three interleaved per sample so all see the same background, in rounds that
+ * stages an audit event and waits for its commit, a local activity in the same workflow task, before
+ * answering) through the API in process, next to three raw baselines: a bare executeUpdate whose handler
+ * returns its argument, and two whose handler first commits one audit row in Postgres, the durable write a
+ * step promises: once as an ordinary activity (awaited), once as a local activity, the way the step makes it;
+ * and the floor of any step that commits before it answers: an update whose handler awaits a local activity
+ * that does nothing. One request at a time, the five interleaved per sample so all see the same background, in rounds that
  * alternate who goes first.
  */
 
@@ -27,11 +29,16 @@ export interface LatencyResult {
   serviceMs: Summary;
   rawMs: Summary;
   rawDurableMs: Summary;
+  rawLocalDurableMs: Summary;
+  rawLocalNothingMs: Summary;
   /** Each percentile per round, as median (min–max) over the rounds. */
-  perRound: { service: Percentiles; raw: Percentiles; rawDurable: Percentiles };
+  perRound: { service: Percentiles; raw: Percentiles; rawDurable: Percentiles; rawLocalDurable: Percentiles; rawLocalNothing: Percentiles };
   /** service ÷ baseline per percentile and round. */
   ratio: Percentiles;
   ratioDurable: Percentiles;
+  ratioLocalDurable: Percentiles;
+  /** The floor's own ratio to the bare update: what a local activity costs before the step does anything. */
+  localNothingToBare: Percentiles;
 }
 
 const WARM_UP = 5;
@@ -44,7 +51,7 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
   const client = ctx.rawClient;
   await ctx.usePolicy(quietPolicy(`bench-quiet-${ctx.runId}`));
 
-  progress(`latency: preparing ${workflows} leads in SAL and ${workflows} × 2 raw updatable workflows`);
+  progress(`latency: preparing ${workflows} leads in SAL and ${workflows} × 3 raw updatable workflows`);
   const prefix = `latency-${ctx.runId}-`;
   const leadIds = Array.from({ length: workflows }, (_, i) => `${prefix}${i}`);
   const since = measurementStart();
@@ -62,6 +69,7 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
     Promise.all(Array.from({ length: workflows }, (_, i) => client.workflow.start(workflow, { taskQueue: ctx.rawTaskQueue, workflowId: `${name}-${ctx.runId}-${i}` })));
   const raws = await start(updatableWorkflow, 'raw-upd');
   const durables = await start(durableUpdatableWorkflow, 'raw-upd-durable');
+  const localDurables = await start(localDurableUpdatableWorkflow, 'raw-upd-local-durable');
   await waitForIdle([ctx.service.worker, ctx.rawWorker], { timeoutMs: 60_000 });
 
   const channels = ['phone', 'email', 'linkedin'] as const;
@@ -72,9 +80,11 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
   };
   const raw: Sampler = async (i) => void (await raws[i % workflows]!.executeUpdate(pingUpdate, { args: [i] }));
   const durable: Sampler = async (i) => void (await durables[i % workflows]!.executeUpdate(durablePingUpdate, { args: [i] }));
+  const localDurable: Sampler = async (i) => void (await localDurables[i % workflows]!.executeUpdate(localDurablePingUpdate, { args: [i] }));
+  const localNothing: Sampler = async (i) => void (await localDurables[i % workflows]!.executeUpdate(localNothingPingUpdate, { args: [i] }));
 
-  const all = { service: [] as number[], raw: [] as number[], rawDurable: [] as number[] };
-  const byRound = { service: [] as Summary[], raw: [] as Summary[], rawDurable: [] as Summary[] };
+  const all = { service: [] as number[], raw: [] as number[], rawDurable: [] as number[], rawLocalDurable: [] as number[], rawLocalNothing: [] as number[] };
+  const byRound = { service: [] as Summary[], raw: [] as Summary[], rawDurable: [] as Summary[], rawLocalDurable: [] as Summary[], rawLocalNothing: [] as Summary[] };
   // Every sample needs a fresh sequence number: the durable baseline's audit key is workflow ID + sequence.
   let sequence = 0;
   for (let round = 0; round < rounds; round += 1) {
@@ -82,9 +92,11 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
       ['service', service],
       ['raw', raw],
       ['rawDurable', durable],
+      ['rawLocalDurable', localDurable],
+      ['rawLocalNothing', localNothing],
     ];
     if (rawFirstIn(round)) order.reverse();
-    const samplesOf = { service: [] as number[], raw: [] as number[], rawDurable: [] as number[] };
+    const samplesOf = { service: [] as number[], raw: [] as number[], rawDurable: [] as number[], rawLocalDurable: [] as number[], rawLocalNothing: [] as number[] };
     const report = throttledProgress(`latency round ${round + 1}/${rounds}: samples`, samples);
     for (let i = 0; i < samples + WARM_UP; i += 1) {
       sequence += 1;
@@ -101,21 +113,31 @@ export async function measureLatency(ctx: BenchContext): Promise<LatencyResult> 
     }
   }
 
-  await terminateAll(client, [...leadIds.map(leadWorkflowId), ...[...raws, ...durables].map((handle) => handle.workflowId)]);
+  await terminateAll(client, [...leadIds.map(leadWorkflowId), ...[...raws, ...durables, ...localDurables].map((handle) => handle.workflowId)]);
   const percentiles = (summaries: Summary[]): Percentiles =>
     Object.fromEntries(PERCENTILES.map((p) => [p, spread(summaries.map((summary) => summary[p]))])) as Percentiles;
-  const ratios = (baseline: Summary[]): Percentiles =>
-    Object.fromEntries(PERCENTILES.map((p) => [p, spread(byRound.service.map((summary, i) => ratio(summary[p], baseline[i]![p])))])) as Percentiles;
+  const ratios = (baseline: Summary[], of = byRound.service): Percentiles =>
+    Object.fromEntries(PERCENTILES.map((p) => [p, spread(of.map((summary, i) => ratio(summary[p], baseline[i]![p])))])) as Percentiles;
   return {
-    how: 'sequential, in-process Hono app.request() for POST /leads/{id}/contact-attempts vs WorkflowHandle.executeUpdate on a raw workflow that answers at once, and on one that first commits one audit row (activity, one transaction) in the same Postgres',
+    how: 'sequential, in-process Hono app.request() for POST /leads/{id}/contact-attempts vs WorkflowHandle.executeUpdate on a raw workflow that answers at once, on two that first commit one audit row (one transaction) in the same Postgres, by an activity and by a local activity, and on one that first runs a local activity doing nothing',
     samples,
     rounds,
     workflows,
     serviceMs: roundSummary(summarize(all.service)),
     rawMs: roundSummary(summarize(all.raw)),
     rawDurableMs: roundSummary(summarize(all.rawDurable)),
-    perRound: { service: percentiles(byRound.service), raw: percentiles(byRound.raw), rawDurable: percentiles(byRound.rawDurable) },
+    rawLocalDurableMs: roundSummary(summarize(all.rawLocalDurable)),
+    rawLocalNothingMs: roundSummary(summarize(all.rawLocalNothing)),
+    perRound: {
+      service: percentiles(byRound.service),
+      raw: percentiles(byRound.raw),
+      rawDurable: percentiles(byRound.rawDurable),
+      rawLocalDurable: percentiles(byRound.rawLocalDurable),
+      rawLocalNothing: percentiles(byRound.rawLocalNothing),
+    },
     ratio: ratios(byRound.raw),
     ratioDurable: ratios(byRound.rawDurable),
+    ratioLocalDurable: ratios(byRound.rawLocalDurable),
+    localNothingToBare: ratios(byRound.raw, byRound.rawLocalNothing),
   };
 }

@@ -1,4 +1,4 @@
-import { condition, defineUpdate, proxyActivities, proxySinks, setHandler, sleep, workflowInfo, type Sinks } from '@temporalio/workflow';
+import { condition, defineUpdate, proxyActivities, proxyLocalActivities, proxySinks, setHandler, sleep, workflowInfo, type Sinks } from '@temporalio/workflow';
 
 /**
  * The raw-Temporal baselines the benchmark runs next to the service, on their own task queue and worker:
@@ -9,6 +9,8 @@ import { condition, defineUpdate, proxyActivities, proxySinks, setHandler, sleep
 export interface RawActivities {
   /** Does nothing but note that it ran (the bench process timestamps it). */
   touch(index: number): Promise<void>;
+  /** Does nothing at all: what a local activity costs by itself. */
+  nothing(): Promise<void>;
   /** Inserts one audit row in Postgres in one transaction, keyed on workflow ID + sequence so a retry writes once. */
   recordRawStep(workflowId: string, seq: number): Promise<void>;
 }
@@ -22,6 +24,7 @@ export interface RawSinks extends Sinks {
 }
 
 const { touch, recordRawStep } = proxyActivities<RawActivities>({ startToCloseTimeout: '1 minute' });
+const local = proxyLocalActivities<RawActivities>({ startToCloseTimeout: '1 minute' });
 const { storm } = proxySinks<RawSinks>();
 
 /**
@@ -66,6 +69,38 @@ export async function durableUpdatableWorkflow(): Promise<void> {
         if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error('durablePing needs a number');
       },
     },
+  );
+  await condition(() => false);
+}
+
+export const localDurablePingUpdate = defineUpdate<number, [number]>('localDurablePing');
+export const localNothingPingUpdate = defineUpdate<number, [number]>('localNothingPing');
+
+/**
+ * The same as durableUpdatableWorkflow, with the write as a local activity inside the workflow task that
+ * delivered the update, as the service's steps make it: one server round trip plus the database's. Its second
+ * update runs a local activity that does nothing: the price of the local activity alone, the floor for any
+ * step that commits something before it answers.
+ */
+export async function localDurableUpdatableWorkflow(): Promise<void> {
+  const validator = (value: number) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error('the update needs a number');
+  };
+  setHandler(
+    localDurablePingUpdate,
+    async (value) => {
+      await local.recordRawStep(workflowInfo().workflowId, value);
+      return value;
+    },
+    { validator },
+  );
+  setHandler(
+    localNothingPingUpdate,
+    async (value) => {
+      await local.nothing();
+      return value;
+    },
+    { validator },
   );
   await condition(() => false);
 }

@@ -81,6 +81,24 @@ export function renderMarkdown(result: BenchResult): string {
         p === 'p50' ? 'raw handler awaits an activity that commits one lead_events row' : '',
       ]);
     }
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      rows.push([
+        `Step round trip ${p} vs raw update + the same write as a local activity (ms)`,
+        fmtSpread(latency.perRound.service[p]),
+        fmtSpread(latency.perRound.rawLocalDurable[p]),
+        xSpread(latency.ratioLocalDurable[p]),
+        p === 'p50' ? 'raw handler awaits a local activity that commits one lead_events row, as the step commits its audit' : '',
+      ]);
+    }
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      rows.push([
+        `Raw update + a local activity doing nothing, ${p} (ms)`,
+        fmtSpread(latency.perRound.rawLocalNothing[p]),
+        fmtSpread(latency.perRound.raw[p]),
+        xSpread(latency.localNothingToBare[p]),
+        p === 'p50' ? 'the floor of a step that commits before it answers, against the bare update' : '',
+      ]);
+    }
   }
   if (cost) {
     for (const lifecycle of cost.lifecycles) {

@@ -63,41 +63,40 @@ export function renderMarkdown(result: BenchResult): string {
     ]);
   }
   if (latency) {
-    for (const p of ['p50', 'p95', 'p99'] as const) {
-      rows.push([
-        `Step round trip ${p} (ms, n=${latency.samples} × ${latency.rounds} rounds)`,
-        fmtSpread(latency.perRound.service[p]),
-        fmtSpread(latency.perRound.raw[p]),
-        xSpread(latency.ratio[p]),
-        p === 'p50' ? 'POST /leads/{id}/contact-attempts vs bare raw update' : '',
-      ]);
-    }
-    for (const p of ['p50', 'p95', 'p99'] as const) {
-      rows.push([
-        `Step round trip ${p} vs raw update + durable write (ms)`,
-        fmtSpread(latency.perRound.service[p]),
-        fmtSpread(latency.perRound.rawDurable[p]),
-        xSpread(latency.ratioDurable[p]),
-        p === 'p50' ? 'raw handler awaits an activity that commits one lead_events row' : '',
-      ]);
-    }
-    for (const p of ['p50', 'p95', 'p99'] as const) {
-      rows.push([
-        `Step round trip ${p} vs raw update + the same write as a local activity (ms)`,
-        fmtSpread(latency.perRound.service[p]),
-        fmtSpread(latency.perRound.rawLocalDurable[p]),
-        xSpread(latency.ratioLocalDurable[p]),
-        p === 'p50' ? 'raw handler awaits a local activity that commits one lead_events row, as the step commits its audit' : '',
-      ]);
-    }
-    for (const p of ['p50', 'p95', 'p99'] as const) {
-      rows.push([
-        `Raw update + a local activity doing nothing, ${p} (ms)`,
-        fmtSpread(latency.perRound.rawLocalNothing[p]),
-        fmtSpread(latency.perRound.raw[p]),
-        xSpread(latency.localNothingToBare[p]),
-        p === 'p50' ? 'the floor of a step that commits before it answers, against the bare update' : '',
-      ]);
+    const comparisons = [
+      {
+        measured: (p: string) => `Step round trip ${p} (ms, n=${latency.samples} × ${latency.rounds} rounds)`,
+        side: latency.perRound.service,
+        baseline: latency.perRound.raw,
+        ratio: latency.ratio,
+        note: 'POST /leads/{id}/contact-attempts vs bare raw update',
+      },
+      {
+        measured: (p: string) => `Step round trip ${p} vs raw update + durable write (ms)`,
+        side: latency.perRound.service,
+        baseline: latency.perRound.rawDurable,
+        ratio: latency.ratioDurable,
+        note: 'raw handler awaits an activity that commits one lead_events row',
+      },
+      {
+        measured: (p: string) => `Step round trip ${p} vs raw update + the same write as a local activity (ms)`,
+        side: latency.perRound.service,
+        baseline: latency.perRound.rawLocalDurable,
+        ratio: latency.ratioLocalDurable,
+        note: 'raw handler awaits a local activity that commits one lead_events row, as the step commits its audit',
+      },
+      {
+        measured: (p: string) => `Raw update + a local activity doing nothing, ${p} (ms)`,
+        side: latency.perRound.rawLocalNothing,
+        baseline: latency.perRound.raw,
+        ratio: latency.localNothingToBare,
+        note: 'the floor of a step that commits before it answers, against the bare update',
+      },
+    ];
+    for (const { measured, side, baseline, ratio, note } of comparisons) {
+      for (const p of ['p50', 'p95', 'p99'] as const) {
+        rows.push([measured(p), fmtSpread(side[p]), fmtSpread(baseline[p]), xSpread(ratio[p]), p === 'p50' ? note : '']);
+      }
     }
   }
   if (cost) {

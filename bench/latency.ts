@@ -12,8 +12,8 @@ import { now, pollUntil, progress, ratio, rawFirstIn, runPool, spread, summarize
  * returns its argument, and two whose handler first commits one audit row in Postgres, the durable write a
  * step promises: once as an ordinary activity (awaited), once as a local activity, the way the step makes it;
  * and the floor of any step that commits before it answers: an update whose handler awaits a local activity
- * that does nothing. One request at a time, the five interleaved per sample so all see the same background, in rounds that
- * alternate who goes first.
+ * that does nothing. One request at a time, the five interleaved per sample so all see the same background,
+ * in rounds that alternate who goes first.
  */
 
 const PERCENTILES = ['p50', 'p95', 'p99'] as const;

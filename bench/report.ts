@@ -86,6 +86,20 @@ export function renderMarkdown(result: BenchResult): string {
         note: 'raw handler awaits a local activity that commits one lead_events row, as the step commits its audit',
       },
       {
+        measured: (p: string) => `Step round trip ${p} through the API vs the same update from the service's client (ms)`,
+        side: latency.perRound.service,
+        baseline: latency.perRound.serviceDirect,
+        ratio: latency.ratioApi,
+        note: "the API's share: authentication, validation, the request's fingerprint",
+      },
+      {
+        measured: (p: string) => `The step's update from the service's client ${p} vs raw update + the same write as a local activity (ms)`,
+        side: latency.perRound.serviceDirect,
+        baseline: latency.perRound.rawLocalDurable,
+        ratio: latency.directToLocalDurable,
+        note: "the workflow task's share: encrypted payloads, the audit's projection and report facts, the step engine",
+      },
+      {
         measured: (p: string) => `Raw update + a local activity doing nothing, ${p} (ms)`,
         side: latency.perRound.rawLocalNothing,
         baseline: latency.perRound.raw,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { BenchContext } from './context.js';
+import { cpuPerItem, readCpuTimes, type CpuTimes } from './cpu.js';
 import { quietPolicy } from './policies.js';
 import { minimalWorkflow } from './raw-workflows.js';
 import { leadWorkflowId } from '../temporal.config.js';
@@ -9,7 +10,9 @@ import { now, pollUntil, progress, ratio, rawFirstIn, round, runPool, spread, su
  * 1. Intake throughput: POST /leads through the API in process (Hono `app.request()`, no HTTP socket) vs
  * raw `client.workflow.start` of a workflow that only starts, at the same concurrency, same client, same server.
  * "Accepted" is the caller's view (request answered); "processed" runs until the work the start caused is
- * done (the lead routed and its audit written / the raw workflow completed).
+ * done (the lead routed and its audit written / the raw workflow completed). Over the same span it reads the
+ * CPU each part of the system spent per lead, which tells cost from waiting: with the SDK's default pollers
+ * both sides' first workflow tasks wait in the task queue, and neither side keeps two cores busy.
  */
 
 export interface IntakeSide {
@@ -21,6 +24,8 @@ export interface IntakeSide {
   /** From the first request until every started workflow has done its initial work. */
   processedPerSecond: Spread;
   drainedWithinTimeout: boolean;
+  /** CPU ms per lead from the first request until processed, by part (see bench/cpu.ts). */
+  cpuPerLeadMs: Record<keyof CpuTimes | 'totalMs', Spread>;
 }
 
 export interface IntakeResult {
@@ -32,6 +37,8 @@ export interface IntakeResult {
   /** service ÷ raw of each round (below 1: the service is slower). */
   acceptedRatio: Spread;
   processedRatio: Spread;
+  /** service ÷ raw of each round's CPU per lead, all parts together (above 1: the service costs more). */
+  cpuRatio: Spread;
 }
 
 export function leadIntakeBody(leadId: string, index: number) {
@@ -76,6 +83,7 @@ interface RoundSide {
   acceptedPerSecond: number;
   processedPerSecond: number;
   drained: boolean;
+  cpuPerLead: ReturnType<typeof cpuPerItem>;
 }
 
 async function rawRound(ctx: BenchContext, round: number, drainTimeoutMs: number): Promise<RoundSide> {
@@ -83,6 +91,7 @@ async function rawRound(ctx: BenchContext, round: number, drainTimeoutMs: number
   const client = ctx.rawClient;
   progress(`intake round ${round + 1}: raw client.workflow.start × ${count} at concurrency ${concurrency}`);
   const ids = Array.from({ length: count }, (_, i) => `raw-min-${ctx.runId}-${round}-${i}`);
+  const cpuBefore = readCpuTimes(ctx.service.temporal.server.pid);
   const started = now();
   const run = await runPool(
     count,
@@ -96,8 +105,9 @@ async function rawRound(ctx: BenchContext, round: number, drainTimeoutMs: number
     { timeoutMs: drainTimeoutMs, intervalMs: 100 },
   );
   const processedMs = now() - started;
+  const cpuPerLead = cpuPerItem(cpuBefore, readCpuTimes(ctx.service.temporal.server.pid), count);
   await waitForIdle([ctx.rawWorker], { timeoutMs: 30_000 });
-  return { durationsMs: run.durationsMs, acceptedPerSecond: count / (run.wallMs / 1000), processedPerSecond: count / (processedMs / 1000), drained: drained.ok };
+  return { durationsMs: run.durationsMs, acceptedPerSecond: count / (run.wallMs / 1000), processedPerSecond: count / (processedMs / 1000), drained: drained.ok, cpuPerLead };
 }
 
 async function serviceRound(ctx: BenchContext, round: number, drainTimeoutMs: number): Promise<RoundSide> {
@@ -106,6 +116,7 @@ async function serviceRound(ctx: BenchContext, round: number, drainTimeoutMs: nu
   const prefix = `intake-${ctx.runId}-${round}-`;
   const ids = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
   const since = measurementStart();
+  const cpuBefore = readCpuTimes(ctx.service.temporal.server.pid);
   const started = now();
   const run = await intakeLeads(ctx, ids, concurrency, `intake round ${round + 1} (service): accepted`);
   const drained = await pollUntil(() => routedCount(ctx, prefix, since), (routed) => routed >= count, {
@@ -114,11 +125,12 @@ async function serviceRound(ctx: BenchContext, round: number, drainTimeoutMs: nu
     onValue: throttledProgress(`intake round ${round + 1} (service): routed`, count),
   });
   const processedMs = now() - started;
+  const cpuPerLead = cpuPerItem(cpuBefore, readCpuTimes(ctx.service.temporal.server.pid), count);
   // Assignment notifications and the audit flush still run after `routed` is written; let them finish, and
   // close the round's leads so the next round (of either side) starts on an empty cache.
   await waitForIdle([ctx.service.worker], { timeoutMs: 60_000 });
   await terminateAll(ctx.service.temporal.client, ids.map(leadWorkflowId));
-  return { durationsMs: run.durationsMs, acceptedPerSecond: count / (run.wallMs / 1000), processedPerSecond: count / (processedMs / 1000), drained: drained.ok };
+  return { durationsMs: run.durationsMs, acceptedPerSecond: count / (run.wallMs / 1000), processedPerSecond: count / (processedMs / 1000), drained: drained.ok, cpuPerLead };
 }
 
 export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
@@ -154,6 +166,12 @@ export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
     latencyMs: roundSummary(summarize(sides.flatMap((s) => s.durationsMs))),
     processedPerSecond: spread(sides.map((s) => s.processedPerSecond)),
     drainedWithinTimeout: sides.every((s) => s.drained),
+    cpuPerLeadMs: {
+      temporalMs: spread(sides.map((s) => s.cpuPerLead.temporalMs)),
+      processMs: spread(sides.map((s) => s.cpuPerLead.processMs)),
+      postgresMs: spread(sides.map((s) => s.cpuPerLead.postgresMs)),
+      totalMs: spread(sides.map((s) => s.cpuPerLead.totalMs)),
+    },
   });
   const perRound = (pick: (side: RoundSide) => number) => spread(serviceRounds.map((s, i) => ratio(pick(s), pick(rawRounds[i]!))));
   return {
@@ -164,6 +182,7 @@ export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
     raw: side(rawRounds),
     acceptedRatio: perRound((s) => s.acceptedPerSecond),
     processedRatio: perRound((s) => s.processedPerSecond),
+    cpuRatio: perRound((s) => s.cpuPerLead.totalMs),
   };
 }
 

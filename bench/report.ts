@@ -61,6 +61,15 @@ export function renderMarkdown(result: BenchResult): string {
       xSpread(intake.processedRatio),
       'raw: until the minimal workflow completed',
     ]);
+    const cpu = (side: typeof intake.service) =>
+      `${fmt(side.cpuPerLeadMs.totalMs.median)} (${fmt(side.cpuPerLeadMs.temporalMs.median)} + ${fmt(side.cpuPerLeadMs.processMs.median)} + ${fmt(side.cpuPerLeadMs.postgresMs.median)})`;
+    rows.push([
+      'Intake, CPU per lead until processed (ms: all = Temporal server + API and workers + Postgres; medians)',
+      cpu(intake.service),
+      cpu(intake.raw),
+      xSpread(intake.cpuRatio),
+      'ratio: service ÷ raw (above 1: the service costs more); from /proc, bench/cpu.ts',
+    ]);
   }
   if (latency) {
     const comparisons = [

@@ -7,6 +7,8 @@ import { temporalCliPath } from './temporal-binaries.js';
 export interface DevServer {
   address: string;
   uiUrl: string | null;
+  /** The server process, for the benchmark's CPU accounting. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     address,
     uiUrl: options.uiPort === undefined || options.headless ? null : `http://127.0.0.1:${options.uiPort}`,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { addDuration } from '../../domain/business-time.js';
 import { parsePolicy } from '../../domain/policy.js';
 import { quietPolicy, STORM_ALLOWANCE, STORM_DUE_SOON, stormPolicy } from '../../bench/policies.js';
 import { defaultPolicy } from '../support/policies.js';
 import { generateLead, random } from '../../bench/seed-events.js';
+import { cpuPerItem, parseProcStat, readCpuTimes } from '../../bench/cpu.js';
 import { ceilToMinute, firstDifference, percentile, rawFirstIn, spread, summarize } from '../../bench/support.js';
 
 describe('bench statistics', () => {
@@ -32,6 +34,19 @@ describe('bench statistics', () => {
     assert.equal(firstDifference({ a: [1, { b: 2 }] }, { a: [1, { b: 3 }] }), '.a.1.b: 2 vs 3');
     assert.equal(firstDifference({ a: 1 }, { a: 1, c: null }), '.c: undefined vs null');
     assert.equal(firstDifference(1, 2), '(root): 1 vs 2');
+  });
+
+  test('CPU accounting reads proc(5) fields after the command name, whatever the name holds', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+    const line = '4242 (post gres) (x)) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 1200 300 20 0 1 0 5 0 0';
+    assert.deepEqual(parseProcStat(line), { comm: 'post gres) (x)', ppid: 17, ownTicks: 300, reapedChildrenTicks: 1500 });
+    const mine = parseProcStat(readFileSync('/proc/self/stat', 'utf8'));
+    assert.equal(mine.ppid, process.ppid);
+    assert.ok(Number.isInteger(mine.ownTicks) && mine.ownTicks >= 0);
+    // No dev server PID: its share is unknown, not zero.
+    assert.ok(Number.isNaN(readCpuTimes(undefined).temporalMs));
+    const per = cpuPerItem({ temporalMs: 100, processMs: 50, postgresMs: 10 }, { temporalMs: 300, processMs: 150, postgresMs: 30 }, 10);
+    assert.deepEqual(per, { temporalMs: 20, processMs: 10, postgresMs: 2, totalMs: 32 });
   });
 
   test('ceilToMinute', () => {

@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     await step('dashboard', () => measureDashboard(context));
     await step('storm', () =>
       measureStorm(context, {
-        rawStartsPerSecond: result.measurements.intake?.raw.acceptedPerSecond.median,
+        rawProcessedPerSecond: result.measurements.intake?.raw.processedPerSecond.median,
         leadsProcessedPerSecond: result.measurements.intake?.service.processedPerSecond.median,
       }),
     );

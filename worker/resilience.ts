@@ -118,16 +118,26 @@ export function watchDependencies(status: DependencyStatus, probes: readonly Pro
   for (const probe of probes) {
     void (async () => {
       while (!stop.signal.aborted) {
-        const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]);
+        // The check's deadline is a timer of its own, not AbortSignal.timeout / AbortSignal.any: Node holds those
+        // signals weakly, so when the check was a call parked where nothing else reached it (a request queued while
+        // Temporal was down) the signal was collected with its listener, the timeout never fired, and this loop
+        // stopped watching for good. The timer holds the controller until the check ends.
+        const attempt = new AbortController();
+        const timer = setTimeout(() => attempt.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        const onStop = () => attempt.abort(stop.signal.reason);
+        stop.signal.addEventListener('abort', onStop, { once: true });
         try {
-          await Promise.race([
-            probe.check(signal),
-            new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), { once: true })),
-          ]);
+          await new Promise((resolve, reject) => {
+            attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason), { once: true });
+            probe.check(attempt.signal).then(resolve, reject);
+          });
           status.up(probe.name);
         } catch (error) {
           if (stop.signal.aborted) return;
           status.failed(probe.name, error);
+        } finally {
+          clearTimeout(timer);
+          stop.signal.removeEventListener('abort', onStop);
         }
         await sleep(intervalMs, undefined, { signal: stop.signal }).catch(() => {});
       }

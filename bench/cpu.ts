@@ -41,7 +41,6 @@ export function parseProcStat(text: string): ProcStat {
   return { comm, ppid: field(4), ownTicks: field(14) + field(15), reapedChildrenTicks: field(16) + field(17) };
 }
 
-
 function postgresTicks(): number {
   let pids: string[];
   try {

@@ -166,12 +166,9 @@ export async function measureIntake(ctx: BenchContext): Promise<IntakeResult> {
     latencyMs: roundSummary(summarize(sides.flatMap((s) => s.durationsMs))),
     processedPerSecond: spread(sides.map((s) => s.processedPerSecond)),
     drainedWithinTimeout: sides.every((s) => s.drained),
-    cpuPerLeadMs: {
-      temporalMs: spread(sides.map((s) => s.cpuPerLead.temporalMs)),
-      processMs: spread(sides.map((s) => s.cpuPerLead.processMs)),
-      postgresMs: spread(sides.map((s) => s.cpuPerLead.postgresMs)),
-      totalMs: spread(sides.map((s) => s.cpuPerLead.totalMs)),
-    },
+    cpuPerLeadMs: Object.fromEntries(
+      (['temporalMs', 'processMs', 'postgresMs', 'totalMs'] as const).map((part) => [part, spread(sides.map((s) => s.cpuPerLead[part]))]),
+    ) as IntakeSide['cpuPerLeadMs'],
   });
   const perRound = (pick: (side: RoundSide) => number) => spread(serviceRounds.map((s, i) => ratio(pick(s), pick(rawRounds[i]!))));
   return {

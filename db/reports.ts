@@ -3,7 +3,7 @@ import { resultRows, type Database } from './client.js';
 import { reportPeriods, type ReportPeriodUnit } from '../domain/business-time.js';
 import { icpTiers } from '../domain/policy.js';
 import { invalidRecordFlags } from '../domain/data-quality.js';
-import { factInWindowKnown, FigureTotals, type FigureRow, type SectionRow } from '../domain/lead-report-figures.js';
+import { factInWindowKnown, FigureTotals, SeriesTotals, type FigureRow, type SectionRow } from '../domain/lead-report-figures.js';
 import { leadReportCopyOf, type LeadReportCopy } from './lead-report-copy.js';
 import {
   attemptsRow,
@@ -1059,13 +1059,75 @@ export interface LeadSlaPeriod extends ReportRange {
 }
 
 /**
- * Speed-to-lead and conversion per UTC week or month of the range, in one statement: each period's figures
- * are those GET /reports/lead-sla gives for that period alone (test/api/reports-api.test.ts holds them equal).
+ * Speed-to-lead and conversion per UTC week or month of the range: each period's figures are those
+ * GET /reports/lead-sla gives for that period alone (test/api/reports-api.test.ts holds them equal). From this
+ * process's copy of the rollup (copiedLeadSlaSeries), or for a range that starts before the copy's horizon, from
+ * the rollup in SQL (rollupLeadSlaSeries).
  */
 export async function leadSlaSeries(db: Database, range: ReportRange, unit: ReportPeriodUnit): Promise<LeadSlaPeriod[]> {
+  const copy = leadReportCopyOf(db);
+  return copy.covers(range.from.getTime()) ? copiedLeadSlaSeries(db, copy, range, unit) : rollupLeadSlaSeries(db, range, unit);
+}
+
+/** The bucket of an instant in the series: the start of its UTC week or month, or of the range where that is later. */
+const periodStart = (range: ReportRange, unit: ReportPeriodUnit) => (at: SQL) =>
+  sql`greatest(date_trunc(${unit}, ${at} at time zone 'UTC') at time zone 'UTC', ${instant(range.from)})`;
+
+/**
+ * The series with the range's summarised leads read from `copy` as of the statement's snapshot, and the leads
+ * the rollup cannot summarise from their facts in that snapshot, as rollupLeadSlaSeries reads them.
+ */
+export async function copiedLeadSlaSeries(db: Database, copy: LeadReportCopy, range: ReportRange, unit: ReportPeriodUnit): Promise<LeadSlaPeriod[]> {
+  if (!copy.covers(range.from.getTime())) throw new Error(`the report copy reaches back to ${new Date(copy.horizon).toISOString()}, not to ${range.from.toISOString()}`);
+  const periods = reportPeriods(range.from, range.to, unit);
+  const totals = new SeriesTotals(periods);
+  const window = { from: range.from.getTime(), to: range.to.getTime() };
+  const truncated = periodStart(range, unit);
+  const complexRows = await copy.inSnapshot(db, async (tx, read) => {
+    const complex = await read(({ columns, overlapping, complexOverlapping }) => {
+      for (const slot of overlapping(window)) totals.addLead(columns, slot);
+      return complexOverlapping(window);
+    });
+    if (complex.length === 0) return [];
+    const leadIds = sql`select jsonb_array_elements_text(${JSON.stringify(complex)}::jsonb)`;
+    return resultRows<{ kind: 'clock' | 'steps'; period: Date | string; tier: number; minutes: number | null; met: boolean; breached: boolean; mql: number; sal: number; qualified: number; won: number }>(
+      await tx.execute(sql`
+        with ${clockCtes(range, truncated, leadIds)},
+        per_lead as (${seriesStepsPerLead(truncated)})
+        select 'clock' as kind, period, tier, minutes, met, breached, 0 as mql, 0 as sal, 0 as qualified, 0 as won from clocks
+        union all
+        select 'steps', period, tier, null, null, null,
+          count(*) filter (where mql), count(*) filter (where sal), count(*) filter (where qualified), count(*) filter (where won)
+        from per_lead
+        group by period, tier`),
+    );
+  });
+  const indexOf = new Map(periods.map((period, index) => [period.from.getTime(), index]));
+  for (const row of complexRows) {
+    const period = indexOf.get(new Date(row.period).getTime())!;
+    if (row.kind === 'clock') totals.addClock(period, Number(row.tier), row.minutes === null ? NaN : Number(row.minutes), row.met, row.breached);
+    else totals.addSteps(period, Number(row.tier), Number(row.mql), Number(row.sal), Number(row.qualified), Number(row.won));
+  }
+  return seriesFrom(range, unit, totals.rows().map((row) => ({ ...row, period: periods[row.period]!.from })));
+}
+
+/** Per lead and period, which conversion steps its facts in `w` (clockCtes) make in that period. */
+function seriesStepsPerLead(truncated: (at: SQL) => SQL): SQL {
+  return sql`
+    select ${truncated(sql`at`)} as period, min(tier) as tier,
+      bool_or(type in ('received', 'stage-changed') and counts) as mql,
+      bool_or(type = 'accepted') as sal,
+      bool_or(type = 'qualified') as qualified,
+      bool_or(type = 'closed' and counts) as won
+    from w
+    group by lead_id, 1`;
+}
+
+/** The series from the rollup in SQL, in one statement: the definition copiedLeadSlaSeries is held to. */
+export async function rollupLeadSlaSeries(db: Database, range: ReportRange, unit: ReportPeriodUnit): Promise<LeadSlaPeriod[]> {
   const from = instant(range.from);
   const to = instant(range.to);
-  const truncated = (at: SQL) => sql`greatest(date_trunc(${unit}, ${at} at time zone 'UTC') at time zone 'UTC', ${from})`;
+  const truncated = periodStart(range, unit);
   const within = (at: SQL) => sql`(${at} >= ${from} and ${at} < ${to})`;
   // The rollup's summarised leads as in leadSlaQuery, each figure in the period holding its instant; the leads it
   // cannot summarise through the raw statement's clocks and per-lead flags, per period.
@@ -1090,15 +1152,7 @@ export async function leadSlaSeries(db: Database, range: ReportRange, unit: Repo
           where r.unmet_at is not null and ${within(sql`b`)}
         ) unmet_in_period
       ),
-      per_lead as (
-        select ${truncated(sql`at`)} as period, min(tier) as tier,
-          bool_or(type in ('received', 'stage-changed') and counts) as mql,
-          bool_or(type = 'accepted') as sal,
-          bool_or(type = 'qualified') as qualified,
-          bool_or(type = 'closed' and counts) as won
-        from w
-        group by lead_id, 1
-      ),
+      per_lead as (${seriesStepsPerLead(truncated)}),
       -- Conversion counts distinct leads per period; a summarised lead has one instant per step, so its steps are
       -- counted per (period, tier) directly, and added to the other leads' per-lead flags.
       steps as (
@@ -1124,6 +1178,11 @@ export async function leadSlaSeries(db: Database, range: ReportRange, unit: Repo
       from steps
       group by grouping sets ((period, tier), (period))`,
   );
+  return seriesFrom(range, unit, rows);
+}
+
+/** The statement's rows (or the copy's, alike) as the periods of the range, every period present. */
+function seriesFrom(range: ReportRange, unit: ReportPeriodUnit, rows: ReadonlyArray<SectionRow & { period: Date | string }>): LeadSlaPeriod[] {
   return reportPeriods(range.from, range.to, unit).map((period) => {
     const ofPeriod = rows.filter((row) => new Date(row.period).getTime() === period.from.getTime());
     return {

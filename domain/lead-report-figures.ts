@@ -530,3 +530,122 @@ export class FigureTotals {
     ];
   }
 }
+
+/** One period's and tier's (or the period's, `tier` null) speed-to-lead clocks and conversion steps in a series. */
+interface SeriesGroup {
+  period: number;
+  tier: number | null;
+  clocks: boolean;
+  metOnTime: number;
+  metLate: number;
+  unmet: number;
+  minutes: number[];
+  steps: boolean;
+  mql: number;
+  sal: number;
+  qualified: number;
+  won: number;
+}
+
+/**
+ * The dashboard's per-period series (db/reports.ts rollupLeadSlaSeries, the statement it must equal) over the
+ * periods of a window: each figure in the period holding its instant. Summarised leads are added from the copy,
+ * the others' clocks and steps as SQL answered them. A group (period and tier, and each period's total) exists
+ * once anything was added to it, as a row of the statement's grouping sets does.
+ */
+export class SeriesTotals {
+  private readonly starts: Float64Array;
+  /** By period, then by tier (the period's total under null): a few groups, looked up for every figure added. */
+  private readonly groups: Array<Map<number | null, SeriesGroup>>;
+
+  /** `periods`: the window's periods in order, contiguous, the first from the window's start, the last to its end. */
+  constructor(private readonly periods: ReadonlyArray<{ from: Date; to: Date }>) {
+    this.starts = Float64Array.from(periods, (period) => period.from.getTime());
+    this.groups = periods.map(() => new Map());
+  }
+
+  /** The index of the period holding `at`, or -1 outside the window. */
+  periodOf(at: number): number {
+    if (!(at >= this.starts[0]!) || !(at < this.periods[this.periods.length - 1]!.to.getTime())) return -1;
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.starts[middle]! <= at) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  /** The summarised lead in `slot`: its met clock, each period holding one of its unmet breaches, and its steps. */
+  addLead(columns: RollupColumns, slot: number): void {
+    const tier = columns.tier[slot]!;
+    const met = this.periodOf(columns.metAt[slot]!);
+    if (met >= 0) this.addClock(met, tier, columns.metMinutes[slot]!, true, columns.metLate[slot] === 1);
+    const unmetAt = columns.unmetAt[slot];
+    if (unmetAt) {
+      // A never-met clock counts once per lead and period.
+      let counted = -1;
+      for (const at of unmetAt) {
+        const period = this.periodOf(at);
+        if (period < 0 || period === counted) continue;
+        this.addClock(period, tier, NaN, false, true);
+        counted = period;
+      }
+    }
+    const mql = this.periodOf(columns.mqlAt[slot]!);
+    if (mql >= 0) this.addSteps(mql, tier, 1, 0, 0, 0);
+    const sal = this.periodOf(columns.acceptedAt[slot]!);
+    if (sal >= 0) this.addSteps(sal, tier, 0, 1, 0, 0);
+    const qualified = this.periodOf(columns.qualifiedAt[slot]!);
+    if (qualified >= 0) this.addSteps(qualified, tier, 0, 0, 1, 0);
+    const won = columns.won[slot] === 1 ? this.periodOf(columns.closedAt[slot]!) : -1;
+    if (won >= 0) this.addSteps(won, tier, 0, 0, 0, 1);
+  }
+
+  /** A clock as SQL answered it (minutes NaN when never met). */
+  addClock(period: number, tier: number, minutes: number, met: boolean, breached: boolean): void {
+    for (const group of [this.group(period, tier), this.group(period, null)]) {
+      group.clocks = true;
+      if (!met) group.unmet += 1;
+      else if (breached) group.metLate += 1;
+      else group.metOnTime += 1;
+      if (!Number.isNaN(minutes)) group.minutes.push(minutes);
+    }
+  }
+
+  /** Leads counted at each conversion step (a group with no count still exists, as a lead's group does in SQL). */
+  addSteps(period: number, tier: number, mql: number, sal: number, qualified: number, won: number): void {
+    for (const group of [this.group(period, tier), this.group(period, null)]) {
+      group.steps = true;
+      group.mql += mql;
+      group.sal += sal;
+      group.qualified += qualified;
+      group.won += won;
+    }
+  }
+
+  /** The statement's rows, each with the index of its period. */
+  rows(): Array<SectionRow & { period: number }> {
+    const rows: Array<SectionRow & { period: number }> = [];
+    for (const group of this.groups.flatMap((ofPeriod) => [...ofPeriod.values()])) {
+      const { period, tier } = group;
+      if (group.clocks) {
+        const [median, p90] = percentilesCont(Float64Array.from(group.minutes), [0.5, 0.9]);
+        rows.push({ section: 'speed-to-lead', period, tier, source: null, reason: null, a: group.metOnTime, b: group.metLate, c: group.unmet, d: median ?? null, e: p90 ?? null });
+      }
+      if (group.steps) rows.push({ section: 'conversion', period, tier, source: null, reason: null, a: group.mql, b: group.sal, c: group.qualified, d: group.won, e: null });
+    }
+    return rows;
+  }
+
+  private group(period: number, tier: number | null): SeriesGroup {
+    const ofPeriod = this.groups[period]!;
+    let group = ofPeriod.get(tier);
+    if (!group) {
+      group = { period, tier, clocks: false, metOnTime: 0, metLate: 0, unmet: 0, minutes: [], steps: false, mql: 0, sal: 0, qualified: 0, won: 0 };
+      ofPeriod.set(tier, group);
+    }
+    return group;
+  }
+}

@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import { recordLeadEvents, type LeadAuditEvent } from '../../activities/lead-audit.js';
 import { generateLead, random } from '../../bench/seed-events.js';
-import { copiedLeadSlaReport, handoffPage, handoffReport, handoffSummary, leadSlaSeries, rawLeadSlaReport, rollupLeadSlaReport, type HandoffFilters, type ReportRange } from '../../db/reports.js';
+import { copiedLeadSlaReport, copiedLeadSlaSeries, handoffPage, handoffReport, handoffSummary, rawLeadSlaReport, rollupLeadSlaReport, rollupLeadSlaSeries, type HandoffFilters, type ReportRange } from '../../db/reports.js';
 import { LeadReportCopy } from '../../db/lead-report-copy.js';
 import { dealMilestones, deals } from '../../db/schema.js';
 import { summarizeHandoffs } from '../../domain/report-stats.js';
@@ -276,16 +276,18 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
     await assertSameAsRaw(windows(60), 'after out-of-order writes');
   });
 
-  test("the dashboard's weekly series: each week as the raw statement answers for that week alone", async () => {
-    for (const range of windows(8)) {
-      const series = await leadSlaSeries(database.db, range, 'week');
+  test("the dashboard's series, weekly and monthly: each period as the raw statement answers for that period alone, from the copy as from SQL", async () => {
+    for (const [index, range] of windows(8).entries()) {
+      const unit = index % 2 === 0 ? 'week' : 'month';
+      const series = await copiedLeadSlaSeries(database.db, copy, range, unit);
+      assert.deepEqual(series, await rollupLeadSlaSeries(database.db, range, unit), `copy and SQL rollup agree, per ${unit} in [${range.from.toISOString()}, ${range.to.toISOString()})`);
       assert.deepEqual(
         series.map((period) => period.from.getTime()),
-        reportPeriods(range.from, range.to, 'week').map((period) => period.from.getTime()),
+        reportPeriods(range.from, range.to, unit).map((period) => period.from.getTime()),
       );
       for (const period of series) {
         const alone = await rawLeadSlaReport(database.db, period);
-        const label = `week of ${period.from.toISOString()} in [${range.from.toISOString()}, ${range.to.toISOString()})`;
+        const label = `${unit} of ${period.from.toISOString()} in [${range.from.toISOString()}, ${range.to.toISOString()})`;
         assert.deepEqual(period.speedToLead, alone.speedToLead, label);
         assert.deepEqual(period.conversion, alone.conversion, label);
       }

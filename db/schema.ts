@@ -65,6 +65,9 @@ export const leadEvents = pgTable(
     // updates by time (a range of this index, which holds the lead IDs: no table visit).
     index('lead_events_next_step_idx').on(table.leadId, table.seq).where(sql`${table.type} = 'next-step-set'`),
     index('lead_events_opportunity_update_at_idx').on(table.at, table.leadId).where(sql`${table.type} in ('qualified', 'opportunity-updated')`),
+    // The dashboard's breaches by queue take each breach's latest routing before it: one entry, not a walk back
+    // over the lead's other events.
+    index('lead_events_routed_idx').on(table.leadId, table.seq).where(sql`${table.type} = 'routed'`),
   ],
 );
 

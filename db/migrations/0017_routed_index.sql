@@ -1,0 +1,1 @@
+CREATE INDEX "lead_events_routed_idx" ON "lead_events" USING btree ("lead_id","seq") WHERE "lead_events"."type" = 'routed';

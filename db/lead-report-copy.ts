@@ -137,6 +137,11 @@ export class LeadReportCopy {
     return from >= this.horizon;
   }
 
+  /** Throws unless the copy covers a window starting at `from`: a caller that read it anyway would miss leads. */
+  mustCover(from: Date): void {
+    if (!this.covers(from.getTime())) throw new Error(`the report copy reaches back to ${new Date(this.horizon).toISOString()}, not to ${from.toISOString()}`);
+  }
+
   /** How many leads the copy holds. */
   get size(): number {
     return this.slotOf.size + this.complexSpans.size;

@@ -664,7 +664,7 @@ export async function leadSlaReport(db: Database, range: ReportRange): Promise<L
  * that same snapshot; closes, rejections and the policy's target in SQL beside it.
  */
 export async function copiedLeadSlaReport(db: Database, copy: LeadReportCopy, range: ReportRange): Promise<LeadSlaReport> {
-  if (!copy.covers(range.from.getTime())) throw new Error(`the report copy reaches back to ${new Date(copy.horizon).toISOString()}, not to ${range.from.toISOString()}`);
+  copy.mustCover(range.from);
   // Closes, rejections and the policy's target do not depend on the rollup: read beside the snapshot's statements.
   const [figures, counts, conversionTarget] = await Promise.all([
     copiedFigureSections(db, copy, range),
@@ -1091,7 +1091,7 @@ const periodStart = (range: ReportRange, unit: ReportPeriodUnit) => (at: SQL) =>
  * the rollup cannot summarise from their facts in that snapshot, as rollupLeadSlaSeries reads them.
  */
 export async function copiedLeadSlaSeries(db: Database, copy: LeadReportCopy, range: ReportRange, unit: ReportPeriodUnit): Promise<LeadSlaPeriod[]> {
-  if (!copy.covers(range.from.getTime())) throw new Error(`the report copy reaches back to ${new Date(copy.horizon).toISOString()}, not to ${range.from.toISOString()}`);
+  copy.mustCover(range.from);
   const periods = reportPeriods(range.from, range.to, unit);
   const totals = new SeriesTotals(periods);
   const window = { from: range.from.getTime(), to: range.to.getTime() };

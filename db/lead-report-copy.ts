@@ -37,7 +37,7 @@ const rollupColumns = sql`
   ${millis(sql`r.closed_at`)} as closed_at, r.won, ${millis(sql`r.met_at`)} as met_at, r.met_minutes, r.met_late,
   ${millisArray(sql`r.unmet_at`)} as unmet_at, r.mql_hours, r.sal_hours, r.sql_hours, r.cycle_days::float8 as cycle_days, r.attempts,
   ${millis(sql`r.first_attempt_at`)} as first_attempt_at, ${millis(sql`r.last_attempt_at`)} as last_attempt_at,
-  ${millisArray(sql`r.attempt_at`)} as attempt_at`;
+  ${millisArray(sql`r.attempt_at`)} as attempt_at, ${millisArray(sql`r.nurture_at`)} as nurture_at, r.nurture_reason`;
 
 interface RollupSqlRow {
   changed_id: string | null;
@@ -64,6 +64,8 @@ interface RollupSqlRow {
   first_attempt_at: number | null;
   last_attempt_at: number | null;
   attempt_at: number[] | null;
+  nurture_at: number[] | null;
+  nurture_reason: (string | null)[] | null;
 }
 
 const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
@@ -94,6 +96,8 @@ function rollupLead(row: RollupSqlRow): RollupLead {
     firstAttemptAt: numberOrNull(row.first_attempt_at),
     lastAttemptAt: numberOrNull(row.last_attempt_at),
     attemptAt: numbersOrNull(row.attempt_at),
+    nurtureAt: numbersOrNull(row.nurture_at),
+    nurtureReason: row.nurture_reason,
   };
 }
 
@@ -113,7 +117,7 @@ export class LeadReportCopy {
   private readonly slotOf = new Map<string, number>();
   private readonly freeSlots: number[] = [];
   private slotCount = 0;
-  private readonly sources = new Map<string, string>();
+  private readonly strings = new Map<string, string>();
   /** The leads the rollup cannot summarise (their facts are read instead): when each one's facts begin and end. */
   private readonly complexSpans = new Map<string, { firstAt: number; lastAt: number }>();
   /** The snapshot (pg_snapshot as text) the copy equals the rollup at; null before the first load. */
@@ -154,13 +158,16 @@ export class LeadReportCopy {
       this.slotOf.set(lead.leadId, slot);
     }
     this.writtenSinceOrdered += 1;
-    let source = lead.source;
-    if (source !== null) {
-      const interned = this.sources.get(source);
-      if (interned === undefined) this.sources.set(source, source);
-      else source = interned;
-    }
-    this.columns.write(slot, lead, source);
+    this.columns.write(slot, lead, this.intern(lead.source), lead.nurtureReason?.map((reason) => this.intern(reason)) ?? null);
+  }
+
+  /** One string per distinct source or reason, however many leads hold it. */
+  private intern(text: string | null): string | null {
+    if (text === null) return null;
+    const interned = this.strings.get(text);
+    if (interned !== undefined) return interned;
+    this.strings.set(text, text);
+    return text;
   }
 
   private remove(leadId: string): void {

@@ -105,8 +105,8 @@ export const leadReportFacts = pgTable(
  * by migration 0012's triggers on lead_report_facts (so a late-arriving or deleted fact re-resolves its lead):
  * the instant of each stage step (its single MQL entry, acceptance, qualification, close, speed-to-lead met),
  * the stays between them, the met clock's lateness (a breach between its start and the met), the breaches no
- * clock met, and the contact attempts. A window then reads these narrow rows by their span instead of the
- * window's facts joined to one another. `simple` is false for a lead with more than one of a stage step or
+ * clock met, the contact attempts and the returns to nurture. A window then reads these narrow rows by their
+ * span instead of the window's facts joined to one another. `simple` is false for a lead with more than one of a stage step or
  * met clock (a re-engaged lead) or with facts of different tiers or sources: the report reads that lead's
  * facts instead, as it did before. No personal data: IDs, tiers, sources, times and figures only.
  */
@@ -143,6 +143,9 @@ export const leadReportLeads = pgTable(
     firstAttemptAt: timestamp('first_attempt_at', { withTimezone: true }),
     lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
     attemptAt: timestamp('attempt_at', { withTimezone: true }).array(),
+    /** Its returns to nurture and the reason of each, side by side in the order of (instant, reason) (migration 0018). */
+    nurtureAt: timestamp('nurture_at', { withTimezone: true }).array(),
+    nurtureReason: text('nurture_reason').array(),
   },
   (table) => [
     // The leads a window [from, to) overlaps: last_at >= from bounds the scan, first_at < to filters it.

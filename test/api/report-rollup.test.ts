@@ -121,6 +121,19 @@ function irregularLeads(prefix: string): PlannedLead[] {
         step('returned-to-nurture', t + 2 * DAY + 8 * HOUR, { to: 'NURTURE', reason: 'sla-expired' }),
       ],
     },
+    // Returned to nurture three times, twice at one instant, then lost: one lead the rollup still summarises.
+    {
+      leadId: `${prefix}nurtured`,
+      tier: 2,
+      source: 'partner',
+      events: [
+        step('received', t + 4 * DAY, { stage: 'MQL', profile: { source: 'partner' } }),
+        step('returned-to-nurture', t + 5 * DAY, { to: 'NURTURE', reason: 'unresponsive' }),
+        step('returned-to-nurture', t + 5 * DAY, { to: 'NURTURE', reason: 'sla-expired' }),
+        step('returned-to-nurture', t + 8 * DAY + 3 * HOUR, { to: 'NURTURE', reason: 'too-early' }),
+        step('closed', t + 12 * DAY, { outcome: 'lost' }),
+      ],
+    },
     // Sources that disagree between events (the rollup leaves the lead to the raw path).
     {
       leadId: `${prefix}mixed`,
@@ -269,6 +282,8 @@ describe('the lead report rollup equals the raw statement over the audit', () =>
     const complex = rows.filter((row) => !row.simple).map((row) => row.lead_id.slice(prefix.length)).sort();
     assert.deepEqual(complex, ['mixed', 'reengaged', 'twice']);
     assert.equal(rows.length, leads.length);
+    const nurtured = await database.db.execute(sql`select simple, nurture_reason from lead_report_leads where lead_id = ${`${prefix}nurtured`}`);
+    assert.deepEqual((Array.isArray(nurtured) ? nurtured : (nurtured as { rows: unknown[] }).rows)[0], { simple: true, nurture_reason: ['sla-expired', 'unresponsive', 'too-early'] });
   });
 
   test('any window, written out of order: the same report as the raw statement, and the rollup is current', async () => {

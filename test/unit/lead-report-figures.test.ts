@@ -61,6 +61,8 @@ function leadIn(columns: RollupColumns, slot: number): RollupLead {
     firstAttemptAt: orNull(columns.firstAttemptAt[slot]!),
     lastAttemptAt: orNull(columns.lastAttemptAt[slot]!),
     attemptAt: columns.attemptAt[slot] as number[] | null,
+    nurtureAt: Number.isNaN(columns.firstNurtureAt[slot]!) ? null : [columns.firstNurtureAt[slot]!, ...(columns.laterNurtureAt[slot] ?? [])],
+    nurtureReason: Number.isNaN(columns.firstNurtureAt[slot]!) ? null : [columns.firstNurtureReason[slot]!, ...(columns.laterNurtureReason[slot] ?? [])],
   };
 }
 
@@ -91,7 +93,9 @@ test('RollupColumns keep every lead written through growing, copy the slots aske
     firstAttemptAt: maybe(i * 1000 + 8),
     lastAttemptAt: maybe(i * 1000 + 9),
     attemptAt: rand() < 0.5 ? null : [i * 1000 + 8, i * 1000 + 9],
-  }));
+    nurtureAt: rand() < 0.5 ? null : [i * 1000 + 10, i * 1000 + 11, i * 1000 + 12].slice(0, 1 + (i % 3)),
+    nurtureReason: null,
+  })).map((lead) => ({ ...lead, nurtureReason: lead.nurtureAt && ['too-early', null, 'unresponsive'].slice(0, lead.nurtureAt.length) }));
   // From 1,024 slots to 4,096: two widenings, with every lead written before them still in its slot.
   const columns = new RollupColumns();
   leads.forEach((lead, slot) => columns.write(slot, lead));

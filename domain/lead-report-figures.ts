@@ -108,6 +108,9 @@ export class RollupColumns {
   leadId: (string | undefined)[];
   source: (string | null)[];
   unmetAt: (readonly number[] | null)[];
+  /** The first and last of `unmetAt` (NaN when none): they tell most leads' breaches in or out of a window without reading the list. */
+  firstUnmetAt: Float64Array;
+  lastUnmetAt: Float64Array;
   attemptAt: (readonly number[] | null)[];
   /**
    * A lead's first return to nurture: its instant in a typed column (NaN when none), its reason beside it; the
@@ -155,6 +158,8 @@ export class RollupColumns {
     this.leadId = list(from?.leadId);
     this.source = list(from?.source);
     this.unmetAt = list(from?.unmetAt);
+    this.firstUnmetAt = floats(from?.firstUnmetAt);
+    this.lastUnmetAt = floats(from?.lastUnmetAt);
     this.attemptAt = list(from?.attemptAt);
     this.firstNurtureAt = floats(from?.firstNurtureAt);
     this.firstNurtureReason = list(from?.firstNurtureReason);
@@ -188,6 +193,9 @@ export class RollupColumns {
     this.leadId[slot] = lead.leadId;
     this.source[slot] = source;
     this.unmetAt[slot] = lead.unmetAt;
+    // The rollup keeps them in order (migration 0012).
+    this.firstUnmetAt[slot] = lead.unmetAt?.length ? lead.unmetAt[0]! : NaN;
+    this.lastUnmetAt[slot] = lead.unmetAt?.length ? lead.unmetAt[lead.unmetAt.length - 1]! : NaN;
     this.attemptAt[slot] = lead.attemptAt;
     const nurtures = lead.nurtureAt?.length ?? 0;
     this.firstNurtureAt[slot] = nurtures > 0 ? lead.nurtureAt![0]! : NaN;
@@ -238,6 +246,17 @@ function anyWithin(instants: readonly number[] | null, window: Window): boolean 
   if (instants === null) return false;
   for (const at of instants) if (within(at, window)) return true;
   return false;
+}
+
+/** Whether one of the lead's unmet breaches falls in the window; the list is read only when its first and last lie either side of it. */
+function unmetWithin(columns: RollupColumns, slot: number, window: Window): boolean {
+  const first = columns.firstUnmetAt[slot]!;
+  if (!(first < window.to)) return false;
+  if (first >= window.from) return true;
+  const last = columns.lastUnmetAt[slot]!;
+  if (last < window.from) return false;
+  if (last < window.to) return true;
+  return anyWithin(columns.unmetAt[slot]!, window);
 }
 
 function countWithin(instants: readonly number[] | null, window: Window): number {
@@ -558,7 +577,7 @@ export class FigureTotals {
       met,
       columns.metLate[slot] === 1,
       met ? columns.metMinutes[slot]! : NaN,
-      anyWithin(columns.unmetAt[slot]!, window),
+      unmetWithin(columns, slot, window),
       accepted && mqlSince ? columns.mqlHours[slot]! : NaN,
       qualified && acceptedAt >= from ? columns.salHours[slot]! : NaN,
       closed && qualifiedAt >= from ? columns.sqlHours[slot]! : NaN,

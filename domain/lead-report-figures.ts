@@ -21,6 +21,7 @@ export interface RollupLead {
   metAt: number | null;
   metMinutes: number | null;
   metLate: boolean | null;
+  /** Its speed-to-lead breaches no met clock covers, in order. */
   unmetAt: number[] | null;
   mqlHours: number | null;
   salHours: number | null;
@@ -193,7 +194,6 @@ export class RollupColumns {
     this.leadId[slot] = lead.leadId;
     this.source[slot] = source;
     this.unmetAt[slot] = lead.unmetAt;
-    // The rollup keeps them in order (migration 0012).
     this.firstUnmetAt[slot] = lead.unmetAt?.length ? lead.unmetAt[0]! : NaN;
     this.lastUnmetAt[slot] = lead.unmetAt?.length ? lead.unmetAt[lead.unmetAt.length - 1]! : NaN;
     this.attemptAt[slot] = lead.attemptAt;

@@ -6,7 +6,7 @@ import type { ReportsResult } from './reports.js';
 import type { DashboardResult } from './dashboard.js';
 import type { ReplayResult } from './replay.js';
 import type { SimulateResult } from './simulate.js';
-import type { StormResult } from './storm.js';
+import type { StickyTimeouts, StormResult } from './storm.js';
 import type { Spread } from './support.js';
 
 /** The result file's shape, and its rendering as a short markdown table. */
@@ -42,6 +42,7 @@ const x = (value: number | undefined) => (value === undefined || !Number.isFinit
 /** Median of the rounds, with their min–max. */
 const fmtSpread = (value: Spread, digits = 1): string => `${fmt(value.median, digits)} (${fmt(value.min, digits)}–${fmt(value.max, digits)})`;
 const xSpread = (value: Spread): string => `${x(value.median)} (${x(value.min)}–${x(value.max)})`;
+const stickyNote = (timeouts: StickyTimeouts | undefined): string => (timeouts ? `${timeouts.workflowsWithTimeout}/${timeouts.sampled}` : '—');
 
 export function renderMarkdown(result: BenchResult): string {
   const { cost, intake, latency, storm, memory, reports, dashboard, simulate, replay } = result.measurements;
@@ -141,7 +142,7 @@ export function renderMarkdown(result: BenchResult): string {
       fmt(storm.service.seconds, 2),
       fmt(storm.raw.seconds, 2),
       x(storm.durationRatio),
-      `p50 lag ${fmt(storm.service.lagMs.p50)} ms vs ${fmt(storm.raw.lagMs.p50)} ms; cached at the deadline ${storm.service.cachedAtDeadline} vs ${storm.raw.cachedAtDeadline} workflows; default policy's timers, due-soon mark fired for ${storm.service.dueSoonMarked}/${storm.service.n}`,
+      `p50 lag ${fmt(storm.service.lagMs.p50)} ms vs ${fmt(storm.raw.lagMs.p50)} ms; cached at the deadline ${storm.service.cachedAtDeadline} vs ${storm.raw.cachedAtDeadline} workflows; ${stickyNote(storm.service.stickyTimeouts)} vs ${stickyNote(storm.raw.stickyTimeouts)} workflows sampled had a task time out on the sticky queue after the instant (replayed from their whole history); default policy's timers, due-soon mark fired for ${storm.service.dueSoonMarked}/${storm.service.n}`,
     ]);
     rows.push([
       'Timer storm throughput (workflows/s)',

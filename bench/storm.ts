@@ -1,3 +1,5 @@
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
 import type { BenchContext } from './context.js';
 import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
@@ -32,6 +34,18 @@ export interface StormSide {
   lagMs: Summary;
   /** Workflows in the worker's sticky cache at the deadline: the others are replayed from history when their timer fires. */
   cachedAtDeadline: number;
+  /**
+   * In a sample of the side's workflows, the workflow tasks after the instant that waited on the worker's sticky
+   * queue longer than its schedule-to-start timeout (the SDK's 10 s): each went back to the normal queue and was
+   * handed out again with the workflow's whole history to replay.
+   */
+  stickyTimeouts: StickyTimeouts;
+}
+
+export interface StickyTimeouts {
+  sampled: number;
+  workflowsWithTimeout: number;
+  timeouts: number;
 }
 
 export interface StormResult {
@@ -67,7 +81,27 @@ export async function measureStorm(ctx: BenchContext, hints: StormHints): Promis
   };
 }
 
-function storm(n: number, ready: number, startMs: number, deadline: number, doneAt: number[], cachedAtDeadline: number): StormSide {
+const STICKY_SAMPLE = 100;
+const scheduleToStart = proto.temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START;
+
+/** Reads the histories of up to STICKY_SAMPLE workflows, spread evenly over the side, and counts sticky timeouts after `since`. */
+async function stickyTimeoutsAfter(client: Client, workflowIds: string[], since: number): Promise<StickyTimeouts> {
+  const step = Math.max(1, workflowIds.length / STICKY_SAMPLE);
+  const sample = Array.from({ length: Math.min(STICKY_SAMPLE, workflowIds.length) }, (_, i) => workflowIds[Math.floor(i * step)]!);
+  let workflowsWithTimeout = 0;
+  let timeouts = 0;
+  await runPool(sample.length, 10, async (i) => {
+    const history = await client.workflow.getHandle(sample[i]!).fetchHistory();
+    const found = (history.events ?? []).filter(
+      (event) => event.workflowTaskTimedOutEventAttributes?.timeoutType === scheduleToStart && Number(event.eventTime?.seconds ?? 0) * 1000 >= since,
+    ).length;
+    if (found > 0) workflowsWithTimeout += 1;
+    timeouts += found;
+  });
+  return { sampled: sample.length, workflowsWithTimeout, timeouts };
+}
+
+function storm(n: number, ready: number, startMs: number, deadline: number, doneAt: number[], cachedAtDeadline: number, stickyTimeouts: StickyTimeouts): StormSide {
   const lag = doneAt.map((at) => at - deadline);
   const seconds = lag.length ? Math.max(...lag) / 1000 : Number.NaN;
   return {
@@ -79,6 +113,7 @@ function storm(n: number, ready: number, startMs: number, deadline: number, done
     perSecond: round(doneAt.length / seconds, 1),
     lagMs: roundSummary(summarize(lag)),
     cachedAtDeadline,
+    stickyTimeouts,
   };
 }
 
@@ -122,7 +157,9 @@ async function rawStorm(ctx: BenchContext, processedPerSecond: number): Promise<
     intervalMs: 100,
     onValue: (done) => report(done, 'activities ran'),
   });
-  return { ...storm(n, ready, startMs, deadline, [...ctx.rawTouches.values()], cached), deadline: new Date(deadline).toISOString() };
+  const rawIds = Array.from({ length: n }, (_, i) => `raw-storm-${ctx.runId}-${i}`);
+  const stickyTimeouts = await stickyTimeoutsAfter(client, rawIds, deadline);
+  return { ...storm(n, ready, startMs, deadline, [...ctx.rawTouches.values()], cached, stickyTimeouts), deadline: new Date(deadline).toISOString() };
 }
 
 async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<StormResult['service']> {
@@ -178,9 +215,10 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   const rows = (await ctx.service.database.db.execute(
     sql`select extract(epoch from recorded_at) * 1000 as at from (${firstEscalations}) as escalated`,
   )) as unknown as Array<{ at: string }>;
+  const stickyTimeouts = await stickyTimeoutsAfter(ctx.service.temporal.client, ids.map(leadWorkflowId), deadline.getTime());
   await terminateAll(ctx.service.temporal.client, ids.map(leadWorkflowId));
   return {
-    ...storm(n, routed.value, startMs, deadline.getTime(), rows.map((row) => Number(row.at)), cached),
+    ...storm(n, routed.value, startMs, deadline.getTime(), rows.map((row) => Number(row.at)), cached, stickyTimeouts),
     deadline: deadline.toISOString(),
     dueChecked,
     dueSoonMarked,

@@ -105,7 +105,8 @@ function singleFlight<T>(run: () => Promise<T>): () => Promise<T> {
   };
 }
 
-const timestampMs = (time: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined) =>
+/** A protobuf Timestamp (seconds may be a Long) as epoch milliseconds; 0 when absent. */
+export const timestampMs = (time: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined) =>
   time ? Number(time.seconds?.toString() ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
 
 export function healthRoutes({ client, db, readiness = {} }: HealthDependencies) {

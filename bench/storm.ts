@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
+import { timestampMs } from '../api/health.js';
 import type { BenchContext } from './context.js';
 import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
 import { durationToMs } from '../domain/business-time.js';
@@ -93,7 +94,7 @@ async function stickyTimeoutsAfter(client: Client, workflowIds: string[], since:
   await runPool(sample.length, 10, async (i) => {
     const history = await client.workflow.getHandle(sample[i]!).fetchHistory();
     const found = (history.events ?? []).filter(
-      (event) => event.workflowTaskTimedOutEventAttributes?.timeoutType === scheduleToStart && Number(event.eventTime?.seconds ?? 0) * 1000 >= since,
+      (event) => event.workflowTaskTimedOutEventAttributes?.timeoutType === scheduleToStart && timestampMs(event.eventTime) >= since,
     ).length;
     if (found > 0) workflowsWithTimeout += 1;
     timeouts += found;

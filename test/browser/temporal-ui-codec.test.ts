@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../api/app.js';
 import { createPolicyStore } from '../../db/policy-store.js';
-import { closeServer, listen } from '../../api/server.js';
+import { getRequestListener } from '@hono/node-server';
 import { generateKeyEntry, parseKeyring } from '../../privacy/keyring.js';
 import { payloadProtection } from '../../privacy/payload-protection.js';
 import { createWorker } from '../../worker/create-worker.js';
@@ -31,7 +33,7 @@ describe('the Temporal Web UI decodes through the codec server (Chromium)', () =
   let workerRun: Promise<void>;
   let connection: Connection;
   let workerConnection: NativeConnection;
-  let api: Awaited<ReturnType<typeof listen>>;
+  let api: Server | undefined;
   let browser: Browser;
   let uiPort: number;
   let apiPort: number;
@@ -40,7 +42,13 @@ describe('the Temporal Web UI decodes through the codec server (Chromium)', () =
 
   before(async () => {
     quietWorkerLogs();
-    [uiPort, apiPort] = [await freePort(), await freePort()];
+    // The API's port is held from here on: the dev server's UI is told it before the app exists, and a port only
+    // picked as free could be taken by the dev server's own listeners in between.
+    const apiServer = createServer();
+    api = apiServer;
+    await new Promise<void>((resolve, reject) => apiServer.once('error', reject).listen(0, '127.0.0.1', resolve));
+    apiPort = (apiServer.address() as AddressInfo).port;
+    uiPort = await freePort();
     database = await createTestDatabase();
     server = await startDevServer({ port: await freePort(), uiPort, codecEndpoint: `http://localhost:${apiPort}/codec` });
     connection = await Connection.connect({ address: server.address });
@@ -69,7 +77,7 @@ describe('the Temporal Web UI decodes through the codec server (Chromium)', () =
       recordKeys: protection.recordKeys,
       codecServer: { codec: protection.codecServerCodec, corsOrigins: [`http://localhost:${uiPort}`] },
     });
-    api = await listen(app, apiPort);
+    api.on('request', getRequestListener(app.fetch));
     // The lead is started the way the API starts one, on this test's task queue.
     const { leadWorkflow } = await import('../../workflows/lead-workflow.js');
     await client.workflow.start(leadWorkflow, {
@@ -81,7 +89,7 @@ describe('the Temporal Web UI decodes through the codec server (Chromium)', () =
   });
   after(async () => {
     await browser?.close();
-    if (api) await closeServer(api.server);
+    if (api) await new Promise<void>((resolve) => api!.close(() => resolve()));
     worker?.shutdown();
     await workerRun;
     await workerConnection?.close();

@@ -151,6 +151,17 @@ export function renderMarkdown(result: BenchResult): string {
       x(storm.service.perSecond / storm.raw.perSecond),
       `breach + escalation audited vs one activity; timers set before the deadline ${storm.service.readyBeforeDeadline}/${storm.service.n} vs ${storm.raw.readyBeforeDeadline}/${storm.raw.n}`,
     ]);
+    const stormCpu = (side: StormResult['service'] | StormResult['raw']) => {
+      const cpu = side.cpuPerWorkflowMs;
+      return `${fmt(cpu.totalMs)} (${fmt(cpu.temporalMs)} + ${fmt(cpu.processMs)} + ${fmt(cpu.postgresMs)})`;
+    };
+    rows.push([
+      'Timer storm CPU per workflow, deadline → all done (ms): all (Temporal server + API and workers + Postgres)',
+      stormCpu(storm.service),
+      stormCpu(storm.raw),
+      x(storm.service.cpuPerWorkflowMs.totalMs / storm.raw.cpuPerWorkflowMs.totalMs),
+      'from /proc, bench/cpu.ts: one escalation against one raw timer and activity',
+    ]);
   }
   if (memory) {
     rows.push([

@@ -3,6 +3,7 @@ import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
 import { timestampMs } from '../api/health.js';
 import type { BenchContext } from './context.js';
+import { cpuPerItem, readCpuTimes, type CpuTimes } from './cpu.js';
 import { intakeLeads, measurementStart, roundSummary, routedCount } from './intake.js';
 import { durationToMs } from '../domain/business-time.js';
 import { STORM_DUE_SOON, stormPolicy } from './policies.js';
@@ -41,6 +42,11 @@ export interface StormSide {
    * handed out again with the workflow's whole history to replay.
    */
   stickyTimeouts: StickyTimeouts;
+  /**
+   * CPU ms per workflow from the instant until the last was done, by part (bench/cpu.ts): what one escalation, or
+   * one raw timer and activity, costs the server, this process (the API and both workers) and Postgres.
+   */
+  cpuPerWorkflowMs: CpuTimes & { totalMs: number };
 }
 
 export interface StickyTimeouts {
@@ -102,7 +108,17 @@ async function stickyTimeoutsAfter(client: Client, workflowIds: string[], since:
   return { sampled: sample.length, workflowsWithTimeout, timeouts };
 }
 
-function storm(n: number, ready: number, startMs: number, deadline: number, doneAt: number[], cachedAtDeadline: number, stickyTimeouts: StickyTimeouts): StormSide {
+interface StormRun {
+  ready: number;
+  startMs: number;
+  deadline: number;
+  doneAt: number[];
+  cachedAtDeadline: number;
+  stickyTimeouts: StickyTimeouts;
+  cpu: { before: CpuTimes; after: CpuTimes };
+}
+
+function storm(n: number, { ready, startMs, deadline, doneAt, cachedAtDeadline, stickyTimeouts, cpu }: StormRun): StormSide {
   const lag = doneAt.map((at) => at - deadline);
   const seconds = lag.length ? Math.max(...lag) / 1000 : Number.NaN;
   return {
@@ -115,6 +131,7 @@ function storm(n: number, ready: number, startMs: number, deadline: number, done
     lagMs: roundSummary(summarize(lag)),
     cachedAtDeadline,
     stickyTimeouts,
+    cpuPerWorkflowMs: cpuPerItem(cpu.before, cpu.after, n),
   };
 }
 
@@ -150,6 +167,7 @@ async function rawStorm(ctx: BenchContext, processedPerSecond: number): Promise<
 
   progress(`timer storm (raw): all started; waiting ${((deadline - Date.now()) / 1000).toFixed(0)} s for the instant`);
   await sleep(deadline - Date.now());
+  const cpuBefore = readCpuTimes(ctx.service.temporal.server.pid);
   const cached = ctx.rawWorker.getStatus().numCachedWorkflows;
   const ready = ctx.rawTimersSet.size;
   const report = throttledProgress('timer storm (raw)', n, 1_000);
@@ -158,9 +176,11 @@ async function rawStorm(ctx: BenchContext, processedPerSecond: number): Promise<
     intervalMs: 100,
     onValue: (done) => report(done, 'activities ran'),
   });
+  const cpu = { before: cpuBefore, after: readCpuTimes(ctx.service.temporal.server.pid) };
   const rawIds = Array.from({ length: n }, (_, i) => `raw-storm-${ctx.runId}-${i}`);
   const stickyTimeouts = await stickyTimeoutsAfter(client, rawIds, deadline);
-  return { ...storm(n, ready, startMs, deadline, [...ctx.rawTouches.values()], cached, stickyTimeouts), deadline: new Date(deadline).toISOString() };
+  const doneAt = [...ctx.rawTouches.values()];
+  return { ...storm(n, { ready, startMs, deadline, doneAt, cachedAtDeadline: cached, stickyTimeouts, cpu }), deadline: new Date(deadline).toISOString() };
 }
 
 async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<StormResult['service']> {
@@ -203,6 +223,7 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
   const dueSoonMarked = (await ctx.service.temporal.client.workflow.count(dueSoonQuery)).count;
   if (dueSoonMarked < n) ctx.notes.push(`timer storm: ${dueSoonMarked}/${n} leads showed due soon 2 s before the deadline (visibility may lag)`);
   await sleep(deadline.getTime() - Date.now());
+  const cpuBefore = readCpuTimes(ctx.service.temporal.server.pid);
   const cached = ctx.service.worker.getStatus().numCachedWorkflows;
   const report = throttledProgress('timer storm', n, 1_000);
   const firstEscalations = sql`
@@ -213,13 +234,14 @@ async function serviceStorm(ctx: BenchContext, leadsPerSecond: number): Promise<
     intervalMs: 1_000,
     onValue: (done) => report(done, 'escalated'),
   });
+  const cpu = { before: cpuBefore, after: readCpuTimes(ctx.service.temporal.server.pid) };
   const rows = (await ctx.service.database.db.execute(
     sql`select extract(epoch from recorded_at) * 1000 as at from (${firstEscalations}) as escalated`,
   )) as unknown as Array<{ at: string }>;
   const stickyTimeouts = await stickyTimeoutsAfter(ctx.service.temporal.client, ids.map(leadWorkflowId), deadline.getTime());
   await terminateAll(ctx.service.temporal.client, ids.map(leadWorkflowId));
   return {
-    ...storm(n, routed.value, startMs, deadline.getTime(), rows.map((row) => Number(row.at)), cached, stickyTimeouts),
+    ...storm(n, { ready: routed.value, startMs, deadline: deadline.getTime(), doneAt: rows.map((row) => Number(row.at)), cachedAtDeadline: cached, stickyTimeouts, cpu }),
     deadline: deadline.toISOString(),
     dueChecked,
     dueSoonMarked,

@@ -17,7 +17,16 @@ export interface TemporalSettings {
   /** Temporal Cloud API key (TEMPORAL_API_KEY); implies TLS. */
   apiKey: string | undefined;
   tls: TLSConfig | boolean;
+  /**
+   * TEMPORAL_STICKY_TIMEOUT_MS: how long a workflow task waits on the worker that holds its workflow in cache
+   * before the server hands it, with the whole history to replay, to any worker (the SDK's
+   * stickyQueueScheduleToStartTimeout, 10 s). Longer keeps a burst of wake-ups (every deadline due at a calendar's
+   * opening) off replays; it is also how long the tasks sent to a worker that just died wait. See the README.
+   */
+  stickyQueueTimeoutMs: number;
 }
+
+export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 10_000;
 
 /**
  * Reads the connection settings from the environment:
@@ -44,5 +53,15 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     apiKey,
     tls,
+    stickyQueueTimeoutMs: stickyQueueTimeoutMs(env.TEMPORAL_STICKY_TIMEOUT_MS),
   };
+}
+
+function stickyQueueTimeoutMs(value: string | undefined): number {
+  if (!value) return DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1_000 || ms > 600_000) {
+    throw new Error(`TEMPORAL_STICKY_TIMEOUT_MS=${value} must be a whole number of milliseconds from 1000 to 600000`);
+  }
+  return ms;
 }

@@ -9,6 +9,7 @@ import { seedInboundQueue } from '../test/support/scenarios.js';
 import { startService, tokenFor, type RunningService } from '../test/support/service.js';
 import { secondsScalePolicy } from '../test/support/policies.js';
 import type { Role } from '../service.config.js';
+import { temporalSettings } from '../temporal.config.js';
 import type { RawActivities, RawSinks } from './raw-workflows.js';
 import { progress } from './support.js';
 
@@ -42,6 +43,8 @@ export interface BenchContext {
   rawClient: Client;
   rawTaskQueue: string;
   rawBundle: WorkflowBundle;
+  /** Both workers' sticky queue timeout (TEMPORAL_STICKY_TIMEOUT_MS). */
+  stickyQueueTimeoutMs: number;
   /** Date.now() of each raw `touch` activity, by index, for the current storm. */
   rawTouches: Map<number, number>;
   /** Indexes of the raw storm workflows whose timer is set (reported by the `storm.timerSet` sink). */
@@ -67,7 +70,9 @@ const quietBundleLogger = {
 
 export async function createBenchContext(options: BenchOptions, runId: string): Promise<BenchContext> {
   progress('starting the service: Temporal dev server, Postgres database, worker, API (test/support/service.ts startService)');
-  const service = await startService(secondsScalePolicy());
+  // Both workers take the service's TEMPORAL_STICKY_TIMEOUT_MS, so a storm can be measured with it.
+  const { stickyQueueTimeoutMs } = temporalSettings();
+  const service = await startService(secondsScalePolicy(), { stickyQueueTimeoutMs });
   await seedInboundQueue(service);
   const policyStore = createPolicyStore(service.database.db);
 
@@ -108,6 +113,7 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     workflowBundle: rawBundle,
     activities,
     sinks,
+    stickyQueueScheduleToStartTimeout: stickyQueueTimeoutMs,
   });
   const rawRun = rawWorker.run();
 
@@ -123,6 +129,7 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     rawClient: new Client({ connection: service.temporal.client.connection, namespace: service.temporal.namespace }),
     rawTaskQueue,
     rawBundle,
+    stickyQueueTimeoutMs,
     rawTouches,
     rawTimersSet,
     notes: [],

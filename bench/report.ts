@@ -142,7 +142,7 @@ export function renderMarkdown(result: BenchResult): string {
       fmt(storm.service.seconds, 2),
       fmt(storm.raw.seconds, 2),
       x(storm.durationRatio),
-      `p50 lag ${fmt(storm.service.lagMs.p50)} ms vs ${fmt(storm.raw.lagMs.p50)} ms; cached at the deadline ${storm.service.cachedAtDeadline} vs ${storm.raw.cachedAtDeadline} workflows; ${stickyNote(storm.service.stickyTimeouts)} vs ${stickyNote(storm.raw.stickyTimeouts)} workflows sampled had a task time out on the sticky queue after the instant (replayed from their whole history); default policy's timers, due-soon mark fired for ${storm.service.dueSoonMarked}/${storm.service.n}`,
+      `p50 lag ${fmt(storm.service.lagMs.p50)} ms vs ${fmt(storm.raw.lagMs.p50)} ms; cached at the deadline ${storm.service.cachedAtDeadline} vs ${storm.raw.cachedAtDeadline} workflows; ${stickyNote(storm.service.stickyTimeouts)} vs ${stickyNote(storm.raw.stickyTimeouts)} workflows sampled had a task time out on the sticky queue (${fmt(storm.stickyQueueTimeoutMs / 1000)} s) after the instant (replayed from their whole history); default policy's timers, due-soon mark fired for ${storm.service.dueSoonMarked}/${storm.service.n}`,
     ]);
     rows.push([
       'Timer storm throughput (workflows/s)',

@@ -38,7 +38,7 @@ export interface StormSide {
   cachedAtDeadline: number;
   /**
    * In a sample of the side's workflows, the workflow tasks after the instant that waited on the worker's sticky
-   * queue longer than its schedule-to-start timeout (the SDK's 10 s): each went back to the normal queue and was
+   * queue longer than its schedule-to-start timeout (TEMPORAL_STICKY_TIMEOUT_MS, the SDK's 10 s unless set): each went back to the normal queue and was
    * handed out again with the workflow's whole history to replay.
    */
   stickyTimeouts: StickyTimeouts;
@@ -64,6 +64,8 @@ export interface StormResult {
     dueSoonMarked: number;
   };
   raw: StormSide & { deadline: string };
+  /** Both workers' sticky queue timeout (TEMPORAL_STICKY_TIMEOUT_MS). */
+  stickyQueueTimeoutMs: number;
   /** service ÷ raw of the storm duration (above 1: the service takes longer). */
   durationRatio: number;
 }
@@ -84,6 +86,7 @@ export async function measureStorm(ctx: BenchContext, hints: StormHints): Promis
       'done = first `escalated` audit row committed (lead_events.recorded_at). Raw: sleep(until instant) then one trivial activity; done = activity ran.',
     service,
     raw,
+    stickyQueueTimeoutMs: ctx.stickyQueueTimeoutMs,
     durationRatio: round(service.seconds / raw.seconds, 2),
   };
 }

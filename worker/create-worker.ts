@@ -40,6 +40,8 @@ export interface WorkerDependencies {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The payload encryption (privacy/); tests without it run unencrypted. */
   dataConverter?: DataConverter;
+  /** TemporalSettings.stickyQueueTimeoutMs; the SDK's 10 s when not given. */
+  stickyQueueTimeoutMs?: number;
 }
 
 export function createWorker(deps: WorkerDependencies): Promise<Worker> {
@@ -48,6 +50,8 @@ export function createWorker(deps: WorkerDependencies): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
     dataConverter: deps.dataConverter,
+    // Only when given: the SDK spreads its options over its defaults, so an undefined here would replace its 10 s.
+    ...(deps.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: deps.stickyQueueTimeoutMs }),
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowBundleOptions),
     interceptors: { activity: [observeActivities] },
     plugins: tracedPlugins(),

@@ -37,7 +37,7 @@ export async function runWorkerUntilStopped(options: {
     let startedAt = Date.now();
     try {
       connection = await untilAvailable('Temporal', () => connectWorker(temporal), { signal, log });
-      const worker = await createWorker({ connection, namespace: temporal.namespace, db, dataConverter });
+      const worker = await createWorker({ connection, namespace: temporal.namespace, db, dataConverter, stickyQueueTimeoutMs: temporal.stickyQueueTimeoutMs });
       // The SDK's runtime also stops workers on SIGINT/SIGTERM; only ask if it has not already.
       const stop = () => worker.getState() === 'RUNNING' && worker.shutdown();
       signal.addEventListener('abort', stop, { once: true });

@@ -9,6 +9,7 @@ import { createPolicyStore } from '../../db/policy-store.js';
 import type { Database } from '../../db/client.js';
 import * as schema from '../../db/schema.js';
 import { leadEvents } from '../../db/schema.js';
+import { DEFAULT_STICKY_QUEUE_TIMEOUT_MS, temporalSettings } from '../../temporal.config.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { alwaysOpenPolicy } from '../support/policies.js';
@@ -108,6 +109,17 @@ describe('an unavailable worker or database answers 503 with Retry-After; a step
     const retriedGenerated = await untilAnswered(generated!);
     assert.ok([200, 409].includes(retriedGenerated.status), JSON.stringify(retriedGenerated.body));
     assert.equal((await events()).filter((row) => row.type === 'accepted').length, 1, 'the step applied once');
+  });
+
+  test("a worker made with TEMPORAL_STICKY_TIMEOUT_MS hands the SDK that timeout; without it the SDK's own", async () => {
+    const sticky = temporalSettings({ TEMPORAL_STICKY_TIMEOUT_MS: '30000' }).stickyQueueTimeoutMs;
+    const bundle = await workflowBundle();
+    const made = await Promise.all([sticky, undefined].map((stickyQueueTimeoutMs) =>
+      createWorker({ connection: temporal.workerConnection, namespace: temporal.namespace, db: database.db, workflowBundle: bundle, taskQueue: uniqueId('sticky'), stickyQueueTimeoutMs }),
+    ));
+    // A made worker holds the process open until it has run and shut down, whatever the assertion says.
+    await Promise.all(made.map((instance) => Promise.all([instance.run(), instance.shutdown()])));
+    assert.deepEqual(made.map((instance) => instance.options.stickyQueueScheduleToStartTimeoutMs), [30_000, DEFAULT_STICKY_QUEUE_TIMEOUT_MS]);
   });
 
   test('the database unreachable: reads from it answer 503 with Retry-After, not 500', async () => {

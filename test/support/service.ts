@@ -56,7 +56,7 @@ export interface RunningService {
 }
 
 /** The whole service on real parts: a dev server, a worker, a fresh Postgres database and the API. */
-export async function startService(policy: Policy): Promise<RunningService> {
+export async function startService(policy: Policy, options: { stickyQueueTimeoutMs?: number } = {}): Promise<RunningService> {
   quietWorkerLogs();
   const [temporal, database] = await Promise.all([createDevServerEnvironment(), createTestDatabase()]);
   // The given policy is published first, so it is the current one new leads start under.
@@ -70,6 +70,7 @@ export async function startService(policy: Policy): Promise<RunningService> {
     db: database.db,
     dataConverter: protection.workerDataConverter,
     workflowBundle: await workflowBundle({ failureConverterPath: protection.dataConverter.failureConverterPath }),
+    stickyQueueTimeoutMs: options.stickyQueueTimeoutMs,
   });
   const workerRun = worker.run();
   const app = createApp({

@@ -64,10 +64,11 @@ function parsePort(value: string | undefined, fallback: number, name: string): n
   return port;
 }
 
-function parseMilliseconds(value: string | undefined, fallback: number, name: string): number {
+/** A duration setting in whole milliseconds within [min, max]; unset or empty gives `fallback`. */
+export function parseMilliseconds(value: string | undefined, fallback: number, name: string, { min = 100, max = 600_000 } = {}): number {
   if (!value) return fallback;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) throw new Error(`${name}=${value} must be a whole number of milliseconds from 100 to 600000`);
+  if (!Number.isInteger(ms) || ms < min || ms > max) throw new Error(`${name}=${value} must be a whole number of milliseconds from ${min} to ${max}`);
   return ms;
 }
 

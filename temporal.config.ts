@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
+import { parseMilliseconds } from './service.config.js';
 import { allSearchAttributeKeys } from './workflows/search-attributes.js';
 
 /** The one home for where Temporal is, how to reach it, and how workflows are named. */
@@ -53,15 +54,6 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     apiKey,
     tls,
-    stickyQueueTimeoutMs: stickyQueueTimeoutMs(env.TEMPORAL_STICKY_TIMEOUT_MS),
+    stickyQueueTimeoutMs: parseMilliseconds(env.TEMPORAL_STICKY_TIMEOUT_MS, DEFAULT_STICKY_QUEUE_TIMEOUT_MS, 'TEMPORAL_STICKY_TIMEOUT_MS', { min: 1_000 }),
   };
-}
-
-function stickyQueueTimeoutMs(value: string | undefined): number {
-  if (!value) return DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 1_000 || ms > 600_000) {
-    throw new Error(`TEMPORAL_STICKY_TIMEOUT_MS=${value} must be a whole number of milliseconds from 1000 to 600000`);
-  }
-  return ms;
 }

@@ -143,10 +143,15 @@ export async function createBenchContext(options: BenchOptions, runId: string): 
     },
     async api(method, path, body, role = 'sales', as) {
       const headers: Record<string, string> = { authorization: `Bearer ${tokenFor(role, as)}` };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const response = await service.app.request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : null };
+      const text = body === undefined ? undefined : JSON.stringify(body);
+      if (text !== undefined) {
+        headers['content-type'] = 'application/json';
+        // As every HTTP client sends it; without it the API's body limit has to count a streamed body.
+        headers['content-length'] = String(Buffer.byteLength(text));
+      }
+      const response = await service.app.request(path, { method, headers, body: text });
+      const answer = await response.text();
+      return { status: response.status, body: answer ? JSON.parse(answer) : null };
     },
     async scalar(query) {
       const rows = (await service.database.db.execute(query)) as unknown as Array<Record<string, unknown>>;

@@ -38,8 +38,8 @@ export interface StormSide {
   cachedAtDeadline: number;
   /**
    * In a sample of the side's workflows, the workflow tasks after the instant that waited on the worker's sticky
-   * queue longer than its schedule-to-start timeout (TEMPORAL_STICKY_TIMEOUT_MS, the SDK's 10 s unless set): each went back to the normal queue and was
-   * handed out again with the workflow's whole history to replay.
+   * queue longer than its schedule-to-start timeout (TEMPORAL_STICKY_TIMEOUT_MS, the SDK's 10 s unless set): each
+   * went back to the normal queue and was handed out again with the workflow's whole history to replay.
    */
   stickyTimeouts: StickyTimeouts;
   /**

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RetryingClient, startFaultEnvironment } from '../test/faults/harness.js';
 import { tokenFor } from '../test/support/service.js';
+import { temporalSettings } from '../temporal.config.js';
 import { progress, summarize } from './support.js';
 
 /**
@@ -15,8 +16,10 @@ import { progress, summarize } from './support.js';
  */
 
 const { values } = parseArgs({ options: { timeouts: { type: 'string', default: '10000,30000' }, leads: { type: 'string', default: '20' } } });
-const timeouts = values.timeouts.split(',').map(Number);
+// Read as the service reads them, so a value the worker would refuse stops here, not as a worker that never polls.
+const timeouts = values.timeouts.split(',').map((ms) => temporalSettings({ TEMPORAL_STICKY_TIMEOUT_MS: ms.trim() }).stickyQueueTimeoutMs);
 const leadCount = Number(values.leads);
+if (!Number.isInteger(leadCount) || leadCount < 1) throw new Error(`--leads ${values.leads}: a whole number of leads, at least 1`);
 
 interface Hold {
   stickyQueueTimeoutMs: number;

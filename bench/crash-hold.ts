@@ -1,7 +1,7 @@
 import './quiet-logs.js';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RetryingClient, startFaultEnvironment } from '../test/faults/harness.js';
+import { RetryingClient, startFaultEnvironment, takeInLead } from '../test/faults/harness.js';
 import { tokenFor } from '../test/support/service.js';
 import { temporalSettings } from '../temporal.config.js';
 import { progress, summarize } from './support.js';
@@ -41,19 +41,7 @@ async function measureHold(stickyQueueTimeoutMs: number): Promise<Hold> {
     const owners = new Map<string, string>();
     await Promise.all(
       leads.map(async (leadId) => {
-        const intake = await client.send('POST', '/leads', {
-          token: tokenFor('sales'),
-          body: { leadId, email: `${leadId}@example.com`, company: `Company ${leadId}`, icpTier: 1, score: { fit: 30, behavior: 10, intent: 5 } },
-        });
-        if (intake.status !== 201) throw new Error(`intake ${leadId}: ${intake.status} ${JSON.stringify(intake.body)}`);
-        for (;;) {
-          const state = await client.send('GET', `/leads/${leadId}`, { token: tokenFor('ops') });
-          if (state.body?.ownerId) {
-            owners.set(leadId, state.body.ownerId);
-            break;
-          }
-          await sleep(200);
-        }
+        owners.set(leadId, await takeInLead(client, leadId));
         const accepted = await client.send('POST', `/leads/${leadId}/accept`, { token: tokenFor('sales', owners.get(leadId)), body: {}, key: `${leadId}-accept` });
         if (accepted.status !== 200) throw new Error(`accept ${leadId}: ${accepted.status} ${JSON.stringify(accepted.body)}`);
       }),

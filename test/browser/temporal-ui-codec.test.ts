@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { createApp } from '../../api/app.js';
 import { createPolicyStore } from '../../db/policy-store.js';
 import { getRequestListener } from '@hono/node-server';
+import { closeServer } from '../../api/server.js';
 import { generateKeyEntry, parseKeyring } from '../../privacy/keyring.js';
 import { payloadProtection } from '../../privacy/payload-protection.js';
 import { createWorker } from '../../worker/create-worker.js';
@@ -89,7 +90,7 @@ describe('the Temporal Web UI decodes through the codec server (Chromium)', () =
   });
   after(async () => {
     await browser?.close();
-    if (api) await new Promise<void>((resolve) => api!.close(() => resolve()));
+    if (api) await closeServer(api);
     worker?.shutdown();
     await workerRun;
     await workerConnection?.close();

@@ -320,6 +320,27 @@ export interface Stream {
   stop(): Promise<void>;
 }
 
+/** Takes in a Tier 1 lead through the API and waits until routing has given it an owner, whom it answers. */
+export async function takeInLead(client: RetryingClient, leadId: string): Promise<string> {
+  const intake = await client.send('POST', '/leads', {
+    token: tokenFor('sales'),
+    body: { leadId, email: `${leadId.toLowerCase()}@example.com`, company: `Company ${leadId}`, icpTier: 1, score: { fit: 30, behavior: 10, intent: 5 } },
+  });
+  // 200: a retried intake found the lead its first attempt created.
+  assert.ok([200, 201].includes(intake.status), `intake ${leadId}: ${intake.status} ${JSON.stringify(intake.body)}`);
+  let ownerId: string | null = null;
+  const routedBy = Date.now() + 180_000;
+  while (!ownerId) {
+    const state = await client.send('GET', `/leads/${leadId}`, { token: tokenFor('ops') });
+    if (state.status === 200) ownerId = state.body.ownerId;
+    if (!ownerId) {
+      assert.ok(Date.now() < routedBy, `lead ${leadId} was never routed; last answer ${state.status} ${JSON.stringify(state.body)}`);
+      await sleep(200);
+    }
+  }
+  return ownerId;
+}
+
 /** `lanes` clients at once, each taking in a lead and working it to its close, then the next, until `stop`. */
 export function startStream(apiUrl: string, prefix: string, lanes = 3): Stream {
   const client = new RetryingClient(apiUrl);
@@ -340,22 +361,7 @@ export function startStream(apiUrl: string, prefix: string, lanes = 3): Stream {
 
   async function workLead(leadId: string) {
     leads.push(leadId);
-    const intake = await client.send('POST', '/leads', {
-      token: tokenFor('sales'),
-      body: { leadId, email: `${leadId.toLowerCase()}@example.com`, company: `Company ${leadId}`, icpTier: 1, score: { fit: 30, behavior: 10, intent: 5 } },
-    });
-    // 200: a retried intake found the lead its first attempt created.
-    assert.ok([200, 201].includes(intake.status), `intake ${leadId}: ${intake.status} ${JSON.stringify(intake.body)}`);
-    let ownerId: string | null = null;
-    const routedBy = Date.now() + 180_000;
-    while (!ownerId) {
-      const state = await client.send('GET', `/leads/${leadId}`, { token: tokenFor('ops') });
-      if (state.status === 200) ownerId = state.body.ownerId;
-      if (!ownerId) {
-        assert.ok(Date.now() < routedBy, `lead ${leadId} was never routed; last answer ${state.status} ${JSON.stringify(state.body)}`);
-        await sleep(200);
-      }
-    }
+    const ownerId = await takeInLead(client, leadId);
     for (const step of plannedSteps(leadId)) {
       steps.push(step);
       step.answer = await client.send('POST', `/leads/${leadId}/${stepPaths[step.kind]}`, { token: tokenFor('sales', ownerId), body: step.body, key: step.key });

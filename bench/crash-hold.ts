@@ -30,10 +30,8 @@ interface Hold {
 }
 
 async function measureHold(stickyQueueTimeoutMs: number): Promise<Hold> {
-  // The harness's processes inherit this process's environment.
-  process.env.TEMPORAL_STICKY_TIMEOUT_MS = String(stickyQueueTimeoutMs);
   progress(`crash hold, sticky timeout ${stickyQueueTimeoutMs} ms: starting Temporal, Postgres, the worker and the API`);
-  const environment = await startFaultEnvironment({ stepTimeoutMs: 5_000 });
+  const environment = await startFaultEnvironment({ stepTimeoutMs: 5_000, env: { TEMPORAL_STICKY_TIMEOUT_MS: String(stickyQueueTimeoutMs) } });
   try {
     const client = new RetryingClient(environment.apiUrl);
     const prefix = `hold-${stickyQueueTimeoutMs}-${Date.now()}`;

@@ -118,7 +118,14 @@ export interface FaultEnvironment {
 
 const apiKeysEnv = testApiKeys.map((key) => `${key.token}:${key.actorId}:${key.role}`).join(',');
 
-export async function startFaultEnvironment(options: { stepTimeoutMs?: number; databaseDownAtStart?: boolean } = {}): Promise<FaultEnvironment> {
+export interface FaultEnvironmentOptions {
+  stepTimeoutMs?: number;
+  databaseDownAtStart?: boolean;
+  /** More settings for the worker and API processes, over the harness's own (TEMPORAL_STICKY_TIMEOUT_MS, say). */
+  env?: Record<string, string>;
+}
+
+export async function startFaultEnvironment(options: FaultEnvironmentOptions = {}): Promise<FaultEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'revops-faults-'));
   const temporalPort = await freePort();
   const temporalFile = join(dataDir, 'temporal.sqlite');
@@ -141,6 +148,7 @@ export async function startFaultEnvironment(options: { stepTimeoutMs?: number; d
     // The outage lines the tests wait for are info; the worker's metrics port is any free one (several workers run).
     LOG_LEVEL: 'info',
     WORKER_METRICS_PORT: '0',
+    ...options.env,
   };
   const processes: ServiceProcess[] = [];
   const killedOnPurpose = new Set<ServiceProcess>();

@@ -60,6 +60,7 @@ test(`a step sent just after the worker was killed leaves its sticky queue after
         assert.equal(scheduled.workflowTaskScheduledEventAttributes?.taskQueue?.kind, TaskQueueKind.TASK_QUEUE_KIND_STICKY);
         return timestampMs(timedOut.eventTime) - timestampMs(scheduled.eventTime);
       });
+    console.log(`STICKY SUMMARY TEMPORAL_STICKY_TIMEOUT_MS=${STICKY_TIMEOUT_MS}: the step's workflow task waited ${stickyWaits.join(', ')} ms on the killed worker's sticky queue`);
     assert.equal(stickyWaits.length, 1, `one workflow task timed out on the dead worker's sticky queue; waits: ${JSON.stringify(stickyWaits)}`);
     // The server fires the timeout on its own timer: at the set time, give or take its scheduling.
     assert.ok(stickyWaits[0]! >= STICKY_TIMEOUT_MS && stickyWaits[0]! < STICKY_TIMEOUT_MS + 3_000, `the task waited ${stickyWaits[0]} ms on the sticky queue`);
